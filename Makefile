@@ -1,0 +1,56 @@
+# VendorPulse: `make run` serves the app with demo data, `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTANCE := instance
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export FLASK_APP := wsgi.py
+
+.PHONY: run test bench install install-dev browser clean-venv
+
+$(VENV)/.runtime-installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.runtime-installed requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.runtime-installed
+install-dev: $(VENV)/.dev-installed
+
+# A key generated once and kept in the instance folder, so restarts keep everyone signed in.
+$(INSTANCE)/secret_key:
+	mkdir -p $(INSTANCE)
+	umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_hex(32))' > $@
+
+run: install $(INSTANCE)/secret_key
+	$(BIN)/flask init | tee $(INSTANCE)/init.log
+	@test -f $(INSTANCE)/.demo-seeded || ($(BIN)/flask demo && touch $(INSTANCE)/.demo-seeded)
+	@echo
+	@echo "VendorPulse is starting on http://$(HOST):$(PORT)/"
+	@echo "Sign in as $${ADMIN_EMAIL:-admin@example.com}; the one-time password is printed above on the first run"
+	@echo "(forgotten it? $(BIN)/flask users set-password $${ADMIN_EMAIL:-admin@example.com})."
+	@echo
+	$(BIN)/gunicorn -c gunicorn.conf.py --bind $(HOST):$(PORT) wsgi:app
+
+# Debian's Chromium for the browser tests; Playwright never downloads a browser here.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "Could not install chromium: browser tests will be skipped."; \
+	  else echo "chromium is not installed and cannot be installed here: browser tests will be skipped."; fi; \
+	fi
+
+test: install-dev browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install-dev
+	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,24 @@
+"""All models, imported here so Alembic and `db.create_all` see every table."""
+from app.models.campaign import Campaign, Invitation, InvitationToken, Wave, hash_token
+from app.models.org import Provider, ServiceArea, Stakeholder
+from app.models.response import Answer, Response, ResponseDraft, ScoreTally
+from app.models.survey import Question, SurveyDefinition
+from app.models.user import User
+
+__all__ = [
+    "Answer",
+    "Campaign",
+    "Invitation",
+    "InvitationToken",
+    "Provider",
+    "Question",
+    "Response",
+    "ResponseDraft",
+    "ScoreTally",
+    "ServiceArea",
+    "Stakeholder",
+    "SurveyDefinition",
+    "User",
+    "Wave",
+    "hash_token",
+]

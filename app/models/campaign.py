@@ -1,0 +1,222 @@
+"""Campaigns (a recurring survey of one provider), their waves (one period each) and invitations."""
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.errors import InvalidTransition
+from app.extensions import db
+from app.models.base import UTCDateTime, utcnow
+
+CADENCES = ("monthly", "quarterly", "weekly")
+ANONYMITY_MODES = ("anonymous", "confidential")
+WAVE_STATES = ("scheduled", "open", "closed")
+DELIVERY_STATES = ("pending", "sending", "sent", "failed")
+
+campaign_service_area = Table(
+    "campaign_service_area",
+    db.metadata,
+    Column("campaign_id", ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True),
+    Column("service_area_id", ForeignKey("service_area.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+def hash_token(token: str) -> str:
+    """Only this digest is stored: a database leak must not hand out working survey links."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class Campaign(db.Model):
+    """A recurring survey of one provider's service areas, on a cadence anchored on a start date."""
+
+    __tablename__ = "campaign"
+    __table_args__ = (
+        CheckConstraint("cadence IN ('monthly', 'quarterly', 'weekly')", name="cadence_known"),
+        CheckConstraint("anonymity IN ('anonymous', 'confidential')", name="anonymity_known"),
+        CheckConstraint("interval_count >= 1", name="interval_positive"),
+        CheckConstraint("window_days >= 1", name="window_positive"),
+        CheckConstraint("min_group_size >= 2", name="min_group_size_at_least_two"),
+        CheckConstraint("fatigue_days >= 0", name="fatigue_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("provider.id", ondelete="RESTRICT"), index=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("survey_definition.id", ondelete="RESTRICT"))
+    # Audience: all active stakeholders, narrowed by departments and/or service areas used when set.
+    audience_departments: Mapped[list[str]] = mapped_column(JSON, default=list)
+    audience_area_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    cadence: Mapped[str] = mapped_column(String(20), default="quarterly")
+    # "every N weeks" uses cadence weekly with interval_count N; monthly/quarterly normally keep 1.
+    interval_count: Mapped[int] = mapped_column(Integer, default=1)
+    anchor_date: Mapped[date] = mapped_column(Date)
+    window_days: Mapped[int] = mapped_column(Integer, default=14)
+    reminder_days: Mapped[list[int]] = mapped_column(JSON, default=list)
+    anonymity: Mapped[str] = mapped_column(String(20), default="confidential")
+    # Stakeholder attributes copied onto responses so reports can segment without knowing who.
+    segment_attributes: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["department"])
+    min_group_size: Mapped[int] = mapped_column(Integer, default=5)
+    fatigue_days: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    provider = relationship("Provider")
+    definition = relationship("SurveyDefinition")
+    service_areas = relationship("ServiceArea", secondary=campaign_service_area, order_by="ServiceArea.position")
+    waves: Mapped[list[Wave]] = relationship(back_populates="campaign", order_by="Wave.opens_at")
+
+    @property
+    def anonymous(self) -> bool:
+        return self.anonymity == "anonymous"
+
+    def __repr__(self) -> str:
+        return f"<Campaign {self.name}>"
+
+
+class Wave(db.Model):
+    """One period of a campaign (2026-Q4). Moves scheduled -> open -> closed, never backwards."""
+
+    __tablename__ = "wave"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "label"),
+        CheckConstraint("state IN ('scheduled', 'open', 'closed')", name="state_known"),
+        CheckConstraint("closes_at > opens_at", name="closes_after_opening"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(40))
+    opens_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    state: Mapped[str] = mapped_column(String(20), default="scheduled")
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    campaign: Mapped[Campaign] = relationship(back_populates="waves")
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == "open"
+
+    def open(self, now: datetime | None = None) -> None:
+        if self.state != "scheduled":
+            raise InvalidTransition(f"Wave {self.label} is {self.state}; only a scheduled wave can open.")
+        self.state = "open"
+        self.opened_at = now or utcnow()
+
+    def close(self, now: datetime | None = None) -> None:
+        if self.state == "closed":
+            raise InvalidTransition(f"Wave {self.label} is already closed.")
+        now = now or utcnow()
+        self.state = "closed"
+        self.closed_at = now
+        if self.closes_at > now:
+            self.closes_at = now
+
+    def __repr__(self) -> str:
+        return f"<Wave {self.label}>"
+
+
+class Invitation(db.Model):
+    """A stakeholder invited to a wave, and the delivery state of their email.
+
+    Delivery moves pending -> sending (claimed by one dispatcher) -> sent | failed. Answering is
+    recorded separately in `responded_at`, so an answered invitation keeps its delivery history.
+    """
+
+    __tablename__ = "invitation"
+    __table_args__ = (
+        UniqueConstraint("wave_id", "stakeholder_id"),
+        CheckConstraint("state IN ('pending', 'sending', 'sent', 'failed')", name="state_known"),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        CheckConstraint("reminders_sent >= 0", name="reminders_not_negative"),
+        Index("ix_invitation_state_next_attempt_at", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id", ondelete="CASCADE"), index=True)
+    stakeholder_id: Mapped[int] = mapped_column(ForeignKey("stakeholder.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
+    last_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reminder_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    wave: Mapped[Wave] = relationship()
+    stakeholder = relationship("Stakeholder")
+    tokens: Mapped[list[InvitationToken]] = relationship(back_populates="invitation", cascade="all, delete-orphan")
+
+    @property
+    def responded(self) -> bool:
+        return self.responded_at is not None
+
+    def mark_sent(self, now: datetime | None = None) -> None:
+        if self.state not in ("pending", "sending", "failed"):
+            raise InvalidTransition(f"Invitation {self.id} is {self.state}; it cannot be marked sent.")
+        self.state = "sent"
+        self.sent_at = now or utcnow()
+        self.last_error = None
+        self.claimed_at = None
+        self.claimed_by = None
+
+    def mark_failed(self, error: str) -> None:
+        if self.state == "sent":
+            raise InvalidTransition(f"Invitation {self.id} was already sent.")
+        self.state = "failed"
+        self.last_error = error[:2000]
+        self.claimed_at = None
+        self.claimed_by = None
+
+    def requeue(self, error: str | None, retry_at: datetime) -> None:
+        """A transient failure: back to pending, to be retried no earlier than `retry_at`."""
+        self.state = "pending"
+        self.last_error = error[:2000] if error else None
+        self.next_attempt_at = retry_at
+        self.claimed_at = None
+        self.claimed_by = None
+
+    def __repr__(self) -> str:
+        return f"<Invitation {self.id} {self.state}>"
+
+
+class InvitationToken(db.Model):
+    """The SHA-256 of one personal link sent to an invitee.
+
+    Each email (first send, reminder, resend) carries a fresh random token, because the raw token is
+    never stored and so cannot be put in a second email. Every token of an invitation stays valid.
+    """
+
+    __tablename__ = "invitation_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invitation_id: Mapped[int] = mapped_column(ForeignKey("invitation.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(20), default="invite")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    invitation: Mapped[Invitation] = relationship(back_populates="tokens")

@@ -1,0 +1,142 @@
+"""Submitted answers: one Response per answered invitation, one Answer per question and area."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import UTCDateTime, utcnow
+
+SENTIMENT_LABELS = ("positive", "neutral", "negative")
+
+
+class Response(db.Model):
+    """One person's submitted survey for one wave.
+
+    In anonymous campaigns `invitation_id` is NULL and `submitted_at` is kept to the day, and the
+    random UUID key carries no order, so nothing links a response back to who sent it. At most one
+    response per invitation is enforced by the unique key (confidential mode) and by the conditional
+    update of `Invitation.responded_at` in the same transaction (both modes).
+    """
+
+    __tablename__ = "response"
+    __table_args__ = (Index("ix_response_wave_id_department", "wave_id", "department"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id", ondelete="CASCADE"))
+    invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitation.id", ondelete="SET NULL"), unique=True)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    department: Mapped[str | None] = mapped_column(String(120))
+    location: Mapped[str | None] = mapped_column(String(120))
+
+    wave = relationship("Wave")
+    invitation = relationship("Invitation")
+    answers: Mapped[list[Answer]] = relationship(back_populates="response", cascade="all, delete-orphan")
+
+
+class Answer(db.Model):
+    """One answer: a score, a number of hours, chosen reasons and/or a comment with its sentiment.
+
+    `wave_id` repeats the response's wave so aggregates group answers without a join.
+    """
+
+    __tablename__ = "answer"
+    __table_args__ = (
+        UniqueConstraint("response_id", "question_id", "service_area_id"),
+        CheckConstraint("score IS NULL OR (score >= 0 AND score <= 10)", name="score_range"),
+        CheckConstraint("hours IS NULL OR (hours >= 0 AND hours <= 1000)", name="hours_range"),
+        CheckConstraint(
+            "sentiment_polarity IS NULL OR (sentiment_polarity >= -1 AND sentiment_polarity <= 1)",
+            name="polarity_range",
+        ),
+        CheckConstraint(
+            "sentiment_subjectivity IS NULL OR (sentiment_subjectivity >= 0 AND sentiment_subjectivity <= 1)",
+            name="subjectivity_range",
+        ),
+        CheckConstraint(
+            "sentiment_label IS NULL OR sentiment_label IN ('positive', 'neutral', 'negative')", name="label_known"
+        ),
+        CheckConstraint(
+            "label_override IS NULL OR label_override IN ('positive', 'neutral', 'negative')",
+            name="override_known",
+        ),
+        Index("ix_answer_wave_id_question_id_service_area_id", "wave_id", "question_id", "service_area_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("response.id", ondelete="CASCADE"), index=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id", ondelete="CASCADE"))
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id", ondelete="RESTRICT"))
+    service_area_id: Mapped[int | None] = mapped_column(ForeignKey("service_area.id", ondelete="RESTRICT"))
+    score: Mapped[int | None] = mapped_column(SmallInteger)
+    hours: Mapped[float | None] = mapped_column(Float)
+    reasons: Mapped[list[str] | None] = mapped_column(JSON)
+    text: Mapped[str | None] = mapped_column(Text)
+    sentiment_polarity: Mapped[float | None] = mapped_column(Float)
+    sentiment_subjectivity: Mapped[float | None] = mapped_column(Float)
+    sentiment_label: Mapped[str | None] = mapped_column(String(10))
+    sentiment_drivers: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    analyzer_version: Mapped[str | None] = mapped_column(String(80))
+    # A manager's correction sits beside the computed score and wins wherever a label is shown.
+    label_override: Mapped[str | None] = mapped_column(String(10))
+    label_override_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    label_override_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    shareable: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    response: Mapped[Response] = relationship(back_populates="answers")
+    question = relationship("Question")
+    service_area = relationship("ServiceArea")
+
+    @property
+    def effective_label(self) -> str | None:
+        return self.label_override or self.sentiment_label
+
+
+class ResponseDraft(db.Model):
+    """A partial answer saved to come back to from the same link; deleted when the survey is submitted."""
+
+    __tablename__ = "response_draft"
+
+    invitation_id: Mapped[int] = mapped_column(ForeignKey("invitation.id", ondelete="CASCADE"), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class ScoreTally(db.Model):
+    """How many answers gave each score, per wave, question, area and department.
+
+    Kept up to date as responses arrive, so dashboards and exports read a few hundred rows
+    instead of scanning every answer. `area_key` is 0 for relationship questions (no area) so the
+    unique key works the same on SQLite and PostgreSQL.
+    """
+
+    __tablename__ = "score_tally"
+    __table_args__ = (
+        UniqueConstraint("wave_id", "question_code", "area_key", "department", "score"),
+        CheckConstraint("answer_count >= 0", name="count_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id", ondelete="CASCADE"))
+    question_code: Mapped[str] = mapped_column(String(80))
+    area_key: Mapped[int] = mapped_column(Integer)
+    department: Mapped[str] = mapped_column(String(120), default="")
+    score: Mapped[int] = mapped_column(SmallInteger)
+    answer_count: Mapped[int] = mapped_column(Integer, default=0)

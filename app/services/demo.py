@@ -1,0 +1,331 @@
+"""Believable demo data: one provider, six service areas, ~300 employees and eight quarterly waves.
+
+The trends are deliberate so the dashboard has a story to tell: the Service Desk improves, the
+Network degrades after an incident two quarters ago, Hosting & Cloud stays flat.
+"""
+from __future__ import annotations
+
+import random
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert, select
+
+from app.extensions import db
+from app.models import (
+    Answer,
+    Campaign,
+    Invitation,
+    InvitationToken,
+    Provider,
+    Response,
+    ServiceArea,
+    Stakeholder,
+    SurveyDefinition,
+    Wave,
+    hash_token,
+)
+from app.models.org import stakeholder_service_area
+from app.services import sentiment  # noqa: F401 (scores demo comments)
+from app.services.catalog import latest_definition
+from app.services.tallies import rebuild_wave_tallies
+
+DEMO_PROVIDER = "Northwind Managed IT"
+SURVEY_CODE = "quarterly-provider-satisfaction"
+WAVE_COUNT = 8
+
+
+@dataclass(frozen=True)
+class AreaPlan:
+    code: str
+    name: str
+    target_satisfaction: float
+    target_happiness: float
+    share_using: float
+    means: tuple[float, ...]  # mean satisfaction per wave, oldest first
+
+
+AREAS = (
+    AreaPlan("service-desk", "Service Desk", 4.0, 30, 0.97, (3.1, 3.25, 3.4, 3.55, 3.75, 3.9, 4.1, 4.25)),
+    AreaPlan("network", "Network & Connectivity", 4.0, 20, 0.75, (4.15, 4.2, 4.1, 4.2, 4.15, 4.2, 2.9, 3.1)),
+    AreaPlan("hosting", "Hosting & Cloud", 3.8, 10, 0.45, (3.9, 3.85, 3.95, 3.9, 3.9, 3.85, 3.95, 3.9)),
+    AreaPlan("app-support", "Application Support", 3.8, 10, 0.6, (3.4, 3.45, 3.5, 3.55, 3.6, 3.6, 3.7, 3.75)),
+    AreaPlan("end-user-computing", "End-User Computing", 4.0, 20, 0.92, (3.7, 3.65, 3.75, 3.7, 3.8, 3.7, 3.75, 3.8)),
+    AreaPlan("security", "Security Operations", 4.2, 30, 0.85, (4.3, 4.35, 4.3, 4.25, 4.3, 4.35, 4.3, 4.4)),
+)
+INCIDENT_AREA, INCIDENT_WAVE = "network", 6
+
+DEPARTMENTS = (
+    ("Finance", 0.13), ("Human Resources", 0.07), ("Sales", 0.16), ("Operations", 0.18), ("Engineering", 0.2),
+    ("Legal", 0.05), ("Marketing", 0.08), ("Customer Support", 0.13),
+)
+LOCATIONS = ("London", "Manchester", "Lisbon", "Kraków", "Remote")
+FIRST = ("Amira", "Ben", "Chloe", "Daniel", "Elif", "Femi", "Grace", "Hugo", "Ines", "Jonas", "Kasia", "Liam",
+         "Maya", "Noah", "Olga", "Priya", "Quentin", "Rosa", "Sam", "Tomasz", "Uma", "Victor", "Wen", "Yusuf", "Zoe")
+LAST = ("Adeyemi", "Brown", "Costa", "Dubois", "Evans", "Fischer", "García", "Hughes", "Ivanova", "Jones", "Khan",
+        "Lopes", "Murphy", "Nowak", "O'Brien", "Patel", "Quinn", "Rossi", "Silva", "Taylor", "Umar", "Varga",
+        "Walsh", "Xu", "Young", "Zielińska")
+
+POSITIVE = (
+    "Resolved on first contact, brilliant.",
+    "The engineer went above and beyond to get me working again.",
+    "Quick, friendly and they kept me updated the whole way.",
+    "Really impressed with how fast my request was handled.",
+    "Great service this quarter, no complaints at all.",
+    "They fixed the problem before I even noticed it. Excellent.",
+    "Very knowledgeable team, explained everything clearly.",
+    "Much better than last year, tickets are answered within the hour now.",
+)
+NEUTRAL = (
+    "Used it twice this quarter for password resets.",
+    "Had one ticket about a printer, it was handled.",
+    "Nothing special to report.",
+    "Only contact was a software install request.",
+    "Friendly staff, but the problem is still not solved after two weeks.",
+    "It works most of the time.",
+)
+NEGATIVE = (
+    "Ticket was closed without a fix and I had to reopen it twice.",
+    "Bounced between teams for a week and nobody owned the problem.",
+    "Laptop still crashes after the so-called fix.",
+    "Waited three days for a response to a priority ticket.",
+    "SLA breached again and no status updates.",
+    "Not helpful at all, they just told me to restart.",
+    "Escalated three times and still no resolution.",
+)
+INCIDENT = (
+    "The outage in the summer lasted four hours with no status updates.",
+    "VPN keeps dropping since the network change, terrible.",
+    "Great, another outage during month-end close.",
+    "Wi-Fi in the office has been unusable for weeks.",
+)
+GOOD_REASONS = ("fast_response", "fixed_first_time", "friendly_staff", "kept_informed", "knowledgeable",
+                "proactive", "easy_to_reach")
+BAD_REASONS = ("slow_response", "not_fixed", "bounced_around", "no_updates", "closed_unresolved", "outages",
+               "lacked_expertise", "hard_to_reach")
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    created: bool
+    stakeholders: int
+    waves: int
+    responses: int
+    sample_link: str | None
+
+
+def demo_exists() -> bool:
+    return db.session.scalar(select(Provider.id).where(Provider.name == DEMO_PROVIDER)) is not None
+
+
+def quarter_start(day: date) -> date:
+    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def previous_quarter(start: date) -> date:
+    return date(start.year - 1, 10, 1) if start.month == 1 else date(start.year, start.month - 3, 1)
+
+
+def quarter_label(start: date) -> str:
+    return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+
+
+def seed_demo(*, now: datetime, timezone: str, base_url: str, seed: int = 2026,
+              stakeholder_count: int = 300) -> DemoSummary:
+    """Create the demo data set in one transaction. Does nothing when it already exists."""
+    if demo_exists():
+        return DemoSummary(False, 0, 0, 0, None)
+    definition = latest_definition(SURVEY_CODE)
+    if definition is None:
+        raise LookupError(f"Survey {SURVEY_CODE!r} is not loaded; run `flask surveys load` first.")
+    rng = random.Random(seed)
+    provider = Provider(name=DEMO_PROVIDER, contract_reference="NW-2024-017")
+    areas = [
+        ServiceArea(provider=provider, code=plan.code, name=plan.name, position=i,
+                    target_satisfaction=plan.target_satisfaction, target_happiness=plan.target_happiness)
+        for i, plan in enumerate(AREAS)
+    ]
+    db.session.add_all([provider, *areas])
+    db.session.flush()
+    stakeholders = _seed_stakeholders(rng, areas, stakeholder_count)
+    campaign, waves = _seed_campaign(provider, definition, areas, now, ZoneInfo(timezone))
+    responses = 0
+    for index, wave in enumerate(waves):
+        responses += _seed_wave(rng, wave, index, definition, stakeholders, areas, now)
+    sample_link = _sample_link(waves, base_url)
+    for wave in waves:
+        rebuild_wave_tallies(wave.id)
+    db.session.commit()
+    return DemoSummary(True, len(stakeholders), len(waves), responses, sample_link)
+
+
+def _seed_stakeholders(rng: random.Random, areas: list[ServiceArea], count: int) -> list[dict]:
+    departments = [d for d, _ in DEPARTMENTS]
+    weights = [w for _, w in DEPARTMENTS]
+    rows, links, seen = [], [], set()
+    for i in range(count):
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        local = f"{first}.{last}".lower().replace("'", "").replace("í", "i").replace("ń", "n").replace("ó", "o")
+        email = f"{local}@example.com"
+        suffix = 2
+        while email in seen:
+            email = f"{local}{suffix}@example.com"
+            suffix += 1
+        seen.add(email)
+        department = rng.choices(departments, weights)[0]
+        rows.append({"email": email, "name": f"{first} {last}", "department": department,
+                     "location": rng.choice(LOCATIONS), "active": i % 60 != 59})
+    db.session.execute(insert(Stakeholder), rows)
+    stored = db.session.execute(select(Stakeholder.id, Stakeholder.email, Stakeholder.department, Stakeholder.active)
+                                .order_by(Stakeholder.id)).all()
+    people = []
+    for row in stored:
+        used = []
+        for area, plan in zip(areas, AREAS):
+            share = plan.share_using + (0.4 if plan.code == "hosting" and row.department == "Engineering" else 0)
+            if rng.random() < share:
+                used.append(area.id)
+                links.append({"stakeholder_id": row.id, "service_area_id": area.id})
+        people.append({"id": row.id, "department": row.department, "active": row.active, "areas": used})
+    db.session.execute(insert(stakeholder_service_area), links)
+    return people
+
+
+def _seed_campaign(provider: Provider, definition: SurveyDefinition, areas: list[ServiceArea], now: datetime,
+                   tz: ZoneInfo) -> tuple[Campaign, list[Wave]]:
+    starts = [quarter_start(now.astimezone(tz).date())]
+    while len(starts) < WAVE_COUNT:
+        starts.insert(0, previous_quarter(starts[0]))
+    campaign = Campaign(
+        name=f"Quarterly provider satisfaction – {provider.name}", provider=provider, definition=definition,
+        cadence="quarterly", interval_count=1, anchor_date=starts[0] + timedelta(days=45), window_days=21,
+        reminder_days=[7, 14], anonymity="confidential", segment_attributes=["department"], min_group_size=5,
+        fatigue_days=30, service_areas=areas,
+    )
+    db.session.add(campaign)
+    waves = []
+    for start in starts:
+        opens = datetime.combine(start + timedelta(days=45), time(9, 0), tz)
+        closes = opens + timedelta(days=21)
+        wave = Wave(campaign=campaign, label=quarter_label(start), opens_at=opens, closes_at=closes)
+        if opens <= now:
+            wave.open(now=opens)
+        if closes <= now:
+            wave.close(now=closes)
+        waves.append(wave)
+    db.session.add_all(waves)
+    db.session.flush()
+    return campaign, waves
+
+
+def _clip(value: float, low: int, high: int) -> int:
+    return max(low, min(high, int(round(value))))
+
+
+def _comment(rng: random.Random, satisfaction: int, area_code: str, wave_index: int) -> str:
+    if area_code == INCIDENT_AREA and wave_index >= INCIDENT_WAVE and satisfaction <= 3:
+        return rng.choice(INCIDENT)
+    if satisfaction >= 4:
+        return rng.choice(POSITIVE)
+    if satisfaction == 3:
+        return rng.choice(NEUTRAL)
+    return rng.choice(NEGATIVE)
+
+
+def _seed_wave(rng: random.Random, wave: Wave, index: int, definition: SurveyDefinition, people: list[dict],
+               areas: list[ServiceArea], now: datetime) -> int:
+    if wave.state == "scheduled":
+        return 0
+    questions = {q.code: q for q in definition.questions}
+    invited = [p for p in people if p["active"] and p["areas"]]
+    # An open wave is partway through: fewer people have answered so far.
+    rate = rng.uniform(0.55, 0.68) * (0.6 if wave.state == "open" else 1.0)
+    answering = {p["id"] for p in rng.sample(invited, int(len(invited) * rate))}
+    sent_at = wave.opens_at + timedelta(minutes=5)
+    last_moment = min(wave.closes_at, now) - timedelta(minutes=1)  # nobody answers in the future
+    span = max(60, int((last_moment - sent_at).total_seconds()))
+    invitations, responses, answers = [], [], []
+    area_plans = {a.id: (a, plan) for a, plan in zip(areas, AREAS)}
+    answered_at: dict[int, datetime] = {}
+    for person in invited:
+        responded_at = sent_at + timedelta(seconds=rng.randrange(span)) if person["id"] in answering else None
+        if responded_at is not None:
+            answered_at[person["id"]] = responded_at
+        invitations.append({"wave_id": wave.id, "stakeholder_id": person["id"], "state": "sent", "attempts": 1,
+                            "sent_at": sent_at, "opened_at": responded_at, "responded_at": responded_at,
+                            "reminders_sent": 0 if responded_at else min(2, index % 3), "created_at": sent_at})
+    db.session.execute(insert(Invitation), invitations)
+    invitation_ids = dict(db.session.execute(
+        select(Invitation.stakeholder_id, Invitation.id).where(Invitation.wave_id == wave.id)).all())
+    for person in invited:
+        if person["id"] not in answering:
+            continue
+        response_id = uuid.uuid4()
+        responses.append({"id": response_id, "wave_id": wave.id, "invitation_id": invitation_ids[person["id"]],
+                          "submitted_at": answered_at[person["id"]], "department": person["department"]})
+        for area_id in person["areas"]:
+            area, plan = area_plans[area_id]
+            answers.extend(_area_answers(rng, response_id, wave, index, area, plan, questions))
+        mood = rng.gauss(3.6, 0.8)
+        for code in ("partnership", "proactivity", "account_management"):
+            answers.append(_row(response_id, wave.id, questions[code].id, None,
+                                score=_clip(mood + rng.gauss(0, 0.5) - (0.4 if code == "proactivity" else 0), 1, 5)))
+    db.session.execute(insert(Response), responses)
+    db.session.execute(insert(Answer), answers)
+    return len(responses)
+
+
+def _row(response_id, wave_id, question_id, area_id, **values) -> dict:
+    row = {"response_id": response_id, "wave_id": wave_id, "question_id": question_id, "service_area_id": area_id,
+           "score": None, "hours": None, "reasons": None, "text": None, "sentiment_polarity": None,
+           "sentiment_subjectivity": None, "sentiment_label": None, "sentiment_drivers": None,
+           "analyzer_version": None, "shareable": False}
+    row.update(values)
+    return row
+
+
+def _area_answers(rng, response_id, wave: Wave, index: int, area: ServiceArea, plan: AreaPlan, questions) -> list[dict]:
+    satisfaction = _clip(rng.gauss(plan.means[index], 0.85), 1, 5)
+    rows = [_row(response_id, wave.id, questions["satisfaction"].id, area.id, score=satisfaction)]
+    for code in ("responsiveness", "resolution_quality", "communication", "expertise"):
+        if rng.random() < 0.85:
+            rows.append(_row(response_id, wave.id, questions[code].id, area.id,
+                             score=_clip(satisfaction + rng.gauss(0, 0.7), 1, 5)))
+    rows.append(_row(response_id, wave.id, questions["recommend"].id, area.id,
+                     score=_clip(satisfaction * 2.1 - 0.3 + rng.gauss(0, 1.3), 0, 10)))
+    hours = round(rng.expovariate(1 / max(0.2, (5 - satisfaction) * 1.6)), 1)
+    rows.append(_row(response_id, wave.id, questions["time_lost"].id, area.id, hours=min(hours, 200.0)))
+    if rng.random() < 0.7:
+        pool = GOOD_REASONS if satisfaction >= 4 else BAD_REASONS
+        if area.code == INCIDENT_AREA and index >= INCIDENT_WAVE and satisfaction < 4:
+            picked = ["outages", *rng.sample([r for r in pool if r != "outages"], rng.randint(0, 2))]
+        else:
+            picked = rng.sample(pool, rng.randint(1, 3))
+        rows.append(_row(response_id, wave.id, questions["reasons"].id, area.id, reasons=picked))
+    if rng.random() < 0.3:
+        text = _comment(rng, satisfaction, area.code, index)
+        scored = sentiment.analyze(text)
+        rows.append(_row(response_id, wave.id, questions["comment"].id, area.id, text=text,
+                         sentiment_polarity=scored.polarity, sentiment_subjectivity=scored.subjectivity,
+                         sentiment_label=scored.label,
+                         sentiment_drivers=[{"phrase": d.phrase, "contribution": d.contribution}
+                                            for d in scored.drivers],
+                         analyzer_version=sentiment.ANALYZER_VERSION, shareable=rng.random() < 0.5))
+    return rows
+
+
+def _sample_link(waves: list[Wave], base_url: str) -> str | None:
+    """A working survey link for someone who has not answered the open wave, to try the form."""
+    open_wave = next((w for w in reversed(waves) if w.state == "open"), None)
+    if open_wave is None:
+        return None
+    invitation = db.session.scalar(select(Invitation).where(Invitation.wave_id == open_wave.id,
+                                                            Invitation.responded_at.is_(None)).limit(1))
+    if invitation is None:
+        return None
+    token = secrets.token_urlsafe(24)
+    db.session.add(InvitationToken(invitation_id=invitation.id, token_hash=hash_token(token), purpose="demo"))
+    return f"{base_url}/s/{token}"

@@ -1,0 +1,49 @@
+"""Jinja filters and globals: dates in the configured time zone, numbers the way people read them."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app
+
+
+def local_datetime(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+
+
+def format_datetime(value: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
+    local = local_datetime(value)
+    return local.strftime(fmt) if local else ""
+
+
+def format_date(value: datetime | date | None, fmt: str = "%d %B %Y") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = local_datetime(value)
+    return value.strftime(fmt).lstrip("0")
+
+
+def register(app: Flask) -> None:
+    app.add_template_filter(format_datetime, "datetime")
+    app.add_template_filter(format_date, "date")
+
+    @app.context_processor
+    def inject_globals() -> dict:
+        from app import __version__
+
+        return {"vp_version": __version__}
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        )
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response

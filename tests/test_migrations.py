@@ -1,0 +1,90 @@
+"""Migrations: one head, and `upgrade` from empty gives exactly the models' schema on every backend."""
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config as AlembicConfig
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from app import create_app
+from app.config import TestConfig, normalise_database_url
+from app.extensions import db
+from tests.conftest import TEST_DATABASE_URL
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def test_migrations_have_a_single_head():
+    config = AlembicConfig(str(MIGRATIONS / "alembic.ini"))
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert len(ScriptDirectory.from_config(config).get_heads()) == 1
+
+
+def _fresh_database_urls(tmp_path: Path):
+    yield "sqlite", f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
+    if TEST_DATABASE_URL:
+        base = make_url(normalise_database_url(TEST_DATABASE_URL))
+        name = f"{base.database}_mig_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield "postgresql", base.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+def test_upgrade_from_empty_matches_the_models(tmp_path):
+    backends = []
+    for backend, url in _fresh_database_urls(tmp_path):
+        app = create_app(TestConfig(tmp_path / backend, url))
+        runner = app.test_cli_runner()
+        result = runner.invoke(args=["db", "upgrade"])
+        assert result.exit_code == 0, result.output
+        with app.app_context():
+            with db.engine.connect() as connection:
+                context = MigrationContext.configure(connection, opts={"compare_type": True})
+                differences = compare_metadata(context, db.metadata)
+            db.engine.dispose()
+        assert differences == [], f"{backend}: migrations and models differ: {differences}"
+        backends.append(backend)
+    if TEST_DATABASE_URL:
+        assert backends == ["sqlite", "postgresql"]
+
+
+def test_downgrade_to_base_and_back(tmp_path):
+    app = create_app(TestConfig(tmp_path, f"sqlite:///{tmp_path / 'down.sqlite3'}"))
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(args=["db", "downgrade", "base"]).exit_code == 0
+    with app.app_context():
+        tables = set(db.inspect(db.engine).get_table_names()) - {"alembic_version"}
+    assert tables == set()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+
+
+def test_flask_init_is_idempotent_and_creates_one_admin(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADMIN_EMAIL", "Boss@Example.com")
+    app = create_app(TestConfig(tmp_path, f"sqlite:///{tmp_path / 'init.sqlite3'}"))
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["init"])
+    assert first.exit_code == 0, first.output
+    assert "Created admin boss@example.com" in first.output
+    assert "One-time admin password: " in first.output
+    second = runner.invoke(args=["init"])
+    assert second.exit_code == 0, second.output
+    assert "Created admin" not in second.output
+    assert "unchanged quarterly-provider-satisfaction v1" in second.output
+    with app.app_context():
+        from app.models import User
+
+        admins = db.session.scalars(db.select(User).where(User.role == "admin")).all()
+        assert [(a.email, a.must_change_password) for a in admins] == [("boss@example.com", True)]
+        db.engine.dispose()
