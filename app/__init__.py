@@ -67,11 +67,14 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from app.admin import bp as admin_bp
     from app.auth import bp as auth_bp
     from app.core import bp as core_bp
+    from app.dashboard import bp as dashboard_bp
+    from app.respond import bp as respond_bp
 
-    app.register_blueprint(core_bp)
-    app.register_blueprint(auth_bp)
+    for blueprint in (core_bp, auth_bp, respond_bp, dashboard_bp, admin_bp):
+        app.register_blueprint(blueprint)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -4,6 +4,7 @@ Feature areas add their own groups in their `cli.py`; `register` wires them all.
 """
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import click
@@ -149,3 +150,10 @@ def register(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(users_cli)
     app.cli.add_command(surveys_cli)
+    for module in FEATURE_CLI_MODULES:
+        for group in importlib.import_module(module).COMMANDS:
+            app.cli.add_command(group)
+
+
+# Each feature keeps its commands in its own module, exposing a COMMANDS list of click groups.
+FEATURE_CLI_MODULES: tuple[str, ...] = ()

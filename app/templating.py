@@ -26,6 +26,34 @@ def format_date(value: datetime | date | None, fmt: str = "%d %B %Y") -> str:
     return value.strftime(fmt).lstrip("0")
 
 
+# Main navigation: (endpoint, label, roles). Entries whose endpoint does not exist are left out.
+NAVIGATION = (
+    ("dashboard.overview", "Overview", ("admin", "manager", "provider")),
+    ("dashboard.comments", "Comments", ("admin", "manager")),
+    ("admin.campaigns", "Campaigns", ("admin",)),
+    ("admin.stakeholders", "Stakeholders", ("admin",)),
+    ("admin.providers", "Providers & targets", ("admin",)),
+    ("admin.users", "Accounts", ("admin",)),
+)
+
+
+def navigation_items() -> list[dict]:
+    from flask import request, url_for
+    from flask_login import current_user
+
+    if not current_user or not current_user.is_authenticated:
+        return []
+    endpoints = set(current_app.view_functions)
+    current = request.endpoint or ""
+    return [
+        {"url": url_for(endpoint), "label": label,
+         "active": current == endpoint or current.rsplit(".", 1)[0] == endpoint.rsplit(".", 1)[0]
+         and current.startswith(endpoint.split("_")[0])}
+        for endpoint, label, roles in NAVIGATION
+        if endpoint in endpoints and current_user.role in roles
+    ]
+
+
 def register(app: Flask) -> None:
     app.add_template_filter(format_datetime, "datetime")
     app.add_template_filter(format_date, "date")
@@ -34,7 +62,7 @@ def register(app: Flask) -> None:
     def inject_globals() -> dict:
         from app import __version__
 
-        return {"vp_version": __version__}
+        return {"vp_version": __version__, "nav_items": navigation_items()}
 
     @app.after_request
     def security_headers(response):

@@ -2,21 +2,18 @@
 from __future__ import annotations
 
 import itertools
-import secrets
 from datetime import date, datetime, timedelta, timezone
 
 from app.extensions import db
 from app.models import (
     Campaign,
     Invitation,
-    InvitationToken,
     Provider,
     ServiceArea,
     Stakeholder,
     SurveyDefinition,
     User,
     Wave,
-    hash_token,
 )
 
 _sequence = itertools.count(1)
@@ -87,10 +84,11 @@ def make_wave(campaign: Campaign, *, label: str | None = None, state: str = "ope
 
 def make_invitation(wave: Wave, stakeholder: Stakeholder | None = None, **fields) -> tuple[Invitation, str]:
     """An invitation and a working raw token for its link."""
+    from app.services.invitations import issue_token
+
     invitation = Invitation(wave=wave, stakeholder=stakeholder or make_stakeholder(), **fields)
-    token = secrets.token_urlsafe(24)
-    invitation.tokens.append(InvitationToken(token_hash=hash_token(token)))
     db.session.add(invitation)
+    token = issue_token(invitation)
     db.session.commit()
     return invitation, token
 

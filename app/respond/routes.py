@@ -1,0 +1,3 @@
+from __future__ import annotations
+
+from app.respond import bp  # noqa: F401
