@@ -46,9 +46,7 @@ def navigation_items() -> list[dict]:
     endpoints = set(current_app.view_functions)
     current = request.endpoint or ""
     return [
-        {"url": url_for(endpoint), "label": label,
-         "active": current == endpoint or current.rsplit(".", 1)[0] == endpoint.rsplit(".", 1)[0]
-         and current.startswith(endpoint.split("_")[0])}
+        {"url": url_for(endpoint), "label": label, "active": current == endpoint}
         for endpoint, label, roles in NAVIGATION
         if endpoint in endpoints and current_user.role in roles
     ]
