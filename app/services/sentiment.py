@@ -1,0 +1,449 @@
+"""Sentiment of free-text survey comments: TextBlob's word scores read through an IT-service lexicon.
+
+Every score comes with the phrases that produced it, so a manager can see why a comment counts as negative.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from textblob.en import sentiment as _textblob_sentiment
+
+LEXICON_PATH = Path(__file__).with_name("sentiment_lexicon.yaml")
+LABELS = ("positive", "neutral", "negative")
+DEFAULT_POSITIVE_THRESHOLD = 0.1
+DEFAULT_NEGATIVE_THRESHOLD = -0.1
+
+_ANALYZER_GENERATION = "vp-sentiment-1"
+
+# Rule kinds in the phrase table.
+_TERM = "term"
+_NEGATOR = "negator"
+_INTENSIFIER = "intensifier"
+_CONTRAST = "contrast"
+
+# An intensifier reaches this many words ahead ("really very helpful", "so incredibly slow").
+_INTENSIFIER_REACH = 2
+
+_SENTENCE_ENDS = frozenset(".!?;")
+_CLAUSE_ENDS = frozenset(".!?;,:()-–—…")
+
+_EMOJI = "[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF]"
+# Numbers such as "4.12" or "7:30" stay one token so their punctuation does not end a clause.
+_NUMBER = r"\d+(?:[.,:]\d+)+"
+_WORD = r"[^\W_]+(?:'[^\W_]+)*(?:[-/][^\W_]+)*"
+
+
+@dataclass(frozen=True)
+class Driver:
+    """A phrase in the comment and its signed share of the comment's polarity."""
+
+    phrase: str
+    contribution: float
+
+
+@dataclass(frozen=True)
+class Sentiment:
+    """The score of one comment; `drivers` are sorted by how much they moved the polarity."""
+
+    polarity: float
+    subjectivity: float
+    label: str
+    drivers: tuple[Driver, ...]
+
+
+@dataclass(slots=True)
+class _Opinion:
+    """One scored phrase while a comment is read; weight changes when a later "but" demotes it."""
+
+    phrase: str
+    polarity: float
+    subjectivity: float
+    weight: float
+
+
+@dataclass(frozen=True)
+class _Rule:
+    kind: str
+    polarity: float = 0.0
+    multiplier: float = 1.0
+    # Contrast words behave differently at the start of a sentence ("Although ..." vs ", although ...").
+    shifts: bool = False
+    concedes: bool = False
+    concedes_at_sentence_start: bool = False
+
+
+@dataclass(frozen=True)
+class _Lexicon:
+    token_pattern: re.Pattern[str]
+    phrases_by_first_word: Mapping[str, tuple[tuple[tuple[str, ...], _Rule], ...]]
+    factual_words: frozenset[str]
+    pattern_regex: re.Pattern[str] | None
+    pattern_polarity: Mapping[str, float]
+    stop_words: frozenset[str]
+    negation_scope: int
+    flip_positive: float
+    flip_negative: float
+    before_shift: float
+    after_shift: float
+    concession: float
+    domain_subjectivity: float
+    exclamation_boost: float
+
+
+def version_for_lexicon(lexicon_text: bytes) -> str:
+    """The analyzer version for a given lexicon file content; any edit to the lexicon changes it."""
+    return f"{_ANALYZER_GENERATION}+lex.{hashlib.sha256(lexicon_text).hexdigest()[:8]}"
+
+
+def _normalise(text: str) -> str:
+    return text.lower().replace("\u2019", "'").replace("\u2018", "'")
+
+
+def _polarity(value: object, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not -1.0 <= value <= 1.0:
+        raise ValueError(f"sentiment lexicon: {where} must be a number between -1 and 1, got {value!r}")
+    return float(value)
+
+
+def _words(values: object, where: str) -> list[str]:
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        # YAML reads bare no/on/off as booleans; quoting them is the fix.
+        raise ValueError(f"sentiment lexicon: {where} must be a list of quoted strings")
+    return [_normalise(v) for v in values]
+
+
+def _compile_lexicon(lexicon_text: str) -> _Lexicon:
+    """Turn the YAML lexicon into lookup tables, refusing entries that would silently mean something else."""
+    data = yaml.safe_load(lexicon_text)
+    settings = data["settings"]
+
+    emoticons = {
+        _normalise(str(key)): _polarity(value, f"emoticon {key!r}") for key, value in data["emoticons"].items()
+    }
+    typed_emoticons = sorted((e for e in emoticons if not re.fullmatch(_EMOJI, e)), key=len, reverse=True)
+    emoticon_alternatives = "|".join(re.escape(e) for e in typed_emoticons) or "(?!)"
+    token_pattern = re.compile(
+        rf"(?<!\S)(?:{emoticon_alternatives})(?=\s|$|[.,!?;])|{_EMOJI}|{_NUMBER}|{_WORD}|[^\w\s]"
+    )
+
+    table: dict[tuple[str, ...], _Rule] = {}
+
+    def add(key: str, rule: _Rule, where: str) -> None:
+        for variant in _normalise(key).split("|"):
+            words = tuple(token_pattern.findall(variant.strip()))
+            if not words:
+                raise ValueError(f"sentiment lexicon: empty phrase in {where}: {key!r}")
+            existing = table.get(words)
+            if existing is not None and not (existing.kind == rule.kind == _CONTRAST):
+                raise ValueError(f"sentiment lexicon: {' '.join(words)!r} is defined twice ({where})")
+            if existing is not None:
+                rule = _Rule(
+                    _CONTRAST,
+                    shifts=existing.shifts or rule.shifts,
+                    concedes=existing.concedes or rule.concedes,
+                    concedes_at_sentence_start=existing.concedes_at_sentence_start or rule.concedes_at_sentence_start,
+                )
+            table[words] = rule
+
+    for key, value in data["terms"].items():
+        add(key, _Rule(_TERM, polarity=_polarity(value, f"term {key!r}")), "terms")
+    for key, value in data["negation"]["idioms"].items():
+        add(key, _Rule(_TERM, polarity=_polarity(value, f"idiom {key!r}")), "negation idioms")
+    for key, value in emoticons.items():
+        add(key, _Rule(_TERM, polarity=value), "emoticons")
+    for word in _words(data["negation"]["negators"], "negation.negators"):
+        add(word, _Rule(_NEGATOR), "negators")
+    for key, value in data["intensifiers"].items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 3:
+            raise ValueError(f"sentiment lexicon: intensifier {key!r} needs a multiplier in (0, 3], got {value!r}")
+        add(key, _Rule(_INTENSIFIER, multiplier=float(value)), "intensifiers")
+    contrast = data["contrast"]
+    for word in _words(contrast["shift"], "contrast.shift"):
+        add(word, _Rule(_CONTRAST, shifts=True), "contrast")
+    for word in _words(contrast["concession"], "contrast.concession"):
+        add(word, _Rule(_CONTRAST, concedes=True), "contrast")
+    for word in _words(contrast["sentence_initial_concession"], "contrast.sentence_initial_concession"):
+        add(word, _Rule(_CONTRAST, concedes_at_sentence_start=True), "contrast")
+
+    by_first_word: dict[str, list[tuple[tuple[str, ...], _Rule]]] = {}
+    for words, rule in table.items():
+        by_first_word.setdefault(words[0], []).append((words, rule))
+    phrases_by_first_word = {
+        first: tuple(sorted(entries, key=lambda entry: len(entry[0]), reverse=True))
+        for first, entries in by_first_word.items()
+    }
+
+    alternatives = []
+    pattern_polarity: dict[str, float] = {}
+    for name, spec in data["patterns"].items():
+        try:
+            compiled = re.compile(spec["regex"])
+        except re.error as error:
+            raise ValueError(f"sentiment lexicon: pattern {name!r} does not compile: {error}") from error
+        if compiled.groups:
+            # Each pattern becomes one named group of a single regex; inner groups would confuse lastgroup.
+            raise ValueError(f"sentiment lexicon: pattern {name!r} must use (?:...) instead of capturing groups")
+        pattern_polarity[name] = _polarity(spec["polarity"], f"pattern {name!r}")
+        alternatives.append(f"(?P<{name}>{spec['regex']})")
+
+    return _Lexicon(
+        token_pattern=token_pattern,
+        phrases_by_first_word=phrases_by_first_word,
+        factual_words=frozenset(_words(data["factual_words"], "factual_words")),
+        pattern_regex=re.compile("|".join(alternatives)) if alternatives else None,
+        pattern_polarity=pattern_polarity,
+        stop_words=frozenset(_words(data["stop_words"], "stop_words")),
+        negation_scope=int(settings["negation_scope"]),
+        flip_positive=float(settings["flip_positive"]),
+        flip_negative=float(settings["flip_negative"]),
+        before_shift=float(settings["before_shift"]),
+        after_shift=float(settings["after_shift"]),
+        concession=float(settings["concession"]),
+        domain_subjectivity=float(settings["domain_subjectivity"]),
+        exclamation_boost=float(settings["exclamation_boost"]),
+    )
+
+
+def _textblob_word_scores() -> dict[str, tuple[float, float]]:
+    # TextBlob loads its lexicon lazily on first use; len() forces the load so the copy is complete.
+    len(_textblob_sentiment)
+    scores = {}
+    for word, by_part_of_speech in dict.items(_textblob_sentiment):
+        polarity, subjectivity, _intensity = by_part_of_speech[None]
+        # Words TextBlob scores 0.0 ("only", "just") carry no opinion and would only swallow negations.
+        if polarity:
+            scores[word] = (polarity, subjectivity)
+    return scores
+
+
+_LEXICON_BYTES = LEXICON_PATH.read_bytes()
+ANALYZER_VERSION = version_for_lexicon(_LEXICON_BYTES)
+_LEXICON = _compile_lexicon(_LEXICON_BYTES.decode("utf-8"))
+_TEXTBLOB_WORDS = _textblob_word_scores()
+_NO_SENTIMENT = Sentiment(polarity=0.0, subjectivity=0.0, label="neutral", drivers=())
+
+
+def _check_thresholds(positive_threshold: float, negative_threshold: float) -> None:
+    if negative_threshold >= positive_threshold:
+        raise ValueError(
+            f"negative_threshold ({negative_threshold}) must be below positive_threshold ({positive_threshold})"
+        )
+
+
+def label_for(
+    polarity: float,
+    *,
+    positive_threshold: float = DEFAULT_POSITIVE_THRESHOLD,
+    negative_threshold: float = DEFAULT_NEGATIVE_THRESHOLD,
+) -> str:
+    """"positive" at or above positive_threshold, "negative" at or below negative_threshold, else "neutral"."""
+    _check_thresholds(positive_threshold, negative_threshold)
+    if polarity >= positive_threshold:
+        return "positive"
+    if polarity <= negative_threshold:
+        return "negative"
+    return "neutral"
+
+
+def _clamp(value: float) -> float:
+    return max(-1.0, min(1.0, value))
+
+
+def _opinions(text: str, lexicon: _Lexicon) -> list[_Opinion]:
+    """Each opinion the (normalised) comment expresses, in reading order, weighted by its clause."""
+    tokens = [(match.group(), match.start(), match.end()) for match in lexicon.token_pattern.finditer(text)]
+    token_count = len(tokens)
+
+    patterns_at: dict[int, tuple[int, float]] = {}
+    if lexicon.pattern_regex is not None:
+        starts = [start for _, start, _ in tokens]
+        for match in lexicon.pattern_regex.finditer(text):
+            first, end = bisect_left(starts, match.start()), bisect_left(starts, match.end())
+            if first < end:
+                patterns_at[first] = (end, lexicon.pattern_polarity[match.lastgroup])
+
+    scored: list[_Opinion] = []
+    weight = base_weight = 1.0
+    in_concession = False
+    at_sentence_start = True
+    first_in_sentence = 0
+    negator_at: int | None = None
+    words_since_negator = 0
+    intensity = 1.0
+    intensifier_at: int | None = None
+    words_since_intensifier = 0
+
+    def add(first: int, last: int, polarity: float, subjectivity: float) -> None:
+        nonlocal negator_at, intensifier_at, intensity
+        if negator_at is not None:
+            polarity *= lexicon.flip_positive if polarity > 0 else lexicon.flip_negative
+            first = min(first, negator_at)
+        if intensifier_at is not None:
+            polarity = _clamp(polarity * intensity)
+            first = min(first, intensifier_at)
+        scored.append(_Opinion(text[tokens[first][1]:tokens[last][2]], polarity, subjectivity, weight))
+        negator_at = intensifier_at = None
+        intensity = 1.0
+
+    i = 0
+    while i < token_count:
+        token = tokens[i][0]
+
+        if i in patterns_at:
+            end, polarity = patterns_at[i]
+            negator_at = intensifier_at = None
+            intensity = 1.0
+            phrase = text[tokens[i][1]:tokens[end - 1][2]]
+            scored.append(_Opinion(phrase, polarity, lexicon.domain_subjectivity, weight))
+            at_sentence_start = False
+            i = end
+            continue
+
+        rule = None
+        length = 1
+        for words, candidate in lexicon.phrases_by_first_word.get(token, ()):
+            if len(words) == 1 or (
+                i + len(words) <= token_count and all(tokens[i + k][0] == words[k] for k in range(1, len(words)))
+            ):
+                rule, length = candidate, len(words)
+                break
+
+        if rule is None and not token[0].isalnum():
+            if token == "!" and len(scored) > first_in_sentence:
+                scored[-1].polarity = _clamp(scored[-1].polarity * lexicon.exclamation_boost)
+            if token in _CLAUSE_ENDS:
+                negator_at = intensifier_at = None
+                intensity = 1.0
+                if in_concession:
+                    in_concession = False
+                    weight = base_weight
+            if token in _SENTENCE_ENDS:
+                at_sentence_start = True
+                first_in_sentence = len(scored)
+            i += 1
+            continue
+
+        if rule is None:
+            known = token not in lexicon.factual_words and _TEXTBLOB_WORDS.get(token)
+            if known:
+                add(i, i, known[0], known[1])
+            else:
+                if negator_at is not None:
+                    words_since_negator += 1
+                    if words_since_negator > lexicon.negation_scope:
+                        negator_at = None
+                if intensifier_at is not None:
+                    words_since_intensifier += 1
+                    if words_since_intensifier > _INTENSIFIER_REACH:
+                        intensifier_at = None
+                        intensity = 1.0
+        elif rule.kind == _TERM:
+            if rule.polarity:
+                add(i, i + length - 1, rule.polarity, lexicon.domain_subjectivity)
+            else:
+                # A phrase known to be factual ("planned outage") absorbs any negator or booster before it.
+                negator_at = intensifier_at = None
+                intensity = 1.0
+        elif rule.kind == _NEGATOR:
+            negator_at = i
+            words_since_negator = 0
+        elif rule.kind == _INTENSIFIER:
+            if intensifier_at is None:
+                intensifier_at = i
+            intensity *= rule.multiplier
+            words_since_intensifier = 0
+        else:
+            negator_at = intensifier_at = None
+            intensity = 1.0
+            if rule.concedes or (rule.concedes_at_sentence_start and at_sentence_start):
+                in_concession = True
+                weight = lexicon.concession
+            elif rule.shifts:
+                for opinion in scored:
+                    opinion.weight *= lexicon.before_shift
+                base_weight = weight = lexicon.after_shift
+                in_concession = False
+
+        at_sentence_start = False
+        i += length
+
+    return scored
+
+
+def analyze(
+    text: str,
+    *,
+    positive_threshold: float = DEFAULT_POSITIVE_THRESHOLD,
+    negative_threshold: float = DEFAULT_NEGATIVE_THRESHOLD,
+) -> Sentiment:
+    """Score one comment: polarity (-1..1), subjectivity (0..1), label, and the phrases that drove the score.
+
+    Polarity is the weighted mean of the opinions found, as in TextBlob: general words keep TextBlob's
+    scores, IT-service phrases, negation, contrast, intensity, emoticons and sarcasm come from the lexicon.
+    """
+    _check_thresholds(positive_threshold, negative_threshold)
+    if not text or text.isspace():
+        return _NO_SENTIMENT
+    opinions = _opinions(_normalise(text), _LEXICON)
+    total_weight = sum(opinion.weight for opinion in opinions)
+    if not total_weight:
+        # Nothing in the comment expresses an opinion, whatever the thresholds are.
+        return _NO_SENTIMENT
+
+    contributions: dict[str, float] = {}
+    weighted_subjectivity = 0.0
+    for opinion in opinions:
+        # The same phrase said twice ("poor ..., poor ...") is one driver with both shares.
+        share = opinion.polarity * opinion.weight / total_weight
+        contributions[opinion.phrase] = contributions.get(opinion.phrase, 0.0) + share
+        weighted_subjectivity += opinion.subjectivity * opinion.weight
+    polarity = round(_clamp(sum(contributions.values())), 4)
+    drivers = tuple(
+        sorted(
+            (Driver(phrase, round(share, 4)) for phrase, share in contributions.items() if round(share, 4)),
+            key=lambda driver: (-abs(driver.contribution), driver.phrase),
+        )
+    )
+    return Sentiment(
+        polarity=polarity,
+        subjectivity=round(max(0.0, min(1.0, weighted_subjectivity / total_weight)), 4),
+        label=label_for(polarity, positive_threshold=positive_threshold, negative_threshold=negative_threshold),
+        drivers=drivers,
+    )
+
+
+def themes(comments: Iterable[str], *, top_n: int = 10) -> list[tuple[str, int]]:
+    """The words and two-word phrases that most comments mention, as (phrase, number of comments).
+
+    Stop words are left out, and a phrase is only counted where its two words stand next to each other.
+    Each comment counts once per phrase, so one long rant does not outweigh many short mentions.
+    Sorted by count, most frequent first, then alphabetically.
+    """
+    if top_n <= 0:
+        return []
+    stop_words = _LEXICON.stop_words
+    counts: Counter[str] = Counter()
+    for comment in comments:
+        if not comment:
+            continue
+        mentioned: set[str] = set()
+        previous: str | None = None
+        for token in _LEXICON.token_pattern.findall(_normalise(comment)):
+            is_content = (
+                token[0].isalnum() and len(token) > 1 and not token.isdigit() and token not in stop_words
+            )
+            if is_content:
+                mentioned.add(token)
+                if previous is not None:
+                    mentioned.add(f"{previous} {token}")
+            previous = token if is_content else None
+        counts.update(mentioned)
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:top_n]
