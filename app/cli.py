@@ -134,9 +134,13 @@ def init_command() -> None:
 def demo_command(stakeholders: int) -> None:
     """Seed believable demo data once; does nothing when the demo provider already exists."""
     from app.services import demo  # imports TextBlob; kept out of every other command's start-up
+    from app.services.comment_scores import Thresholds
 
+    thresholds = Thresholds(current_app.config["SENTIMENT_POSITIVE_THRESHOLD"],
+                            current_app.config["SENTIMENT_NEGATIVE_THRESHOLD"])
     summary = demo.seed_demo(now=utcnow(), timezone=current_app.config["TIMEZONE"],
-                             base_url=current_app.config["BASE_URL"], stakeholder_count=stakeholders)
+                             base_url=current_app.config["BASE_URL"], stakeholder_count=stakeholders,
+                             thresholds=thresholds)
     if not summary.created:
         click.echo("Demo data already present; nothing to do.")
         return
@@ -156,4 +160,4 @@ def register(app: Flask) -> None:
 
 
 # Each feature keeps its commands in its own module, exposing a COMMANDS list of click groups.
-FEATURE_CLI_MODULES: tuple[str, ...] = ()
+FEATURE_CLI_MODULES: tuple[str, ...] = ("app.sentiment_cli",)

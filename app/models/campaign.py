@@ -111,6 +111,11 @@ class Wave(db.Model):
 
     campaign: Mapped[Campaign] = relationship(back_populates="waves")
 
+    def __init__(self, **fields) -> None:
+        # Column defaults only apply at INSERT; state transitions need the state before that.
+        fields.setdefault("state", "scheduled")
+        super().__init__(**fields)
+
     @property
     def is_open(self) -> bool:
         return self.state == "open"
@@ -170,6 +175,12 @@ class Invitation(db.Model):
     wave: Mapped[Wave] = relationship()
     stakeholder = relationship("Stakeholder")
     tokens: Mapped[list[InvitationToken]] = relationship(back_populates="invitation", cascade="all, delete-orphan")
+
+    def __init__(self, **fields) -> None:
+        fields.setdefault("state", "pending")
+        fields.setdefault("attempts", 0)
+        fields.setdefault("reminders_sent", 0)
+        super().__init__(**fields)
 
     @property
     def responded(self) -> bool:

@@ -29,8 +29,8 @@ from app.models import (
     hash_token,
 )
 from app.models.org import stakeholder_service_area
-from app.services import sentiment  # noqa: F401 (scores demo comments)
 from app.services.catalog import latest_definition
+from app.services.comment_scores import Thresholds, sentiment_columns
 from app.services.tallies import rebuild_wave_tallies
 
 DEMO_PROVIDER = "Northwind Managed IT"
@@ -133,8 +133,8 @@ def quarter_label(start: date) -> str:
     return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
 
 
-def seed_demo(*, now: datetime, timezone: str, base_url: str, seed: int = 2026,
-              stakeholder_count: int = 300) -> DemoSummary:
+def seed_demo(*, now: datetime, timezone: str, base_url: str, seed: int = 2026, stakeholder_count: int = 300,
+              thresholds: Thresholds = Thresholds()) -> DemoSummary:
     """Create the demo data set in one transaction. Does nothing when it already exists."""
     if demo_exists():
         return DemoSummary(False, 0, 0, 0, None)
@@ -154,7 +154,7 @@ def seed_demo(*, now: datetime, timezone: str, base_url: str, seed: int = 2026,
     campaign, waves = _seed_campaign(provider, definition, areas, now, ZoneInfo(timezone))
     responses = 0
     for index, wave in enumerate(waves):
-        responses += _seed_wave(rng, wave, index, definition, stakeholders, areas, now)
+        responses += _seed_wave(rng, wave, index, definition, stakeholders, areas, now, thresholds)
     sample_link = _sample_link(waves, base_url)
     for wave in waves:
         rebuild_wave_tallies(wave.id)
@@ -236,7 +236,7 @@ def _comment(rng: random.Random, satisfaction: int, area_code: str, wave_index: 
 
 
 def _seed_wave(rng: random.Random, wave: Wave, index: int, definition: SurveyDefinition, people: list[dict],
-               areas: list[ServiceArea], now: datetime) -> int:
+               areas: list[ServiceArea], now: datetime, thresholds: Thresholds) -> int:
     if wave.state == "scheduled":
         return 0
     questions = {q.code: q for q in definition.questions}
@@ -268,7 +268,7 @@ def _seed_wave(rng: random.Random, wave: Wave, index: int, definition: SurveyDef
                           "submitted_at": answered_at[person["id"]], "department": person["department"]})
         for area_id in person["areas"]:
             area, plan = area_plans[area_id]
-            answers.extend(_area_answers(rng, response_id, wave, index, area, plan, questions))
+            answers.extend(_area_answers(rng, response_id, wave, index, area, plan, questions, thresholds))
         mood = rng.gauss(3.6, 0.8)
         for code in ("partnership", "proactivity", "account_management"):
             answers.append(_row(response_id, wave.id, questions[code].id, None,
@@ -287,7 +287,8 @@ def _row(response_id, wave_id, question_id, area_id, **values) -> dict:
     return row
 
 
-def _area_answers(rng, response_id, wave: Wave, index: int, area: ServiceArea, plan: AreaPlan, questions) -> list[dict]:
+def _area_answers(rng, response_id, wave: Wave, index: int, area: ServiceArea, plan: AreaPlan, questions,
+                  thresholds: Thresholds) -> list[dict]:
     satisfaction = _clip(rng.gauss(plan.means[index], 0.85), 1, 5)
     rows = [_row(response_id, wave.id, questions["satisfaction"].id, area.id, score=satisfaction)]
     for code in ("responsiveness", "resolution_quality", "communication", "expertise"):
@@ -307,13 +308,8 @@ def _area_answers(rng, response_id, wave: Wave, index: int, area: ServiceArea, p
         rows.append(_row(response_id, wave.id, questions["reasons"].id, area.id, reasons=picked))
     if rng.random() < 0.3:
         text = _comment(rng, satisfaction, area.code, index)
-        scored = sentiment.analyze(text)
         rows.append(_row(response_id, wave.id, questions["comment"].id, area.id, text=text,
-                         sentiment_polarity=scored.polarity, sentiment_subjectivity=scored.subjectivity,
-                         sentiment_label=scored.label,
-                         sentiment_drivers=[{"phrase": d.phrase, "contribution": d.contribution}
-                                            for d in scored.drivers],
-                         analyzer_version=sentiment.ANALYZER_VERSION, shareable=rng.random() < 0.5))
+                         shareable=rng.random() < 0.5, **sentiment_columns(text, thresholds)))
     return rows
 
 
