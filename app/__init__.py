@@ -71,9 +71,10 @@ def register_blueprints(app: Flask) -> None:
     from app.auth import bp as auth_bp
     from app.core import bp as core_bp
     from app.dashboard import bp as dashboard_bp
+    from app.exports import bp as exports_bp
     from app.respond import bp as respond_bp
 
-    for blueprint in (core_bp, auth_bp, respond_bp, dashboard_bp, admin_bp):
+    for blueprint in (core_bp, auth_bp, respond_bp, dashboard_bp, exports_bp, admin_bp):
         app.register_blueprint(blueprint)
 
 

@@ -17,7 +17,7 @@ def test_manager_signs_in_with_the_keyboard(page, live_server, manager_user, scr
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
     screenshot(page, "filled")
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     assert manager_user.email in page.inner_text("header")
     screenshot(page, "signed-in")

@@ -1,0 +1,43 @@
+"""`flask export KIND`: the dashboard's CSV exports from the command line, streamed to a file."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from app.errors import InvalidInput
+from app.services.csv_stream import CsvDialect, stream_csv
+from app.services.exports import KINDS, build_table, resolve_scope
+
+
+@click.command("export")
+@click.argument("kind", type=click.Choice(KINDS))
+@click.option("--waves", help="A wave label or a range, e.g. 2026-Q1..2026-Q4 (default: every wave).")
+@click.option("--area", help="Service area code, e.g. service-desk.")
+@click.option("--department", help="Only responses from this department.")
+@click.option("--provider", type=int, help="Provider id.")
+@click.option("--excel", is_flag=True, help="Start with a UTF-8 byte order mark so Excel reads accents right.")
+@click.option("--semicolon", is_flag=True, help="Separate cells with ';' (spreadsheets in decimal-comma locales).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="File to write (default: stdout).")
+def export_command(kind, waves, area, department, provider, excel, semicolon, output) -> None:
+    """Write one CSV export."""
+    try:
+        scope = resolve_scope(waves, provider_id=provider, area_code=area, department=department)
+        table = build_table(kind, scope)
+    except InvalidInput as error:
+        raise click.ClickException(error.message) from error
+    dialect = CsvDialect(excel=excel, delimiter=";" if semicolon else ",")
+    target = open(output, "wb") if output else sys.stdout.buffer
+    try:
+        rows = 0
+        for chunk in stream_csv(table.columns, table.rows, dialect):
+            target.write(chunk)
+            rows += 1
+    finally:
+        if output:
+            target.close()
+    if output:
+        click.echo(f"Wrote {rows - 1} rows to {output}", err=True)
+
+
+COMMANDS = [export_command]

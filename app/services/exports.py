@@ -1,0 +1,267 @@
+"""CSV exports for the quarterly review: what rows each kind holds, streamed from the database.
+
+No export ever holds a name or an email address. Department columns appear only for campaigns that
+copy the department onto responses, and a department with fewer responses in a wave than the
+campaign's minimum group size is reported as "Other".
+"""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Select, func, select
+
+from app.errors import InvalidInput
+from app.extensions import db
+from app.models import Answer, Campaign, Question, Response, ScoreTally, ServiceArea, Wave
+from app.services import sentiment
+from app.services.csv_stream import Column
+from app.services.stats import is_reportable
+
+KINDS = ("answers", "responses", "comments", "summary")
+OTHER_DEPARTMENT = "Other"
+CHUNK = 2000
+
+
+@dataclass(frozen=True)
+class ExportScope:
+    """Which answers an export covers: waves (resolved from a label range), area, department."""
+
+    wave_ids: tuple[int, ...]
+    wave_labels: tuple[str, ...]
+    area_code: str | None = None
+    department: str | None = None
+
+    @property
+    def range_label(self) -> str:
+        if not self.wave_labels:
+            return "no-waves"
+        first, last = self.wave_labels[0], self.wave_labels[-1]
+        return first if first == last else f"{first}..{last}"
+
+
+@dataclass(frozen=True)
+class ExportTable:
+    columns: list[Column]
+    rows: Iterator[Sequence[Any]]
+    filename: str
+    notes: list[str] = field(default_factory=list)
+
+
+def resolve_scope(waves: str | None = None, *, provider_id: int | None = None, area_code: str | None = None,
+                  department: str | None = None) -> ExportScope:
+    """Turn "2026-Q1..2026-Q4" (or one label, or nothing = every wave) into wave ids, oldest first."""
+    query = select(Wave.id, Wave.label, Wave.opens_at).join(Campaign).order_by(Wave.opens_at, Wave.id)
+    if provider_id is not None:
+        query = query.where(Campaign.provider_id == provider_id)
+    available = db.session.execute(query).all()
+    if waves:
+        start, _, end = waves.partition("..")
+        start, end = start.strip(), (end or start).strip()
+        labels = [row.label for row in available]
+        missing = [label for label in (start, end) if label not in labels]
+        if missing:
+            raise InvalidInput(f"No wave labelled {missing[0]!r}.", errors={"waves": [f"unknown wave {missing[0]}"]})
+        first = next(row.opens_at for row in available if row.label == start)
+        last = max(row.opens_at for row in available if row.label == end)
+        if first > last:
+            raise InvalidInput("The first wave of the range comes after the last.", errors={"waves": ["reversed"]})
+        available = [row for row in available if first <= row.opens_at <= last]
+    if area_code is not None and db.session.scalar(select(ServiceArea.id).where(ServiceArea.code == area_code)) is None:
+        raise InvalidInput(f"No service area {area_code!r}.", errors={"area": ["unknown"]})
+    return ExportScope(tuple(row.id for row in available), tuple(row.label for row in available), area_code,
+                       department or None)
+
+
+def _wave_rules(scope: ExportScope) -> dict[int, tuple[int, bool]]:
+    """wave -> (minimum group size, whether the campaign copies departments onto responses)."""
+    rows = db.session.execute(
+        select(Wave.id, Campaign.min_group_size, Campaign.segment_attributes)
+        .join(Campaign, Campaign.id == Wave.campaign_id).where(Wave.id.in_(scope.wave_ids))
+    ).all()
+    return {wave_id: (minimum, "department" in (segments or [])) for wave_id, minimum, segments in rows}
+
+
+def _reportable_departments(scope: ExportScope) -> dict[tuple[int, str], bool]:
+    """(wave, department) -> whether it has enough responses in that wave to be named."""
+    rules = _wave_rules(scope)
+    rows = db.session.execute(
+        select(Response.wave_id, Response.department, func.count())
+        .where(Response.wave_id.in_(scope.wave_ids), Response.department.is_not(None))
+        .group_by(Response.wave_id, Response.department)
+    ).all()
+    return {
+        (wave_id, dept): rules[wave_id][1] and is_reportable(count, rules[wave_id][0])
+        for wave_id, dept, count in rows
+    }
+
+
+def _department_label(reportable: dict[tuple[int, str], bool], wave_id: int, department: str | None) -> str:
+    if department is None:
+        return ""
+    return department if reportable.get((wave_id, department)) else OTHER_DEPARTMENT
+
+
+def _answer_query(scope: ExportScope, *columns) -> Select:
+    query = (
+        select(*columns)
+        .select_from(Answer)
+        .join(Response, Response.id == Answer.response_id)
+        .join(Wave, Wave.id == Answer.wave_id)
+        .join(Question, Question.id == Answer.question_id)
+        .outerjoin(ServiceArea, ServiceArea.id == Answer.service_area_id)
+        .where(Answer.wave_id.in_(scope.wave_ids))
+    )
+    if scope.area_code:
+        query = query.where(ServiceArea.code == scope.area_code)
+    if scope.department:
+        query = query.where(Response.department == scope.department)
+    return query
+
+
+def _stream(query: Select) -> Iterator[Any]:
+    """Rows in chunks through a server-side cursor; closing the generator (client gone) closes it."""
+    result = db.session.execute(query.execution_options(yield_per=CHUNK))
+    try:
+        yield from result
+    finally:
+        result.close()
+
+
+def _question_text(text: str, area_name: str | None) -> str:
+    return text.replace("{area}", area_name or "the service")
+
+
+def _reasons(value: list[str] | None) -> str | None:
+    return ";".join(value) if value else None
+
+
+def answers_table(scope: ExportScope) -> ExportTable:
+    """Tidy: one row per answer."""
+    columns = [Column("wave"), Column("submitted", "date"), Column("service_area"), Column("question_code"),
+               Column("question_text"), Column("value", "number"), Column("reasons"), Column("comment"),
+               Column("sentiment_polarity", "number"), Column("sentiment_label"), Column("label_corrected"),
+               Column("department")]
+    reportable = _reportable_departments(scope)
+    query = _answer_query(
+        scope, Wave.label, Response.submitted_at, ServiceArea.name, Question.code, Question.text,
+        func.coalesce(Answer.score, Answer.hours), Answer.reasons, Answer.text, Answer.sentiment_polarity,
+        func.coalesce(Answer.label_override, Answer.sentiment_label), Answer.label_override, Answer.wave_id,
+        Response.department,
+    ).order_by(Answer.id)
+
+    def rows() -> Iterator[Sequence[Any]]:
+        for (label, submitted, area, code, text, value, reasons, comment, polarity, effective, override, wave_id,
+             department) in _stream(query):
+            yield (label, submitted, area, code, _question_text(text, area), value, _reasons(reasons), comment,
+                   polarity, effective, "yes" if override else ("no" if effective else None),
+                   _department_label(reportable, wave_id, department))
+
+    return ExportTable(columns, rows(), f"vendorpulse-answers-{scope.range_label}.csv")
+
+
+def _wide_columns(scope: ExportScope) -> list[tuple[str, str | None, str]]:
+    """(column name, area code or None, question code), stable across waves and survey versions."""
+    area_codes = db.session.execute(
+        select(ServiceArea.code, ServiceArea.position).join(Answer, Answer.service_area_id == ServiceArea.id)
+        .where(Answer.wave_id.in_(scope.wave_ids)).distinct().order_by(ServiceArea.position, ServiceArea.code)
+    ).scalars().all()
+    if scope.area_code:
+        area_codes = [code for code in area_codes if code == scope.area_code]
+    questions = db.session.execute(
+        select(Question.code, Question.scope, func.min(Question.position))
+        .join(Answer, Answer.question_id == Question.id).where(Answer.wave_id.in_(scope.wave_ids))
+        .group_by(Question.code, Question.scope).order_by(func.min(Question.position), Question.code)
+    ).all()
+    wide = []
+    for area in area_codes:
+        wide.extend((f"{area}.{code}", area, code) for code, kind_scope, _ in questions if kind_scope == "area")
+    if not scope.area_code:
+        wide.extend((code, None, code) for code, kind_scope, _ in questions if kind_scope == "relationship")
+    return wide
+
+
+def responses_table(scope: ExportScope) -> ExportTable:
+    """Wide: one row per response, one column per area and question code."""
+    wide = _wide_columns(scope)
+    position = {(area, code): index for index, (_, area, code) in enumerate(wide)}
+    columns = [Column("response"), Column("wave"), Column("submitted", "date"), Column("department")]
+    columns += [Column(name, "text") for name, _, _ in wide]
+    reportable = _reportable_departments(scope)
+    query = _answer_query(
+        scope, Answer.response_id, Wave.label, Response.submitted_at, Response.department, Answer.wave_id,
+        ServiceArea.code, Question.code, Answer.score, Answer.hours, Answer.reasons, Answer.text,
+    ).order_by(Answer.response_id, Answer.id)
+
+    def rows() -> Iterator[Sequence[Any]]:
+        for response_id, answers in itertools.groupby(_stream(query), key=lambda row: row[0]):
+            values: list[Any] = [None] * len(wide)
+            head = None
+            for row in answers:
+                head = head or row
+                slot = position.get((row[5], row[6]))
+                if slot is None:
+                    continue
+                score, hours, reasons, text = row[7], row[8], row[9], row[10]
+                values[slot] = score if score is not None else hours if hours is not None else \
+                    _reasons(reasons) if reasons else text
+            yield (str(response_id), head[1], head[2], _department_label(reportable, head[4], head[3]), *values)
+
+    return ExportTable(columns, rows(), f"vendorpulse-responses-{scope.range_label}.csv")
+
+
+def _reportable_area_waves(scope: ExportScope) -> set[tuple[int, int]]:
+    """(wave, area) pairs with at least the minimum number of satisfaction answers."""
+    rules = _wave_rules(scope)
+    rows = db.session.execute(
+        select(ScoreTally.wave_id, ScoreTally.area_key, func.sum(ScoreTally.answer_count))
+        .where(ScoreTally.wave_id.in_(scope.wave_ids), ScoreTally.question_code == "satisfaction")
+        .group_by(ScoreTally.wave_id, ScoreTally.area_key)
+    ).all()
+    return {(wave_id, area) for wave_id, area, count in rows if is_reportable(int(count), rules[wave_id][0])}
+
+
+def comments_table(scope: ExportScope) -> ExportTable:
+    """Comments with their sentiment, drivers and the themes of their wave, area and label.
+
+    Comments of a wave and area with fewer responses than the minimum group size are left out,
+    as on the dashboard.
+    """
+    columns = [Column("wave"), Column("submitted", "date"), Column("service_area"), Column("question_code"),
+               Column("comment"), Column("sentiment_polarity", "number"), Column("computed_label"),
+               Column("label"), Column("label_corrected"), Column("drivers"), Column("themes"),
+               Column("shareable")]
+    allowed = _reportable_area_waves(scope)
+    base = _answer_query(
+        scope, Answer.wave_id, func.coalesce(Answer.service_area_id, 0), Wave.label, Response.submitted_at,
+        ServiceArea.name, Question.code, Answer.text, Answer.sentiment_polarity, Answer.sentiment_label,
+        func.coalesce(Answer.label_override, Answer.sentiment_label), Answer.label_override,
+        Answer.sentiment_drivers, Answer.shareable,
+    ).where(Answer.text.is_not(None)).order_by(Answer.wave_id, Answer.service_area_id, Answer.id)
+
+    def rows() -> Iterator[Sequence[Any]]:
+        for (wave_id, area_key), group in itertools.groupby(_stream(base), key=lambda row: (row[0], row[1])):
+            if area_key and (wave_id, area_key) not in allowed:
+                continue
+            group = list(group)  # one wave and area: a few hundred comments at most
+            top = {label: [phrase for phrase, _ in sentiment.themes([r[6] for r in group if r[9] == label], top_n=10)]
+                   for label in sentiment.LABELS}
+            for (_, _, label, submitted, area, code, text, polarity, computed, effective, override, drivers,
+                 shareable) in group:
+                lowered = text.lower()
+                present = [phrase for phrase in top.get(effective or "neutral", []) if phrase in lowered]
+                driver_text = "; ".join(f"{d['phrase']} ({d['contribution']:+.2f})" for d in (drivers or []))
+                yield (label, submitted, area, code, text, polarity, computed, effective,
+                       "yes" if override else "no", driver_text, "; ".join(present), "yes" if shareable else "no")
+
+    return ExportTable(columns, rows(), f"vendorpulse-comments-{scope.range_label}.csv")
+
+
+def build_table(kind: str, scope: ExportScope) -> ExportTable:
+    builders = {"answers": answers_table, "responses": responses_table, "comments": comments_table}
+    if kind not in builders:
+        raise InvalidInput(f"Unknown export {kind!r}; choose one of {', '.join(builders)}.",
+                           errors={"kind": ["unknown"]})
+    return builders[kind](scope)

@@ -1,0 +1,152 @@
+"""CSV exports: what a manager opens in a spreadsheet, checked cell by cell against the database."""
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import func, select
+
+from app.models import Answer, Response
+from app.services.comment_scores import Thresholds, sentiment_columns
+from app.services.tallies import rebuild_wave_tallies
+from tests.factories import login, make_area, make_campaign, make_stakeholder, make_user, make_wave
+
+NASTY = 'Slow, "again".\nSecond line 😡 =cmd|\' /C calc\'!A0'
+FORMULA = "=cmd|' /C calc'!A0"
+
+
+def seed_wave(db, survey, campaign, label, scores, departments=None, comments=None, opens_at=None):
+    """Store one response per score, for the campaign's first area, with optional comments."""
+    wave = make_wave(campaign, label=label, state="closed", opens_at=opens_at)
+    area = campaign.service_areas[0]
+    satisfaction, comment = survey.question("satisfaction"), survey.question("comment")
+    for index, score in enumerate(scores):
+        response = Response(id=uuid.uuid4(), wave_id=wave.id, submitted_at=wave.opens_at + timedelta(hours=index),
+                            department=(departments or ["Finance"] * len(scores))[index])
+        response.answers.append(Answer(wave_id=wave.id, question_id=satisfaction.id, service_area_id=area.id,
+                                       score=score))
+        text = (comments or {}).get(index)
+        if text:
+            response.answers.append(Answer(wave_id=wave.id, question_id=comment.id, service_area_id=area.id,
+                                           text=text, **sentiment_columns(text, Thresholds())))
+        db.session.add(response)
+    db.session.flush()
+    rebuild_wave_tallies(wave.id)
+    db.session.commit()
+    return wave
+
+
+@pytest.fixture
+def campaign(db, survey):
+    area = make_area(code="service-desk", name="Service Desk")
+    return make_campaign(survey, provider=area.provider, areas=[area])
+
+
+def read_csv(response, delimiter=","):
+    text = response.get_data().decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter))
+
+
+def test_answers_export_is_tidy_and_matches_the_database(manager_client, db, survey, campaign):
+    start = datetime(2026, 1, 10, 9, tzinfo=timezone.utc)
+    seed_wave(db, survey, campaign, "2026-Q1", [4, 5, 3, 4, 2], opens_at=start)
+    seed_wave(db, survey, campaign, "2026-Q2", [5, 5, 4, 4, 4, 1],
+              comments={0: NASTY, 1: "Not helpful at all", 2: FORMULA, 3: "-5 stars"},
+              opens_at=start + timedelta(days=90))
+
+    response = manager_client.get("/exports/answers.csv?waves=2026-Q1..2026-Q2")
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert 'filename="vendorpulse-answers-2026-Q1..2026-Q2.csv"' in response.headers["Content-Disposition"]
+    rows = read_csv(response)
+    assert list(rows[0].keys()) == ["wave", "submitted", "service_area", "question_code", "question_text", "value",
+                                    "reasons", "comment", "sentiment_polarity", "sentiment_label",
+                                    "label_corrected", "department"]
+    assert len(rows) == db.session.scalar(select(func.count()).select_from(Answer)) == 15
+    first = rows[0]
+    assert first["wave"] == "2026-Q1" and first["submitted"] == "2026-01-10"
+    assert first["question_text"] == "Overall, how satisfied were you with Service Desk this period?"
+    comments = [r["comment"] for r in rows if r["comment"]]
+    assert NASTY in comments, "commas, quotes, newlines and emoji round-trip exactly"
+    assert "'" + FORMULA in comments and FORMULA not in comments, "a formula is neutralised and stays text"
+    assert "'-5 stars" in comments
+    negative = next(r for r in rows if r["comment"] == "Not helpful at all")
+    assert negative["sentiment_label"] == "negative"
+    assert float(negative["sentiment_polarity"]) < 0 and negative["sentiment_polarity"].startswith("-")
+    assert {r["department"] for r in rows} == {"Finance"}
+
+
+def test_excel_mode_adds_a_bom_and_semicolons(manager_client, db, survey, campaign):
+    seed_wave(db, survey, campaign, "2026-Q1", [4, 4, 4, 4, 4])
+    plain = manager_client.get("/exports/answers.csv").get_data()
+    excel = manager_client.get("/exports/answers.csv?excel=1&sep=semicolon").get_data()
+    assert not plain.startswith(b"\xef\xbb\xbf")
+    assert excel.startswith(b"\xef\xbb\xbf")
+    assert excel.splitlines()[0].decode("utf-8-sig").startswith("wave;submitted;service_area")
+    assert b"\r\n" in plain
+
+
+def test_small_departments_are_reported_as_other(manager_client, db, survey, campaign):
+    seed_wave(db, survey, campaign, "2026-Q1", [4] * 7, departments=["Finance"] * 5 + ["Legal"] * 2)
+    rows = read_csv(manager_client.get("/exports/responses.csv"))
+    assert sorted(r["department"] for r in rows) == ["Finance"] * 5 + ["Other"] * 2
+
+
+def test_wide_responses_export_has_one_row_per_response(manager_client, db, survey, campaign):
+    seed_wave(db, survey, campaign, "2026-Q1", [1, 2, 3, 4, 5], comments={4: "Brilliant, fixed on first contact"})
+    rows = read_csv(manager_client.get("/exports/responses.csv"))
+    assert len(rows) == 5
+    assert "service-desk.satisfaction" in rows[0] and "service-desk.comment" in rows[0]
+    assert sorted(int(r["service-desk.satisfaction"]) for r in rows) == [1, 2, 3, 4, 5]
+    assert [r["service-desk.comment"] for r in rows if r["service-desk.comment"]] == [
+        "Brilliant, fixed on first contact"]
+
+
+def test_comments_export_carries_drivers_and_skips_small_groups(manager_client, db, survey, campaign):
+    start = datetime(2026, 1, 10, 9, tzinfo=timezone.utc)
+    seed_wave(db, survey, campaign, "2026-Q1", [2, 2, 2, 2, 2],
+              comments={0: "Outage lasted four hours with no status updates", 1: "Another outage, no updates"},
+              opens_at=start)
+    seed_wave(db, survey, campaign, "2026-Q2", [3, 3, 3, 3], comments={0: "Only four answered here"},
+              opens_at=start + timedelta(days=90))
+    rows = read_csv(manager_client.get("/exports/comments.csv"))
+    assert [r["wave"] for r in rows] == ["2026-Q1", "2026-Q1"], "the 4-response wave's comments are left out"
+    assert all(r["label"] == "negative" for r in rows)
+    assert "outage" in rows[0]["drivers"]
+    assert "outage" in rows[0]["themes"]
+
+
+def test_anonymous_campaign_never_leaks_names_or_emails(manager_client, db, survey):
+    area = make_area(code="network", name="Network")
+    campaign = make_campaign(survey, provider=area.provider, areas=[area], anonymity="anonymous")
+    person = make_stakeholder(email="secret.person@example.com", name="Secret Person", areas=[area])
+    seed_wave(db, survey, campaign, "2026-Q1", [3, 3, 3, 3, 3], comments={0: "Fine"})
+    for kind in ("answers", "responses", "comments"):
+        body = manager_client.get(f"/exports/{kind}.csv").get_data(as_text=True)
+        assert person.email not in body and person.name not in body and "@" not in body
+
+
+def test_exports_need_a_manager(client, db, survey, campaign):
+    assert client.get("/exports/answers.csv").status_code == 302
+    provider_user = make_user(role="provider", provider=campaign.provider)
+    login(client, provider_user)
+    assert client.get("/exports/answers.csv").status_code == 403
+
+
+def test_unknown_wave_range_is_a_clear_422(manager_client, db, survey, campaign):
+    response = manager_client.get("/exports/answers.csv?waves=1999-Q1..2026-Q4")
+    assert response.status_code == 422
+    assert "No wave labelled" in response.get_data(as_text=True)
+    assert manager_client.get("/exports/nonsense.csv").status_code == 404
+
+
+def test_cli_export_writes_a_file(runner, db, survey, campaign, tmp_path):
+    seed_wave(db, survey, campaign, "2026-Q1", [4, 4, 4, 4, 4])
+    target = tmp_path / "answers.csv"
+    result = runner.invoke(args=["export", "answers", "--waves", "2026-Q1", "--excel", "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8-sig"))))
+    assert len(rows) == 5 and rows[0]["wave"] == "2026-Q1"
