@@ -160,4 +160,5 @@ def engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
         # Several gunicorn workers write to one file: wait for the lock instead of failing at once.
         return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": True, "pool_recycle": 1800}
+    # Sessions in UTC, so dates computed in SQL (exports) do not depend on the server's zone.
+    return {"pool_pre_ping": True, "pool_recycle": 1800, "connect_args": {"options": "-c timezone=UTC"}}

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, String, func, select
 
 from app.errors import InvalidInput
 from app.extensions import db
@@ -130,6 +130,12 @@ def _stream(query: Select) -> Iterator[Any]:
         result.close()
 
 
+def _submitted_day():
+    """The submission date as 'YYYY-MM-DD' computed by the database: parsing a datetime per row in
+    Python would cost more than the rest of the row."""
+    return func.date(Response.submitted_at, type_=String)
+
+
 def _question_text(text: str, area_name: str | None) -> str:
     return text.replace("{area}", area_name or "the service")
 
@@ -140,22 +146,27 @@ def _reasons(value: list[str] | None) -> str | None:
 
 def answers_table(scope: ExportScope) -> ExportTable:
     """Tidy: one row per answer."""
-    columns = [Column("wave"), Column("submitted", "date"), Column("service_area"), Column("question_code"),
+    columns = [Column("wave"), Column("submitted"), Column("service_area"), Column("question_code"),
                Column("question_text"), Column("value", "number"), Column("reasons"), Column("comment"),
                Column("sentiment_polarity", "number"), Column("sentiment_label"), Column("label_corrected"),
                Column("department")]
     reportable = _reportable_departments(scope)
     query = _answer_query(
-        scope, Wave.label, Response.submitted_at, ServiceArea.name, Question.code, Question.text,
+        scope, Wave.label, _submitted_day(), ServiceArea.name, Question.code, Question.text,
         func.coalesce(Answer.score, Answer.hours), Answer.reasons, Answer.text, Answer.sentiment_polarity,
         func.coalesce(Answer.label_override, Answer.sentiment_label), Answer.label_override, Answer.wave_id,
         Response.department,
     ).order_by(Answer.id)
 
+    texts: dict[tuple[str, str | None], str] = {}
+
     def rows() -> Iterator[Sequence[Any]]:
         for (label, submitted, area, code, text, value, reasons, comment, polarity, effective, override, wave_id,
              department) in _stream(query):
-            yield (label, submitted, area, code, _question_text(text, area), value, _reasons(reasons), comment,
+            question = texts.get((text, area))
+            if question is None:
+                question = texts[(text, area)] = _question_text(text, area)
+            yield (label, submitted, area, code, question, value, _reasons(reasons) if reasons else None, comment,
                    polarity, effective, "yes" if override else ("no" if effective else None),
                    _department_label(reportable, wave_id, department))
 
