@@ -65,14 +65,18 @@ def stream_csv(columns: Sequence[Column], rows: Iterable[Sequence[Any]], dialect
     pending: list[str] = []
     size = 0
     for row in rows:
-        cells = list(row)
+        cells = row
         for i in text_columns:
-            value = cells[i]
+            value = row[i]
             if value.__class__ is str and value[:1] in triggers:
+                if cells is row:
+                    cells = list(row)
                 cells[i] = "'" + value
-        for i, convert in converted:
-            if cells[i] is not None:
-                cells[i] = convert(cells[i])
+        if converted:
+            cells = list(cells)
+            for i, convert in converted:
+                if cells[i] is not None:
+                    cells[i] = convert(cells[i])
         line = writer.writerow(cells)
         pending.append(line)
         size += len(line)
