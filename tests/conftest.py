@@ -11,6 +11,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from flask import g, has_app_context
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -80,12 +82,27 @@ def empty_all_tables() -> None:
     _db.session.commit()
 
 
+class RequestIsolatedClient(FlaskClient):
+    """A test client whose requests do not share `g` with each other or with the test.
+
+    The `db` fixture keeps an app context open for the whole test, and Flask reuses it for each
+    request, so without this Flask-Login's cached user would leak from one request (or client)
+    into the next, which never happens in production.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            vars(g).clear()
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def app(request, tmp_path_factory):
     backend = request.param
     instance = tmp_path_factory.mktemp(f"instance-{backend}")
     url = database_url_for(backend, instance)
     application = create_app(TestConfig(instance, url))
+    application.test_client_class = RequestIsolatedClient
     with application.app_context():
         _db.drop_all()
         with _db.engine.begin() as connection:

@@ -1,3 +1,219 @@
+"""Dashboard views: read the filters, call `app.services.reporting`, render. No statistics here."""
 from __future__ import annotations
 
-from app.dashboard import bp  # noqa: F401
+from urllib.parse import urlsplit
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app.auth.access import manager_required, viewer_required
+from app.dashboard import bp
+from app.dashboard import chart_specs
+from app.dashboard.forms import CommentFilterForm, FilterForm, LabelCorrectionForm, ShareableForm
+from app.models.response import SENTIMENT_LABELS
+from app.services import reporting
+from app.services.reporting import METRICS, CommentFilter, Scope
+
+COMMENTS_PER_PAGE = 25
+SCORECARD_COMMENTS = 12
+
+
+def _is_provider() -> bool:
+    return current_user.role == "provider"
+
+
+def _scope_from(form: FilterForm) -> Scope | None:
+    """The scope the filters ask for; provider users only ever get their own provider, never departments."""
+    if _is_provider():
+        if form.department.data:
+            abort(403)
+        provider_id = current_user.provider_id
+    else:
+        provider_id = form.provider.data
+    return reporting.resolve_scope(
+        provider_id=provider_id,
+        campaign_id=form.campaign.data,
+        first_wave_id=form.first.data,
+        last_wave_id=form.last.data,
+        department=None if _is_provider() else (form.department.data or None),
+    )
+
+
+def _fill_filters(form: FilterForm, scope: Scope) -> None:
+    """Offer the choices that exist and show the scope actually used (not just what was asked)."""
+    options = reporting.campaign_options(current_user.provider_id if _is_provider() else None)
+    providers = {o.provider_id: o.provider_name for o in options}
+    form.provider.choices = [("", "All providers")] + sorted(providers.items(), key=lambda item: item[1])
+    form.provider.data = form.provider.data if form.provider.data in providers else None
+    form.campaign.choices = [(o.id, o.name) for o in options if o.provider_id == scope.provider_id]
+    form.campaign.data = scope.campaign_id
+    form.first.choices = [(w.id, w.label) for w in scope.all_waves]
+    form.last.choices = list(form.first.choices)
+    form.first.data = scope.waves[0].id if scope.waves else None
+    form.last.data = scope.waves[-1].id if scope.waves else None
+    if not _is_provider():
+        form.department.choices = [("", "All departments")] + [(d, d) for d in reporting.departments(scope)]
+
+
+def filter_args(scope: Scope) -> dict:
+    """Query arguments that reproduce this scope in links and chart URLs."""
+    args = {"campaign": scope.campaign_id}
+    if scope.waves:
+        args.update(first=scope.waves[0].id, last=scope.waves[-1].id)
+    if scope.department:
+        args["department"] = scope.department
+    return args
+
+
+def _safe_next(target: str | None, default: str) -> str:
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return default
+
+
+def _empty():
+    return render_template("dashboard/empty.html"), 200
+
+
+@bp.get("/")
+@viewer_required
+def overview():
+    if _is_provider():
+        return redirect(url_for("dashboard.scorecard", **request.args))
+    form = FilterForm(formdata=request.args)
+    scope = _scope_from(form)
+    if scope is None:
+        return _empty()
+    _fill_filters(form, scope)
+    report = reporting.overview(scope)
+    args = filter_args(scope)
+    heatmaps = {metric: chart_specs.heatmap_spec(report, metric) for metric in METRICS} if report.rows else {}
+    sparklines = {row.area.id: chart_specs.sparkline_spec(row.series, row.area, scope) for row in report.rows}
+    return render_template("dashboard/overview.html", form=form, scope=scope, report=report, args=args,
+                           heatmaps=heatmaps, sparklines=sparklines)
+
+
+@bp.get("/areas/<int:area_id>")
+@manager_required
+def area(area_id: int):
+    form = FilterForm(formdata=request.args)
+    scope = _scope_from(form)
+    if scope is None:
+        abort(404)
+    _fill_filters(form, scope)
+    report = reporting.area_report(scope, area_id)
+    specs = {
+        "trend": chart_specs.trend_spec(report, "satisfaction"),
+        "trend_happiness": chart_specs.trend_spec(report, "happiness"),
+        "distribution": chart_specs.distribution_spec(report, "satisfaction"),
+        "distribution_happiness": chart_specs.distribution_spec(report, "happiness"),
+        "sentiment": chart_specs.sentiment_spec(report),
+        "timelost": chart_specs.time_lost_spec(report),
+        "reasons": chart_specs.reasons_spec(report),
+    }
+    comments = reporting.list_comments(scope, CommentFilter(area_id=area_id, wave_id=scope.current_wave.id
+                                                            if scope.current_wave else None), per_page=8,
+                                     count=False)
+    return render_template("dashboard/area.html", form=form, scope=scope, report=report, specs=specs,
+                           args=filter_args(scope), comments=comments, label_form=LabelCorrectionForm(),
+                           share_form=ShareableForm())
+
+
+@bp.get("/comments")
+@manager_required
+def comments():
+    form = CommentFilterForm(formdata=request.args)
+    scope = _scope_from(form)
+    if scope is None:
+        return _empty()
+    _fill_filters(form, scope)
+    form.wave.choices = [("", "All waves in range")] + [(w.id, w.label) for w in reversed(scope.waves)]
+    form.area.choices = [("", "All service areas")] + [(a.id, a.name) for a in scope.areas]
+    filters = CommentFilter(
+        wave_id=form.wave.data if form.wave.data in scope.wave_ids else None,
+        area_id=form.area.data if form.area.data in {a.id for a in scope.areas} else None,
+        label=form.label.data if form.label.data in SENTIMENT_LABELS else None,
+        search=(form.q.data or "").strip()[:200] or None,
+        shareable_only=bool(form.shared.data),
+    )
+    page = reporting.list_comments(scope, filters, page=request.args.get("page", 1, type=int),
+                                   per_page=COMMENTS_PER_PAGE)
+    theme_area = filters.area_id
+    themes = reporting.themes(scope, theme_area) if theme_area else ()
+    page_args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template("dashboard/comments.html", form=form, scope=scope, page=page, filters=filters,
+                           themes=themes, page_args=page_args, label_form=LabelCorrectionForm(),
+                           share_form=ShareableForm())
+
+
+@bp.post("/comments/<int:answer_id>/label")
+@manager_required
+def correct_label(answer_id: int):
+    form = LabelCorrectionForm()
+    if not form.validate_on_submit():
+        abort(422)
+    answer = reporting.correct_label(answer_id, form.label.data or None, current_user)
+    flash("Label saved: " + (f"corrected to {answer.label_override}." if answer.label_override
+                             else "back to the computed label."), "success")
+    return redirect(_safe_next(form.next.data, url_for("dashboard.comments")))
+
+
+@bp.post("/comments/<int:answer_id>/shareable")
+@manager_required
+def set_shareable(answer_id: int):
+    form = ShareableForm()
+    if not form.validate_on_submit() or form.shareable.data not in ("0", "1"):
+        abort(422)
+    shared = form.shareable.data == "1"
+    reporting.set_shareable(answer_id, shared)
+    flash("The provider can now see this comment." if shared else "The comment is no longer shared.", "success")
+    return redirect(_safe_next(form.next.data, url_for("dashboard.comments")))
+
+
+@bp.get("/scorecard")
+@viewer_required
+def scorecard():
+    form = FilterForm(formdata=request.args)
+    scope = _scope_from(form)
+    if scope is None:
+        return _empty()
+    _fill_filters(form, scope)
+    report = reporting.overview(scope)
+    area_reports = [reporting.area_report(scope, a.id, with_departments=False) for a in scope.areas]
+    trends = {r.area.id: chart_specs.trend_spec(r, "satisfaction") for r in area_reports}
+    shared = reporting.list_comments(scope, CommentFilter(shareable_only=True), per_page=SCORECARD_COMMENTS,
+                                     count=False)
+    return render_template("dashboard/scorecard.html", form=form, scope=scope, report=report, trends=trends,
+                           args=filter_args(scope), shared=shared)
+
+
+@bp.get("/charts/<kind>.svg")
+@viewer_required
+def chart(kind: str):
+    if kind not in chart_specs.CHART_KINDS:
+        abort(404)
+    metric = request.args.get("metric", "satisfaction")
+    if metric not in METRICS:
+        abort(404)
+    scope = _scope_from(FilterForm(formdata=request.args))
+    if scope is None:
+        abort(404)
+    area_id = request.args.get("area", type=int)
+    if kind in ("heatmap", "sparkline"):
+        report = reporting.overview(scope)
+        if kind == "heatmap":
+            spec = chart_specs.heatmap_spec(report, metric)
+        else:
+            row = next((r for r in report.rows if r.area.id == area_id), None)
+            if row is None:
+                abort(404)
+            spec = chart_specs.sparkline_spec(row.series, row.area, scope, metric)
+    else:
+        if area_id is None:
+            abort(404)
+        report = reporting.area_report(scope, area_id, with_departments=not _is_provider())
+        spec = chart_specs.area_spec(kind, report, metric)
+    headers = {"Cache-Control": "private, no-cache", "ETag": f'"{spec.etag}"', "Vary": "Cookie"}
+    if request.if_none_match.contains(spec.etag):
+        return Response(status=304, headers=headers)
+    return Response(chart_specs.rendered(spec), mimetype="image/svg+xml", headers=headers)

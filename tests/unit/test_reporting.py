@@ -1,0 +1,218 @@
+"""Reporting service: figures from tallies match the seeded answers; small groups never show."""
+from __future__ import annotations
+
+import math
+
+import pytest
+from scipy import stats as sp
+
+from app.models import Answer
+from app.services import reporting
+from app.services.reporting import CommentFilter
+from app.services.stats import NPS_Z_TEST, WELCH_T_TEST
+from tests.factories import make_user
+from tests.reporting_seed import NEGATIVE, POSITIVE, AreaAnswers, add_wave, make_reporting_campaign, story
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    reporting.clear_cache()
+    yield
+    reporting.clear_cache()
+
+
+def _scope(seeded, **filters):
+    return reporting.resolve_scope(campaign_id=seeded.campaign.id, **filters)
+
+
+def test_means_and_intervals_match_the_answers_and_scipy(db, survey):
+    seeded = story(survey)
+    table = reporting.area_wave_table(_scope(seeded))
+    first_area = seeded.areas[0]
+    q2 = table[first_area.id][1]
+    raw = [4, 5, 4, 4, 5, 4, 5, 4, 4, 5] * 2
+    assert q2.satisfaction.n == 20
+    assert q2.satisfaction.value == pytest.approx(4.4)
+    low, high = sp.t.interval(0.95, len(raw) - 1, loc=sum(raw) / len(raw), scale=sp.sem(raw))
+    assert q2.satisfaction.ci == (pytest.approx(low), pytest.approx(min(high, 5)))
+    # recommend = 2 x satisfaction: 5 -> 10 (promoter), 4 -> 8 (passive): 8 promoters of 20, no detractors
+    assert q2.happiness.value == pytest.approx(40.0)
+    assert q2.satisfaction_shares == pytest.approx((0, 0, 0, 0.6, 0.4))
+    assert q2.happiness_group_shares == pytest.approx((0.0, 0.6, 0.4))
+    assert q2.satisfaction.status == "met"  # target 4.0
+
+
+def test_significant_change_is_flagged_and_noise_is_not(db, survey):
+    seeded = story(survey)
+    table = reporting.area_wave_table(_scope(seeded))
+    improved = table[seeded.areas[0].id][1].satisfaction.change
+    assert improved.delta == pytest.approx(2.0)
+    assert improved.significant and improved.test == WELCH_T_TEST
+    noisy = table[seeded.areas[1].id][1].satisfaction.change
+    assert noisy.delta == pytest.approx(-0.1)
+    assert not noisy.significant and noisy.p_value > 0.05
+    happiness = table[seeded.areas[0].id][1].happiness.change
+    assert happiness.test == NPS_Z_TEST and happiness.significant
+    # The first wave of the campaign has nothing to compare with.
+    assert table[seeded.areas[0].id][0].satisfaction.change is None
+
+
+def test_four_responses_are_suppressed_and_five_are_shown(db, survey):
+    seeded = story(survey)
+    scope = _scope(seeded)
+    small = reporting.area_wave_table(scope)[seeded.areas[1].id][2]
+    assert small.satisfaction.n == 4
+    assert small.satisfaction.suppressed and small.satisfaction.estimate is None and small.satisfaction.value is None
+    assert small.happiness.estimate is None and small.satisfaction_shares is None
+    # No change is reported into or out of a suppressed wave.
+    assert small.satisfaction.change is None
+    report = reporting.area_report(scope, seeded.areas[1].id)
+    assert report.time_lost[-1].suppressed and report.time_lost[-1].mean_hours is None
+    last_mix = report.sentiment[-1][1]
+    assert last_mix.suppressed and (last_mix.positive, last_mix.negative, last_mix.mean_polarity) == (0, 0, None)
+
+    campaign, (area,) = make_reporting_campaign(survey, area_count=1)
+    add_wave(campaign, survey, "W1", {area: AreaAnswers([2, 2, 2, 2, 3])})
+    five = reporting.area_wave_table(reporting.resolve_scope(campaign_id=campaign.id))[area.id][0]
+    assert not five.satisfaction.suppressed and five.satisfaction.value == pytest.approx(2.2)
+
+
+def test_campaign_minimum_is_used(db, survey):
+    campaign, (area,) = make_reporting_campaign(survey, area_count=1, min_group_size=8)
+    add_wave(campaign, survey, "W1", {area: AreaAnswers([4] * 7)})
+    scope = reporting.resolve_scope(campaign_id=campaign.id)
+    assert scope.suppression_note == "fewer than 8 responses"
+    assert reporting.area_wave_table(scope)[area.id][0].satisfaction.suppressed
+
+
+def test_overview_response_rate_and_sentiment_mix(db, survey):
+    seeded = story(survey)
+    scope = _scope(seeded)
+    overview = reporting.overview(scope)
+    assert [w.label for w in scope.waves] == ["2025-Q1", "2025-Q2", "2025-Q3"]
+    assert overview.response_rate.invited == 40 and overview.response_rate.responded == 20
+    assert overview.response_rate.rate == pytest.approx(0.5)
+    first_row = overview.rows[0]
+    assert first_row.sentiment.comments == 6 and first_row.sentiment.positive == 6
+    assert first_row.sparkline_values()[0] == pytest.approx(2.4)
+    assert overview.rows[1].sparkline_values()[-1] is None  # suppressed wave leaves a gap
+    assert overview.rows[1].sentiment.suppressed
+
+
+def test_area_report_reasons_time_lost_and_themes(db, survey):
+    seeded = story(survey)
+    scope = _scope(seeded, last_wave_id=seeded.waves[1].id)
+    assert scope.current_wave.label == "2025-Q2"
+    report = reporting.area_report(scope, seeded.areas[0].id)
+    assert report.time_lost[0].mean_hours == pytest.approx(4.0)
+    assert report.time_lost[1].mean_hours == pytest.approx(1.0)
+    reasons = report.reasons
+    assert reasons.respondents == 10
+    assert [(r.code, r.count, r.polarity) for r in reasons.items] == [("fast_response", 8, "good"),
+                                                                      ("slow_response", 2, "bad")]
+    assert reasons.items[0].label == "Fast response" and reasons.items[0].share == pytest.approx(0.8)
+    mix = dict((w.label, m) for w, m in report.sentiment)
+    assert (mix["2025-Q1"].negative, mix["2025-Q2"].positive, mix["2025-Q2"].negative) == (6, 5, 2)
+    assert report.themes and all(count >= 1 for _, count in report.themes)
+
+
+def test_wave_range_and_department_filters(db, survey):
+    campaign, (area,) = make_reporting_campaign(survey, area_count=1)
+    scores = [5] * 6 + [1] * 6
+    departments = ["Finance"] * 6 + ["Sales"] * 6
+    waves = [add_wave(campaign, survey, f"W{i}", {area: AreaAnswers(scores, departments=departments)}, index=i)
+             for i in range(3)]
+    ranged = reporting.resolve_scope(campaign_id=campaign.id, first_wave_id=waves[1].id, last_wave_id=waves[1].id)
+    assert [w.label for w in ranged.waves] == ["W1"] and ranged.previous_wave.label == "W0"
+    sales = reporting.resolve_scope(campaign_id=campaign.id, department="Sales")
+    cell = reporting.area_wave_table(sales)[area.id][-1].satisfaction
+    assert cell.n == 6 and cell.value == pytest.approx(1.0)
+    assert reporting.departments(sales) == ["Finance", "Sales"]
+
+
+def test_department_breakdown_combines_and_protects_small_departments(db, survey):
+    campaign, (area,) = make_reporting_campaign(survey, area_count=1)
+    departments = ["Finance"] * 6 + ["Sales"] * 7 + ["Legal"] * 2
+    add_wave(campaign, survey, "W1", {area: AreaAnswers([4] * 15, departments=departments)})
+    rows = reporting.department_breakdown(reporting.resolve_scope(campaign_id=campaign.id), area.id)
+    # Legal alone (2) would be under 5 and "total minus the rest" would reveal it, so the smallest
+    # reportable department (Finance, 6) is combined with it.
+    assert [(r.department, r.satisfaction.n, r.merged) for r in rows] == [("Sales", 7, 0),
+                                                                         ("Other departments", 8, 2)]
+    assert all(not r.satisfaction.suppressed for r in rows)
+
+
+def test_comment_list_hides_small_groups_and_filters(db, survey):
+    seeded = story(survey)
+    scope = _scope(seeded)
+    everything = reporting.list_comments(scope, CommentFilter())
+    # 6 + 7 + 6 comments in area 0, 5 + 5 in area 1's reportable waves; the 4 in the small wave are hidden.
+    assert everything.total == 29 and everything.hidden_groups == 1
+    assert NEGATIVE not in {c.text for c in reporting.list_comments(
+        scope, CommentFilter(area_id=seeded.areas[1].id)).items}
+    negative = reporting.list_comments(scope, CommentFilter(label="negative"))
+    assert negative.total == 8 and {c.label for c in negative.items} == {"negative"}
+    found = reporting.list_comments(scope, CommentFilter(search="FIRST time"))
+    assert found.total == 21 and all("first time" in c.text for c in found.items)
+    assert reporting.list_comments(scope, CommentFilter(search="100%_")).total == 0
+    assert found.items[0].drivers and found.items[0].drivers[0][0] == "excellent"
+
+
+def test_label_correction_is_stored_beside_the_computed_label(db, survey):
+    seeded = story(survey)
+    manager = make_user(role="manager")
+    scope = _scope(seeded)
+    item = reporting.list_comments(scope, CommentFilter(area_id=seeded.areas[0].id, label="positive")).items[0]
+    before = reporting.overview(scope).rows[0].sentiment
+    reporting.correct_label(item.id, "negative", manager)
+    answer = db.session.get(Answer, item.id)
+    assert (answer.label_override, answer.sentiment_label, answer.label_override_by_id) == ("negative", "positive",
+                                                                                           manager.id)
+    assert answer.label_override_at is not None
+    shown = next(c for c in reporting.list_comments(scope, CommentFilter()).items if c.id == item.id)
+    assert shown.corrected and shown.label == "negative" and shown.computed_label == "positive"
+    after = reporting.overview(scope).rows[0].sentiment
+    assert (after.positive, after.negative) == (before.positive - 1, before.negative + 1)
+    reporting.correct_label(item.id, None, manager)
+    assert db.session.get(Answer, item.id).label_override is None
+
+
+def test_shareable_flag_limits_what_providers_see(db, survey):
+    seeded = story(survey)
+    scope = _scope(seeded)
+    assert reporting.list_comments(scope, CommentFilter(shareable_only=True)).total == 0
+    item = reporting.list_comments(scope, CommentFilter()).items[0]
+    reporting.set_shareable(item.id, True)
+    shared = reporting.list_comments(scope, CommentFilter(shareable_only=True))
+    assert [c.id for c in shared.items] == [item.id]
+
+
+def test_provider_scope_never_reaches_another_provider(db, survey):
+    seeded = story(survey)
+    other_campaign, _ = make_reporting_campaign(survey)
+    scope = reporting.resolve_scope(provider_id=seeded.campaign.provider_id, campaign_id=other_campaign.id)
+    assert scope.campaign_id == seeded.campaign.id
+    assert reporting.resolve_scope(provider_id=-1) is None
+
+
+def test_summary_rows_carry_no_figures_for_small_groups(db, survey):
+    seeded = story(survey)
+    rows = reporting.summary_rows(_scope(seeded))
+    assert len(rows) == 3 * 2 * 2
+    small = [r for r in rows if r.wave == "2025-Q3" and r.area_code == seeded.areas[1].code]
+    assert all(r.suppressed and r.value is None and r.ci_low is None and r.change is None for r in small)
+    improved = next(r for r in rows if r.wave == "2025-Q2" and r.area_code == seeded.areas[0].code
+                    and r.metric == "satisfaction")
+    assert improved.significant is True and improved.status == "met" and math.isclose(improved.value, 4.4)
+
+
+def test_cached_overview_follows_new_responses(db, survey):
+    campaign, (area,) = make_reporting_campaign(survey, area_count=1)
+    add_wave(campaign, survey, "W1", {area: AreaAnswers([3] * 5)})
+    scope = reporting.resolve_scope(campaign_id=campaign.id)
+    assert reporting.overview(scope).rows[0].current.satisfaction.value == pytest.approx(3.0)
+    version = reporting.data_version(scope.wave_ids)
+    add_wave(campaign, survey, "W2", {area: AreaAnswers([5] * 5)}, index=1)
+    assert reporting.data_version(scope.wave_ids) == version  # other waves do not disturb this scope
+    latest = reporting.resolve_scope(campaign_id=campaign.id)
+    assert reporting.overview(latest).rows[0].current.satisfaction.value == pytest.approx(5.0)
