@@ -7,7 +7,7 @@ import click
 
 from app.errors import InvalidInput
 from app.services.csv_stream import CsvDialect, stream_csv
-from app.services.exports import KINDS, build_table, resolve_scope
+from app.services.exports import KINDS, build_table, scope_for_labels
 
 
 @click.command("export")
@@ -16,14 +16,15 @@ from app.services.exports import KINDS, build_table, resolve_scope
 @click.option("--area", help="Service area code, e.g. service-desk.")
 @click.option("--department", help="Only responses from this department.")
 @click.option("--provider", type=int, help="Provider id.")
+@click.option("--campaign", type=int, help="Campaign id (default: the provider's busiest campaign).")
 @click.option("--excel", is_flag=True, help="Start with a UTF-8 byte order mark so Excel reads accents right.")
 @click.option("--semicolon", is_flag=True, help="Separate cells with ';' (spreadsheets in decimal-comma locales).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="File to write (default: stdout).")
-def export_command(kind, waves, area, department, provider, excel, semicolon, output) -> None:
+def export_command(kind, waves, area, department, provider, campaign, excel, semicolon, output) -> None:
     """Write one CSV export."""
     try:
-        scope = resolve_scope(waves, provider_id=provider, area_code=area, department=department)
-        table = build_table(kind, scope)
+        scope = scope_for_labels(waves, provider_id=provider, campaign_id=campaign, department=department)
+        table = build_table(kind, scope, area)
     except InvalidInput as error:
         raise click.ClickException(error.message) from error
     dialect = CsvDialect(excel=excel, delimiter=";" if semicolon else ",")

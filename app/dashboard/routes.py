@@ -142,8 +142,8 @@ def comments():
     themes = reporting.themes(scope, theme_area) if theme_area else ()
     page_args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("dashboard/comments.html", form=form, scope=scope, page=page, filters=filters,
-                           themes=themes, page_args=page_args, label_form=LabelCorrectionForm(),
-                           share_form=ShareableForm())
+                           themes=themes, page_args=page_args, args=filter_args(scope),
+                           label_form=LabelCorrectionForm(), share_form=ShareableForm())
 
 
 @bp.post("/comments/<int:answer_id>/label")

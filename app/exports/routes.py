@@ -3,9 +3,11 @@ from __future__ import annotations
 from flask import Response, abort, request, stream_with_context
 
 from app.auth.access import manager_required
+from app.errors import InvalidInput
 from app.exports import bp
+from app.services import reporting
 from app.services.csv_stream import CsvDialect, stream_csv
-from app.services.exports import build_table, resolve_scope
+from app.services.exports import KINDS, build_table
 
 
 def dialect_from_request() -> CsvDialect:
@@ -17,20 +19,22 @@ def dialect_from_request() -> CsvDialect:
 @bp.get("/<kind>.csv")
 @manager_required
 def download(kind: str):
-    if kind not in ("answers", "responses", "comments", "summary"):
+    """The dashboard's filters (provider, campaign, first/last wave, department) plus an area code."""
+    if kind not in KINDS:
         abort(404)
-    provider = request.args.get("provider", type=int)
-    scope = resolve_scope(request.args.get("waves") or None, provider_id=provider,
-                          area_code=request.args.get("area") or None,
-                          department=request.args.get("department") or None)
-    table = build_table(kind, scope)
+    scope = reporting.resolve_scope(
+        provider_id=request.args.get("provider", type=int),
+        campaign_id=request.args.get("campaign", type=int),
+        first_wave_id=request.args.get("first", type=int),
+        last_wave_id=request.args.get("last", type=int),
+        department=request.args.get("department") or None,
+    )
+    if scope is None:
+        raise InvalidInput("There is no campaign to export yet.")
+    table = build_table(kind, scope, request.args.get("area") or None)
     body = stream_csv(table.columns, table.rows, dialect_from_request())
     return Response(
         stream_with_context(body),
         mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="{table.filename}"',
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
+        headers={"Content-Disposition": f'attachment; filename="{table.filename}"', "Cache-Control": "no-store"},
     )

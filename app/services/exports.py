@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, String, func, select
@@ -16,9 +16,10 @@ from sqlalchemy import Select, String, func, select
 from app.errors import InvalidInput
 from app.extensions import db
 from app.models import Answer, Campaign, Question, Response, ScoreTally, ServiceArea, Wave
-from app.services import sentiment
+from app.services import reporting, sentiment
+from app.services.reporting import Scope
 from app.services.csv_stream import Column
-from app.services.stats import is_reportable
+from app.services.stats import is_reportable, suppression_note
 
 KINDS = ("answers", "responses", "comments", "summary")
 OTHER_DEPARTMENT = "Other"
@@ -26,56 +27,49 @@ CHUNK = 2000
 
 
 @dataclass(frozen=True)
-class ExportScope:
-    """Which answers an export covers: waves (resolved from a label range), area, department."""
-
-    wave_ids: tuple[int, ...]
-    wave_labels: tuple[str, ...]
-    area_code: str | None = None
-    department: str | None = None
-
-    @property
-    def range_label(self) -> str:
-        if not self.wave_labels:
-            return "no-waves"
-        first, last = self.wave_labels[0], self.wave_labels[-1]
-        return first if first == last else f"{first}..{last}"
-
-
-@dataclass(frozen=True)
 class ExportTable:
     columns: list[Column]
     rows: Iterator[Sequence[Any]]
     filename: str
-    notes: list[str] = field(default_factory=list)
 
 
-def resolve_scope(waves: str | None = None, *, provider_id: int | None = None, area_code: str | None = None,
-                  department: str | None = None) -> ExportScope:
-    """Turn "2026-Q1..2026-Q4" (or one label, or nothing = every wave) into wave ids, oldest first."""
-    query = select(Wave.id, Wave.label, Wave.opens_at).join(Campaign).order_by(Wave.opens_at, Wave.id)
-    if provider_id is not None:
-        query = query.where(Campaign.provider_id == provider_id)
-    available = db.session.execute(query).all()
+def range_label(scope: Scope) -> str:
+    if not scope.waves:
+        return "no-waves"
+    first, last = scope.waves[0].label, scope.waves[-1].label
+    return first if first == last else f"{first}..{last}"
+
+
+def scope_for_labels(waves: str | None = None, *, provider_id: int | None = None, campaign_id: int | None = None,
+                     department: str | None = None) -> Scope:
+    """The dashboard's report scope for a wave label or range ("2026-Q1..2026-Q4"; default: every wave)."""
+    everything = reporting.resolve_scope(provider_id=provider_id, campaign_id=campaign_id, wave_count=10**6)
+    if everything is None:
+        raise InvalidInput("There is no campaign to export yet.", errors={"campaign": ["none"]})
+    first_id = last_id = None
     if waves:
         start, _, end = waves.partition("..")
-        start, end = start.strip(), (end or start).strip()
-        labels = [row.label for row in available]
-        missing = [label for label in (start, end) if label not in labels]
-        if missing:
-            raise InvalidInput(f"No wave labelled {missing[0]!r}.", errors={"waves": [f"unknown wave {missing[0]}"]})
-        first = next(row.opens_at for row in available if row.label == start)
-        last = max(row.opens_at for row in available if row.label == end)
-        if first > last:
-            raise InvalidInput("The first wave of the range comes after the last.", errors={"waves": ["reversed"]})
-        available = [row for row in available if first <= row.opens_at <= last]
-    if area_code is not None and db.session.scalar(select(ServiceArea.id).where(ServiceArea.code == area_code)) is None:
-        raise InvalidInput(f"No service area {area_code!r}.", errors={"area": ["unknown"]})
-    return ExportScope(tuple(row.id for row in available), tuple(row.label for row in available), area_code,
-                       department or None)
+        by_label = {w.label: w.id for w in everything.all_waves}
+        for label in (start.strip(), (end or start).strip()):
+            if label not in by_label:
+                raise InvalidInput(f"No wave labelled {label!r} in {everything.campaign_name}.",
+                                   errors={"waves": [f"unknown wave {label}"]})
+        first_id, last_id = by_label[start.strip()], by_label[(end or start).strip()]
+    else:
+        first_id = everything.all_waves[0].id if everything.all_waves else None
+        last_id = everything.all_waves[-1].id if everything.all_waves else None
+    return reporting.resolve_scope(provider_id=provider_id, campaign_id=everything.campaign_id,
+                                   first_wave_id=first_id, last_wave_id=last_id, department=department,
+                                   wave_count=10**6)
 
 
-def _wave_rules(scope: ExportScope) -> dict[int, tuple[int, bool]]:
+def check_area(scope: Scope, area_code: str | None) -> str | None:
+    if area_code is not None and area_code not in {a.code for a in scope.areas}:
+        raise InvalidInput(f"No service area {area_code!r} in {scope.campaign_name}.", errors={"area": ["unknown"]})
+    return area_code
+
+
+def _wave_rules(scope: Scope) -> dict[int, tuple[int, bool]]:
     """wave -> (minimum group size, whether the campaign copies departments onto responses)."""
     rows = db.session.execute(
         select(Wave.id, Campaign.min_group_size, Campaign.segment_attributes)
@@ -84,7 +78,7 @@ def _wave_rules(scope: ExportScope) -> dict[int, tuple[int, bool]]:
     return {wave_id: (minimum, "department" in (segments or [])) for wave_id, minimum, segments in rows}
 
 
-def _reportable_departments(scope: ExportScope) -> dict[tuple[int, str], bool]:
+def _reportable_departments(scope: Scope) -> dict[tuple[int, str], bool]:
     """(wave, department) -> whether it has enough responses in that wave to be named."""
     rules = _wave_rules(scope)
     rows = db.session.execute(
@@ -104,7 +98,7 @@ def _department_label(reportable: dict[tuple[int, str], bool], wave_id: int, dep
     return department if reportable.get((wave_id, department)) else OTHER_DEPARTMENT
 
 
-def _answer_query(scope: ExportScope, *columns) -> Select:
+def _answer_query(scope: Scope, area_code: str | None, *columns) -> Select:
     query = (
         select(*columns)
         .select_from(Answer)
@@ -114,8 +108,8 @@ def _answer_query(scope: ExportScope, *columns) -> Select:
         .outerjoin(ServiceArea, ServiceArea.id == Answer.service_area_id)
         .where(Answer.wave_id.in_(scope.wave_ids))
     )
-    if scope.area_code:
-        query = query.where(ServiceArea.code == scope.area_code)
+    if area_code:
+        query = query.where(ServiceArea.code == area_code)
     if scope.department:
         query = query.where(Response.department == scope.department)
     return query
@@ -148,7 +142,7 @@ def _reasons(value: list[str] | None) -> str | None:
     return ";".join(value) if value else None
 
 
-def answers_table(scope: ExportScope) -> ExportTable:
+def answers_table(scope: Scope, area_code: str | None = None) -> ExportTable:
     """Tidy: one row per answer."""
     columns = [Column("wave"), Column("submitted"), Column("service_area"), Column("question_code"),
                Column("question_text"), Column("value", "number"), Column("reasons"), Column("comment"),
@@ -156,7 +150,7 @@ def answers_table(scope: ExportScope) -> ExportTable:
                Column("department")]
     reportable = _reportable_departments(scope)
     query = _answer_query(
-        scope, Wave.label, _submitted_day(), ServiceArea.name, Question.code, Question.text,
+        scope, area_code, Wave.label, _submitted_day(), ServiceArea.name, Question.code, Question.text,
         func.coalesce(Answer.score, Answer.hours), Answer.reasons, Answer.text, Answer.sentiment_polarity,
         func.coalesce(Answer.label_override, Answer.sentiment_label), Answer.label_override, Answer.wave_id,
         Response.department,
@@ -174,17 +168,17 @@ def answers_table(scope: ExportScope) -> ExportTable:
                    polarity, effective, "yes" if override else ("no" if effective else None),
                    _department_label(reportable, wave_id, department))
 
-    return ExportTable(columns, rows(), f"vendorpulse-answers-{scope.range_label}.csv")
+    return ExportTable(columns, rows(), f"vendorpulse-answers-{range_label(scope)}.csv")
 
 
-def _wide_columns(scope: ExportScope) -> list[tuple[str, str | None, str]]:
+def _wide_columns(scope: Scope, area_code: str | None) -> list[tuple[str, str | None, str]]:
     """(column name, area code or None, question code), stable across waves and survey versions."""
     area_codes = db.session.execute(
         select(ServiceArea.code, ServiceArea.position).join(Answer, Answer.service_area_id == ServiceArea.id)
         .where(Answer.wave_id.in_(scope.wave_ids)).distinct().order_by(ServiceArea.position, ServiceArea.code)
     ).scalars().all()
-    if scope.area_code:
-        area_codes = [code for code in area_codes if code == scope.area_code]
+    if area_code:
+        area_codes = [code for code in area_codes if code == area_code]
     questions = db.session.execute(
         select(Question.code, Question.scope, func.min(Question.position))
         .join(Answer, Answer.question_id == Question.id).where(Answer.wave_id.in_(scope.wave_ids))
@@ -193,20 +187,20 @@ def _wide_columns(scope: ExportScope) -> list[tuple[str, str | None, str]]:
     wide = []
     for area in area_codes:
         wide.extend((f"{area}.{code}", area, code) for code, kind_scope, _ in questions if kind_scope == "area")
-    if not scope.area_code:
+    if not area_code:
         wide.extend((code, None, code) for code, kind_scope, _ in questions if kind_scope == "relationship")
     return wide
 
 
-def responses_table(scope: ExportScope) -> ExportTable:
+def responses_table(scope: Scope, area_code: str | None = None) -> ExportTable:
     """Wide: one row per response, one column per area and question code."""
-    wide = _wide_columns(scope)
+    wide = _wide_columns(scope, area_code)
     position = {(area, code): index for index, (_, area, code) in enumerate(wide)}
     columns = [Column("response"), Column("wave"), Column("submitted", "date"), Column("department")]
     columns += [Column(name, "text") for name, _, _ in wide]
     reportable = _reportable_departments(scope)
     query = _answer_query(
-        scope, Answer.response_id, Wave.label, Response.submitted_at, Response.department, Answer.wave_id,
+        scope, area_code, Answer.response_id, Wave.label, Response.submitted_at, Response.department, Answer.wave_id,
         ServiceArea.code, Question.code, Answer.score, Answer.hours, Answer.reasons, Answer.text,
     ).order_by(Answer.response_id, Answer.id)
 
@@ -224,10 +218,10 @@ def responses_table(scope: ExportScope) -> ExportTable:
                     _reasons(reasons) if reasons else text
             yield (str(response_id), head[1], head[2], _department_label(reportable, head[4], head[3]), *values)
 
-    return ExportTable(columns, rows(), f"vendorpulse-responses-{scope.range_label}.csv")
+    return ExportTable(columns, rows(), f"vendorpulse-responses-{range_label(scope)}.csv")
 
 
-def _reportable_area_waves(scope: ExportScope) -> set[tuple[int, int]]:
+def _reportable_area_waves(scope: Scope) -> set[tuple[int, int]]:
     """(wave, area) pairs with at least the minimum number of satisfaction answers."""
     rules = _wave_rules(scope)
     rows = db.session.execute(
@@ -238,7 +232,7 @@ def _reportable_area_waves(scope: ExportScope) -> set[tuple[int, int]]:
     return {(wave_id, area) for wave_id, area, count in rows if is_reportable(int(count), rules[wave_id][0])}
 
 
-def comments_table(scope: ExportScope) -> ExportTable:
+def comments_table(scope: Scope, area_code: str | None = None) -> ExportTable:
     """Comments with their sentiment, drivers and the themes of their wave, area and label.
 
     Comments of a wave and area with fewer responses than the minimum group size are left out,
@@ -250,7 +244,7 @@ def comments_table(scope: ExportScope) -> ExportTable:
                Column("shareable")]
     allowed = _reportable_area_waves(scope)
     base = _answer_query(
-        scope, Answer.wave_id, func.coalesce(Answer.service_area_id, 0), Wave.label, Response.submitted_at,
+        scope, area_code, Answer.wave_id, func.coalesce(Answer.service_area_id, 0), Wave.label, Response.submitted_at,
         ServiceArea.name, Question.code, Answer.text, Answer.sentiment_polarity, Answer.sentiment_label,
         func.coalesce(Answer.label_override, Answer.sentiment_label), Answer.label_override,
         Answer.sentiment_drivers, Answer.shareable,
@@ -271,12 +265,43 @@ def comments_table(scope: ExportScope) -> ExportTable:
                 yield (label, submitted, area, code, text, polarity, computed, effective,
                        "yes" if override else "no", driver_text, "; ".join(present), "yes" if shareable else "no")
 
-    return ExportTable(columns, rows(), f"vendorpulse-comments-{scope.range_label}.csv")
+    return ExportTable(columns, rows(), f"vendorpulse-comments-{range_label(scope)}.csv")
 
 
-def build_table(kind: str, scope: ExportScope) -> ExportTable:
-    builders = {"answers": answers_table, "responses": responses_table, "comments": comments_table}
-    if kind not in builders:
-        raise InvalidInput(f"Unknown export {kind!r}; choose one of {', '.join(builders)}.",
+def summary_table(scope: Scope, area_code: str | None = None) -> ExportTable:
+    """One row per wave, area and metric, from the dashboard's own statistics (suppression applied)."""
+    columns = [Column("wave"), Column("service_area_code"), Column("service_area"), Column("metric"),
+               Column("n", "number"), Column("value", "number"), Column("ci95_low", "number"),
+               Column("ci95_high", "number"), Column("target", "number"), Column("target_status"),
+               Column("change_vs_previous", "number"), Column("p_value", "number"), Column("significant"),
+               Column("test"), Column("share_negative_comments", "number"), Column("note")]
+    note = suppression_note(scope.min_group_size)
+
+    def rounded(value: float | None, digits: int = 3) -> float | None:
+        return None if value is None else round(value, digits)
+
+    def rows() -> Iterator[Sequence[Any]]:
+        for row in reporting.summary_rows(scope):
+            if area_code and row.area_code != area_code:
+                continue
+            if row.suppressed:
+                yield (row.wave, row.area_code, row.area_name, row.metric, None, None, None, None, row.target,
+                       "unknown", None, None, None, None, None, note)
+                continue
+            significant = None if row.significant is None else ("yes" if row.significant else "no")
+            yield (row.wave, row.area_code, row.area_name, row.metric, row.n, rounded(row.value),
+                   rounded(row.ci_low), rounded(row.ci_high), row.target, row.status, rounded(row.change),
+                   rounded(row.p_value, 4), significant, row.test, rounded(row.share_negative), None)
+
+    return ExportTable(columns, rows(), f"vendorpulse-summary-{range_label(scope)}.csv")
+
+
+BUILDERS = {"answers": answers_table, "responses": responses_table, "comments": comments_table,
+            "summary": summary_table}
+
+
+def build_table(kind: str, scope: Scope, area_code: str | None = None) -> ExportTable:
+    if kind not in BUILDERS:
+        raise InvalidInput(f"Unknown export {kind!r}; choose one of {', '.join(BUILDERS)}.",
                            errors={"kind": ["unknown"]})
-    return builders[kind](scope)
+    return BUILDERS[kind](scope, check_area(scope, area_code))

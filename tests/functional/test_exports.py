@@ -57,7 +57,7 @@ def test_answers_export_is_tidy_and_matches_the_database(manager_client, db, sur
               comments={0: NASTY, 1: "Not helpful at all", 2: FORMULA, 3: "-5 stars"},
               opens_at=start + timedelta(days=90))
 
-    response = manager_client.get("/exports/answers.csv?waves=2026-Q1..2026-Q2")
+    response = manager_client.get("/exports/answers.csv")
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
     assert 'filename="vendorpulse-answers-2026-Q1..2026-Q2.csv"' in response.headers["Content-Disposition"]
@@ -136,11 +136,36 @@ def test_exports_need_a_manager(client, db, survey, campaign):
     assert client.get("/exports/answers.csv").status_code == 403
 
 
-def test_unknown_wave_range_is_a_clear_422(manager_client, db, survey, campaign):
-    response = manager_client.get("/exports/answers.csv?waves=1999-Q1..2026-Q4")
+def test_unknown_area_is_a_clear_422(manager_client, db, survey, campaign):
+    seed_wave(db, survey, campaign, "2026-Q1", [4, 4, 4, 4, 4])
+    response = manager_client.get("/exports/answers.csv?area=no-such-area")
     assert response.status_code == 422
-    assert "No wave labelled" in response.get_data(as_text=True)
+    assert "No service area" in response.get_data(as_text=True)
     assert manager_client.get("/exports/nonsense.csv").status_code == 404
+
+
+def test_cli_rejects_an_unknown_wave(runner, db, survey, campaign):
+    seed_wave(db, survey, campaign, "2026-Q1", [4, 4, 4, 4, 4])
+    result = runner.invoke(args=["export", "answers", "--waves", "1999-Q1..2026-Q1"])
+    assert result.exit_code != 0
+    assert "No wave labelled '1999-Q1'" in result.output
+
+
+def test_summary_export_uses_the_dashboard_statistics(manager_client, db, survey, campaign):
+    start = datetime(2026, 1, 10, 9, tzinfo=timezone.utc)
+    seed_wave(db, survey, campaign, "2026-Q1", [2] * 30 + [3] * 30, opens_at=start)
+    seed_wave(db, survey, campaign, "2026-Q2", [4] * 30 + [5] * 30, opens_at=start + timedelta(days=90))
+    seed_wave(db, survey, campaign, "2026-Q3", [5, 5, 5, 4], opens_at=start + timedelta(days=180))
+    rows = read_csv(manager_client.get("/exports/summary.csv"))
+    satisfaction = {r["wave"]: r for r in rows if r["metric"] == "satisfaction"}
+    assert satisfaction["2026-Q1"]["n"] == "60" and float(satisfaction["2026-Q1"]["value"]) == 2.5
+    assert float(satisfaction["2026-Q1"]["ci95_low"]) < 2.5 < float(satisfaction["2026-Q1"]["ci95_high"])
+    q2 = satisfaction["2026-Q2"]
+    assert float(q2["change_vs_previous"]) == 2.0 and q2["significant"] == "yes"
+    assert q2["target"] == "4.0" and q2["target_status"] == "met"
+    q3 = satisfaction["2026-Q3"]
+    assert q3["n"] == "" and q3["value"] == "" and q3["ci95_low"] == ""
+    assert q3["note"] == "fewer than 5 responses"
 
 
 def test_cli_export_writes_a_file(runner, db, survey, campaign, tmp_path):
@@ -150,3 +175,14 @@ def test_cli_export_writes_a_file(runner, db, survey, campaign, tmp_path):
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8-sig"))))
     assert len(rows) == 5 and rows[0]["wave"] == "2026-Q1"
+
+
+def test_dashboard_pages_offer_exports_with_their_filters(manager_client, db, survey, campaign):
+    seed_wave(db, survey, campaign, "2026-Q1", [4, 4, 4, 4, 4])
+    overview = manager_client.get("/dashboard/").get_data(as_text=True)
+    assert "/exports/summary.csv?campaign=" in overview
+    area_page = manager_client.get(f"/dashboard/areas/{campaign.service_areas[0].id}").get_data(as_text=True)
+    assert "area=service-desk" in area_page
+    link = area_page[area_page.index("/exports/answers.csv"):].split('"')[0].replace("&amp;", "&")
+    rows = read_csv(manager_client.get(link))
+    assert len(rows) == 5 and {r["service_area"] for r in rows} == {"Service Desk"}
