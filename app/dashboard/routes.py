@@ -8,10 +8,9 @@ from flask_login import current_user
 
 from app.auth.access import manager_required, viewer_required
 from app.dashboard import bp
-from app.dashboard import chart_specs
 from app.dashboard.forms import CommentFilterForm, FilterForm, LabelCorrectionForm, ShareableForm
 from app.models.response import SENTIMENT_LABELS
-from app.services import reporting
+from app.services import chart_specs, reporting
 from app.services.reporting import METRICS, CommentFilter, Scope
 
 COMMENTS_PER_PAGE = 25

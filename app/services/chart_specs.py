@@ -1,4 +1,4 @@
-"""The dashboard's charts as plain data: what to draw, its alt text and its data table.
+"""Charts as plain data: what to draw, its alt text and its data table (dashboard and PDF pack).
 
 A ChartSpec is cheap to build (no drawing). Its ETag is a hash of exactly the data handed to the
 chart function, so an unchanged chart is answered with 304 before matplotlib is touched, and the
@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from functools import partial
 
 from app.errors import NotFound
+from matplotlib.figure import Figure
+
 from app.services import charts
 from app.services.reporting import (
     HAPPINESS_GROUPS,
@@ -46,7 +48,10 @@ class ChartSpec:
     alt: str
     table: ChartTable
     data: tuple  # every argument of the chart call, as plain values
-    draw: Callable[[], bytes]
+    figure: Callable[[], Figure]  # builds the matplotlib Figure; the PDF pack adds it to a page
+
+    def draw(self, fmt: charts.ChartFormat = "svg") -> bytes:
+        return charts.render(self.figure(), fmt)
 
     @property
     def etag(self) -> str:
@@ -94,7 +99,7 @@ def trend_spec(report: AreaReport, metric: Metric) -> ChartSpec:
         alt=charts.describe_trend(points, target, title, value_format=value_format),
         table=ChartTable(f"{title}, per wave", ("Wave", "Responses", "Value", "95% interval", "Change"), rows),
         data=(points, tuple(sorted(kwargs.items()))),
-        draw=partial(charts.trend_chart, points, **kwargs),
+        figure=partial(charts.build_trend_figure, points, **kwargs),
     )
 
 
@@ -132,7 +137,7 @@ def distribution_spec(report: AreaReport, metric: Metric) -> ChartSpec:
                                                   for row, hidden in zip(shares, suppressed)], scale_labels, title),
         table=ChartTable(f"{title}: share of answers per wave", ("Wave", *scale_labels), rows),
         data=(labels, shares, tuple(scale_labels), tuple(sorted(kwargs.items()))),
-        draw=partial(charts.distribution_chart, labels, shares, scale_labels, **kwargs),
+        figure=partial(charts.build_distribution_figure, labels, shares, scale_labels, **kwargs),
     )
 
 
@@ -155,7 +160,7 @@ def sentiment_spec(report: AreaReport) -> ChartSpec:
         alt=charts.describe_sentiment(labels, polarity, negative, title),
         table=ChartTable(f"{title}, per wave", ("Wave", "Comments", "Mean polarity", "Negative"), rows),
         data=(labels, polarity, negative, tuple(sorted(kwargs.items()))),
-        draw=partial(charts.sentiment_trend_chart, labels, polarity, negative, **kwargs),
+        figure=partial(charts.build_sentiment_trend_figure, labels, polarity, negative, **kwargs),
     )
 
 
@@ -177,7 +182,7 @@ def time_lost_spec(report: AreaReport) -> ChartSpec:
         alt=charts.describe_trend(points, None, "Hours lost per respondent"),
         table=ChartTable(f"{title}, per wave", ("Wave", "Respondents", "Mean hours"), rows),
         data=(points, tuple(sorted(kwargs.items()))),
-        draw=partial(charts.trend_chart, points, **kwargs),
+        figure=partial(charts.build_trend_figure, points, **kwargs),
     )
 
 
@@ -198,7 +203,7 @@ def reasons_spec(report: AreaReport) -> ChartSpec:
         kind="reasons", title=title, alt=alt,
         table=ChartTable(title, ("Reason", "Kind", "Respondents", "Share"), rows),
         data=(labels, values, tuple(sorted(kwargs.items()))),
-        draw=partial(charts.bar_chart, labels, values, **kwargs),
+        figure=partial(charts.build_bar_figure, labels, values, **kwargs),
     )
 
 
@@ -219,7 +224,7 @@ def sparkline_spec(report_series, area, scope: Scope, metric: Metric = "satisfac
                                   value_format="{:.1f}" if metric == "satisfaction" else "{:+.0f}"),
         table=ChartTable(title, ("Wave", "Responses", "Value"), rows),
         data=(values, target, scale),
-        draw=partial(charts.sparkline, values, target=target, scale=scale),
+        figure=partial(charts.build_sparkline_figure, values, target=target, scale=scale),
     )
 
 
@@ -254,7 +259,7 @@ def heatmap_spec(overview: Overview, metric: Metric = "satisfaction") -> ChartSp
         alt=charts.describe_heatmap(rows_labels, cols, distance, title),
         table=ChartTable(f"{title}: value per service area and wave", ("Service area", *cols), table_rows),
         data=(rows_labels, cols, distance, annotations, tuple(sorted(kwargs.items()))),
-        draw=partial(charts.heatmap, rows_labels, cols, distance, annotations, **kwargs),
+        figure=partial(charts.build_heatmap_figure, rows_labels, cols, distance, annotations, **kwargs),
     )
 
 
