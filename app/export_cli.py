@@ -41,4 +41,25 @@ def export_command(kind, waves, area, department, provider, campaign, excel, sem
         click.echo(f"Wrote {rows - 1} rows to {output}", err=True)
 
 
-COMMANDS = [export_command]
+@click.command("review-pack")
+@click.option("--waves", help="A wave label or a range, e.g. 2026-Q1..2026-Q4 (default: every wave).")
+@click.option("--provider", type=int, help="Provider id.")
+@click.option("--campaign", type=int, help="Campaign id (default: the provider's busiest campaign).")
+@click.option("--prepared-by", default="the vendor management office", show_default=True)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True))
+def review_pack_command(waves, provider, campaign, prepared_by, output) -> None:
+    """Write the PDF pack for the quarterly review with the provider."""
+    from app.models.base import utcnow
+    from app.services.review_pack import PackMeta, build_review_pack
+
+    try:
+        scope = scope_for_labels(waves, provider_id=provider, campaign_id=campaign)
+    except InvalidInput as error:
+        raise click.ClickException(error.message) from error
+    pdf = build_review_pack(scope, PackMeta(generated_at=utcnow(), prepared_by=prepared_by))
+    with open(output, "wb") as target:
+        target.write(pdf)
+    click.echo(f"Wrote {len(pdf) // 1024} KB to {output}", err=True)
+
+
+COMMANDS = [export_command, review_pack_command]

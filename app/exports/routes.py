@@ -1,13 +1,17 @@
 from __future__ import annotations
 
 from flask import Response, abort, request, stream_with_context
+from flask_login import current_user
+from werkzeug.utils import secure_filename
 
 from app.auth.access import manager_required
 from app.errors import InvalidInput
 from app.exports import bp
+from app.models.base import utcnow
 from app.services import reporting
 from app.services.csv_stream import CsvDialect, stream_csv
-from app.services.exports import KINDS, build_table
+from app.services.exports import KINDS, build_table, range_label
+from app.services.review_pack import PackMeta, build_review_pack
 
 
 def dialect_from_request() -> CsvDialect:
@@ -16,21 +20,27 @@ def dialect_from_request() -> CsvDialect:
     return CsvDialect(excel=excel, delimiter=delimiter)
 
 
-@bp.get("/<kind>.csv")
-@manager_required
-def download(kind: str):
-    """The dashboard's filters (provider, campaign, first/last wave, department) plus an area code."""
-    if kind not in KINDS:
-        abort(404)
+def scope_from_request(*, with_department: bool = True) -> reporting.Scope:
+    """The dashboard's filters: provider, campaign, first/last wave and department."""
     scope = reporting.resolve_scope(
         provider_id=request.args.get("provider", type=int),
         campaign_id=request.args.get("campaign", type=int),
         first_wave_id=request.args.get("first", type=int),
         last_wave_id=request.args.get("last", type=int),
-        department=request.args.get("department") or None,
+        department=(request.args.get("department") or None) if with_department else None,
     )
     if scope is None:
         raise InvalidInput("There is no campaign to export yet.")
+    return scope
+
+
+@bp.get("/<kind>.csv")
+@manager_required
+def download(kind: str):
+    """A CSV export of the page's scope, optionally narrowed to one service area (`area` code)."""
+    if kind not in KINDS:
+        abort(404)
+    scope = scope_from_request()
     table = build_table(kind, scope, request.args.get("area") or None)
     body = stream_csv(table.columns, table.rows, dialect_from_request())
     return Response(
@@ -38,3 +48,15 @@ def download(kind: str):
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{table.filename}"', "Cache-Control": "no-store"},
     )
+
+
+@bp.get("/review-pack.pdf")
+@manager_required
+def review_pack():
+    """The PDF pack for the review meeting with the provider (never broken down by department)."""
+    scope = scope_from_request(with_department=False)
+    meta = PackMeta(generated_at=utcnow(), prepared_by=current_user.name or current_user.email)
+    pdf = build_review_pack(scope, meta)
+    filename = f"vendorpulse-review-{scope.provider_name}-{range_label(scope)}.pdf".replace(" ", "-")
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{secure_filename(filename)}"', "Cache-Control": "no-store"})
