@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 INSTANCE := instance
 HOST ?= 127.0.0.1
 PORT ?= 8000
+AXE_VERSION := 4.14.1
 export FLASK_APP := wsgi.py
 
 .PHONY: run test bench install install-dev browser clean-venv
@@ -46,7 +47,13 @@ browser:
 	  else echo "chromium is not installed and cannot be installed here: browser tests will be skipped."; fi; \
 	fi
 
-test: install-dev browser
+# axe-core (accessibility checks injected into pages by the browser tests), from the npm registry.
+node_modules/axe-core/axe.min.js:
+	@if command -v npm >/dev/null; then npm install --no-save --no-audit --no-fund --silent axe-core@$(AXE_VERSION) \
+	  || echo "Could not install axe-core: accessibility checks will be skipped."; \
+	else echo "npm is not installed: accessibility checks will be skipped."; fi
+
+test: install-dev browser node_modules/axe-core/axe.min.js
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install-dev

@@ -1,0 +1,295 @@
+"""Benchmark: survey submissions per second under gunicorn, against a bare Flask route inserting one SQLite row.
+
+Both servers run here, one after the other, under gunicorn with 4 workers on a temporary SQLite file,
+and the same load generator (a bounded thread pool speaking HTTP on loopback) drives them. One
+submission is what a respondent does: GET the survey page (CSRF token and session cookie), then POST
+the answers (two areas, 22 answers, three comments) and get the redirect to the thank-you page.
+
+Run from the repository root: `python benchmarks/submit.py`. The last line printed is one JSON object.
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlencode
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+GOAL = 0.35
+WORKERS = 4
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", 8))
+SECONDS = float(os.environ.get("BENCH_SECONDS", 12))
+ROUNDS = 4
+WARMUP_SECONDS = 1.5
+INVITATIONS = int(os.environ.get("BENCH_INVITATIONS", 3000))  # an upper bound on submissions measured
+CSRF_PATTERN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+BASELINE_APP = textwrap.dedent('''
+    """The baseline: a bare Flask route that inserts one row into SQLite, configured like the app's database."""
+    import os
+    import sqlite3
+
+    from flask import Flask
+
+    app = Flask(__name__)
+    _connection = None
+
+
+    def connection():
+        global _connection
+        if _connection is None:
+            _connection = sqlite3.connect(os.environ["BASELINE_DB"], timeout=30, isolation_level=None)
+            _connection.execute("PRAGMA journal_mode=WAL")
+            _connection.execute("PRAGMA synchronous=NORMAL")
+            _connection.execute("PRAGMA busy_timeout=30000")
+        return _connection
+
+
+    @app.post("/insert")
+    def insert():
+        connection().execute("INSERT INTO hit (created_at) VALUES (datetime('now'))")
+        return "ok"
+''')
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def seed(env: dict[str, str], count: int) -> tuple[list[str], list[int]]:
+    """Create the schema, the shipped survey, one campaign with two areas, and `count` invitations."""
+    os.environ.update(env)
+    from datetime import date, datetime, timedelta, timezone
+
+    from app import create_app
+    from app.extensions import db
+    from app.models import Campaign, Invitation, Provider, ServiceArea, Stakeholder, Wave
+    from app.services.catalog import latest_definition, load_directory
+    from app.services.invitations import issue_token
+
+    app = create_app()
+    tokens = []
+    with app.app_context():
+        db.create_all()
+        load_directory(REPO_ROOT / "surveys")
+        provider = Provider(name="Bench Provider")
+        areas = [ServiceArea(provider=provider, code=f"bench-{n}", name=f"Bench Area {n}", position=n) for n in (1, 2)]
+        definition = latest_definition("quarterly-provider-satisfaction")
+        campaign = Campaign(name="Bench", provider=provider, definition=definition, anchor_date=date(2026, 1, 1),
+                            service_areas=areas, anonymity="anonymous")
+        now = datetime.now(timezone.utc)
+        wave = Wave(campaign=campaign, label="BENCH", opens_at=now - timedelta(days=1),
+                    closes_at=now + timedelta(days=7), state="open")
+        db.session.add_all([provider, campaign, wave])
+        for n in range(count):
+            stakeholder = Stakeholder(email=f"bench{n}@example.com", department=("Finance", "Sales", "IT")[n % 3],
+                                      service_areas=areas)
+            invitation = Invitation(wave=wave, stakeholder=stakeholder, state="sent")
+            db.session.add(invitation)
+            tokens.append(issue_token(invitation))
+        db.session.commit()
+        area_ids = [area.id for area in areas]
+        db.session.remove()
+        db.engine.dispose()
+    return tokens, area_ids
+
+
+def answers(area_ids: list[int], n: int) -> dict[str, object]:
+    data: list[tuple[str, str]] = []
+    for area_id in area_ids:
+        p = f"area{area_id}__"
+        rating = str(1 + n % 5)
+        data += [(p + "satisfaction", rating), (p + "responsiveness", "4"), (p + "resolution_quality", "3"),
+                 (p + "communication", "4"), (p + "expertise", "5"), (p + "recommend", str(n % 11)),
+                 (p + "time_lost", "1.5"),
+                 (p + "reasons", "fast_response" if int(rating) >= 4 else "slow_response"),
+                 (p + "comment", "Quick and friendly help, but the laptop swap took far too long.")]
+    data += [("rel__partnership", "4"), ("rel__proactivity", "3"), ("rel__account_management", "4"),
+             ("rel__relationship_comment", "Better communication about planned outages please."), ("action", "submit")]
+    return data
+
+
+class Server:
+    def __init__(self, target: str, env: dict[str, str], cwd: Path) -> None:
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--bind", f"127.0.0.1:{self.port}",
+             "--log-level", "warning", "--timeout", "60", target],
+            cwd=cwd, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, path: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.process.stderr.read().decode()[-2000:]}")
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                connection.request("GET", path)
+                connection.getresponse().read()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("server did not start in time")
+
+    def stop(self) -> None:
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def request(port: int, method: str, path: str, body: str | None = None, headers: dict | None = None):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.getheader("Set-Cookie"), response.read()
+    finally:
+        connection.close()
+
+
+def run_load(operation, seconds: float) -> tuple[int, int, float]:
+    """Run `operation()` from CONCURRENCY threads until `seconds` pass; return (ok, failed, elapsed)."""
+    stop_at = time.monotonic() + seconds
+    counts = {"ok": 0, "failed": 0}
+    lock = threading.Lock()
+
+    def loop() -> None:
+        while time.monotonic() < stop_at:
+            try:
+                ok = operation()
+            except (OSError, http.client.HTTPException, IndexError):
+                ok = False
+            if ok is None:  # nothing left to do
+                return
+            with lock:
+                counts["ok" if ok else "failed"] += 1
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
+        for future in [pool.submit(loop) for _ in range(CONCURRENCY)]:
+            future.result()
+    return counts["ok"], counts["failed"], time.monotonic() - started
+
+
+def submission_operation(port: int, tokens: list[str], area_ids: list[int]):
+    remaining = list(reversed(tokens))
+    lock = threading.Lock()
+
+    def submit_one() -> bool | None:
+        with lock:
+            if not remaining:
+                return None
+            token = remaining.pop()
+            n = len(remaining)
+        status, cookie, page = request(port, "GET", f"/s/{token}")
+        if status != 200:
+            return False
+        csrf = CSRF_PATTERN.search(page.decode()).group(1)
+        body = urlencode(answers(area_ids, n) + [("csrf_token", csrf)])
+        status, _, _ = request(port, "POST", f"/s/{token}", body, {
+            "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie.split(";", 1)[0]})
+        return status == 303
+
+    return submit_one
+
+
+def baseline_operation(port: int):
+    def insert_one() -> bool:
+        status, _, _ = request(port, "POST", "/insert", "", {"Content-Length": "0"})
+        return status == 200
+
+    return insert_one
+
+
+def measure(operations: dict[str, object]) -> dict[str, dict[str, float]]:
+    """Alternate short rounds between the targets, so a change in the machine's load hits both alike;
+    each target's rate is the median of its rounds."""
+    for operation in operations.values():
+        run_load(operation, WARMUP_SECONDS)
+    rounds: dict[str, list[tuple[int, int, float]]] = {name: [] for name in operations}
+    for _ in range(ROUNDS):
+        for name, operation in operations.items():
+            rounds[name].append(run_load(operation, SECONDS / ROUNDS))
+    return {
+        name: {
+            "rate": statistics.median(ok / elapsed for ok, _, elapsed in results),
+            "ok": sum(ok for ok, _, _ in results),
+            "failed": sum(failed for _, failed, _ in results),
+        }
+        for name, results in rounds.items()
+    }
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="vp-bench-submit-") as tmp:
+        directory = Path(tmp)
+        env = {
+            "DATABASE_URL": f"sqlite:///{directory / 'app.sqlite3'}",
+            "SECRET_KEY": secrets.token_hex(32),
+            "INSTANCE_PATH": str(directory / "instance"),
+            "VENDORPULSE_ENV": "production",
+            "BASE_URL": "http://127.0.0.1",
+            "RATELIMIT_STORAGE_URI": "memory://",
+        }
+        print(f"seeding {INVITATIONS} invitations...", flush=True)
+        tokens, area_ids = seed(env, INVITATIONS)
+
+        (directory / "baseline.py").write_text(BASELINE_APP)
+        with sqlite3.connect(directory / "baseline.sqlite3") as connection:
+            connection.execute("CREATE TABLE hit (id INTEGER PRIMARY KEY, created_at TEXT NOT NULL)")
+
+        app_server = Server("wsgi:app", env, REPO_ROOT)
+        baseline_server = Server("baseline:app", {"BASELINE_DB": str(directory / "baseline.sqlite3")}, directory)
+        try:
+            app_server.wait_ready("/healthz")
+            baseline_server.wait_ready("/")
+            results = measure({
+                "survey": submission_operation(app_server.port, tokens, area_ids),
+                "baseline": baseline_operation(baseline_server.port),
+            })
+        finally:
+            app_server.stop()
+            baseline_server.stop()
+
+    survey_rate, survey_ok, survey_failed = (results["survey"][k] for k in ("rate", "ok", "failed"))
+    baseline_rate, baseline_ok, baseline_failed = (results["baseline"][k] for k in ("rate", "ok", "failed"))
+    ratio = survey_rate / baseline_rate if baseline_rate else 0.0
+    print(f"gunicorn {WORKERS} workers each, {CONCURRENCY} client threads, {ROUNDS} alternating rounds, "
+          f"{SECONDS:.0f} s per target, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    print(f"{'target':<34}{'per second':>12}{'ok':>8}{'failed':>8}")
+    print(f"{'survey submission (GET + POST)':<34}{survey_rate:>12.1f}{survey_ok:>8.0f}{survey_failed:>8.0f}")
+    print(f"{'bare Flask SQLite insert':<34}{baseline_rate:>12.1f}{baseline_ok:>8.0f}{baseline_failed:>8.0f}")
+    print(f"{'ratio (goal >= ' + str(GOAL) + ')':<34}{ratio:>12.3f}")
+    print(json.dumps({
+        "benchmark": "submit", "submissions_per_second": round(survey_rate, 1),
+        "baseline_per_second": round(baseline_rate, 1), "ratio": round(ratio, 3), "goal": f">= {GOAL}",
+        "met": ratio >= GOAL and survey_failed == 0,
+    }))
+
+
+if __name__ == "__main__":
+    main()

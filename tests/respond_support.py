@@ -1,0 +1,63 @@
+"""Shared set-up for the respondent tests: a campaign with two areas, a person who uses one, a live link."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.models import Campaign, Invitation, ServiceArea, Stakeholder, Wave
+from tests.factories import make_area, make_campaign, make_invitation, make_provider, make_stakeholder, make_wave
+
+
+@dataclass
+class Survey:
+    campaign: Campaign
+    wave: Wave
+    used: ServiceArea
+    unused: ServiceArea
+    stakeholder: Stakeholder
+    invitation: Invitation
+    token: str
+
+    @property
+    def url(self) -> str:
+        return f"/s/{self.token}"
+
+
+def make_survey(definition, *, anonymity: str = "confidential", wave_state: str = "open", **wave_fields) -> Survey:
+    provider = make_provider("Acme Outsourcing")
+    used = make_area(provider, code="service-desk", name="Service Desk")
+    unused = make_area(provider, code="network", name="Network Operations")
+    campaign = make_campaign(definition, provider=provider, areas=[used, unused], anonymity=anonymity,
+                             segment_attributes=["department"], min_group_size=5)
+    wave = make_wave(campaign, label="2026-Q4", state=wave_state, **wave_fields)
+    stakeholder = make_stakeholder(areas=[used], department="Finance", location="Berlin", name="Dana Example")
+    invitation, token = make_invitation(wave, stakeholder)
+    return Survey(campaign, wave, used, unused, stakeholder, invitation, token)
+
+
+def answers(area: ServiceArea, **overrides) -> dict[str, object]:
+    """A complete, valid submission for a person who uses `area`."""
+    prefix = f"area{area.id}__"
+    data: dict[str, object] = {
+        prefix + "satisfaction": "4",
+        prefix + "responsiveness": "5",
+        prefix + "resolution_quality": "4",
+        prefix + "communication": "3",
+        prefix + "expertise": "4",
+        prefix + "recommend": "9",
+        prefix + "time_lost": "1.5",
+        prefix + "reasons": ["fast_response", "friendly_staff"],
+        prefix + "comment": "The service desk was fast and very helpful.",
+        "rel__partnership": "4",
+        "rel__proactivity": "3",
+        "rel__account_management": "4",
+        "rel__relationship_comment": "Slow to respond to change requests, which is frustrating.",
+        "action": "submit",
+    }
+    for key, value in overrides.items():
+        own_name = key.startswith(("rel__", "skip_area", "area")) or key in ("action", "csrf_token")
+        name = key if own_name else prefix + key
+        if value is None:
+            data.pop(name, None)
+        else:
+            data[name] = value
+    return data
