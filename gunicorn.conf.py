@@ -13,3 +13,5 @@ errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
 # Behind a load balancer or reverse proxy that sets X-Forwarded-*; restrict in FORWARDED_ALLOW_IPS.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# Survey links are credentials and could de-anonymise answers: the access log shows /s/[token].
+logger_class = "app.access_log.RedactingLogger"

@@ -103,6 +103,8 @@ class Config:
         self.SENTIMENT_NEGATIVE_THRESHOLD = env_float("SENTIMENT_NEGATIVE_THRESHOLD", -0.1)
 
         self.RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI", "memory://")
+        # 404s on survey links per address; guessing tokens soon hits it, a real respondent never does.
+        self.SURVEY_NOT_FOUND_LIMIT = env_str("SURVEY_NOT_FOUND_LIMIT", "20 per 10 minutes; 60 per day")
         self.RATELIMIT_HEADERS_ENABLED = True
         self.MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
 

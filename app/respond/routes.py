@@ -19,7 +19,8 @@ from app.respond import bp
 from app.respond.forms import ConfirmForm, survey_form
 from app.services import responses
 from app.services.questions import SurveyLayout
-from app.services.responses import AlreadyAnswered, OptedOut, SentimentThresholds, WaveClosed, WaveNotOpen
+from app.services.comment_scores import Thresholds
+from app.services.responses import AlreadyAnswered, OptedOut, WaveClosed, WaveNotOpen
 from app.templating import format_date
 
 # Counted only on 404 answers, per remote address: a respondent with a working link never gets close,
@@ -43,8 +44,8 @@ def keep_link_private(response):
     return response
 
 
-def _thresholds() -> SentimentThresholds:
-    return SentimentThresholds(current_app.config["SENTIMENT_POSITIVE_THRESHOLD"],
+def _thresholds() -> Thresholds:
+    return Thresholds(current_app.config["SENTIMENT_POSITIVE_THRESHOLD"],
                                current_app.config["SENTIMENT_NEGATIVE_THRESHOLD"])
 
 

@@ -28,7 +28,7 @@ from app.models import (
 from app.models.campaign import campaign_service_area
 from app.models.org import stakeholder_service_area
 from app.models.base import utcnow
-from app.services import sentiment
+from app.services.comment_scores import Thresholds, sentiment_columns
 from app.services.invitations import find_invitation
 from app.services.questions import (
     CleanedAnswer,
@@ -78,12 +78,6 @@ class OptedOut(VendorPulseError):
     def __init__(self, opted_out_at: datetime) -> None:
         super().__init__("You asked not to receive these surveys.", opted_out_at=opted_out_at)
         self.opted_out_at = opted_out_at
-
-
-@dataclass(frozen=True)
-class SentimentThresholds:
-    positive: float
-    negative: float
 
 
 @dataclass(frozen=True)
@@ -228,21 +222,17 @@ _EMPTY_ANSWER = {"score": None, "hours": None, "reasons": None, "text": None, "s
                  "analyzer_version": None}
 
 
-def _answer_row(response: Response, item: CleanedAnswer, thresholds: SentimentThresholds) -> dict[str, Any]:
+def _answer_row(response: Response, item: CleanedAnswer, thresholds: Thresholds) -> dict[str, Any]:
     """Column values of one Answer, with the sentiment of its comment when it has one."""
     row = {**_EMPTY_ANSWER, "response_id": response.id, "wave_id": response.wave_id,
            "question_id": item.question.id, "service_area_id": item.area.id if item.area else None, **item.columns}
     if row["text"]:
-        score = sentiment.analyze(row["text"], positive_threshold=thresholds.positive,
-                                  negative_threshold=thresholds.negative)
-        row.update(sentiment_polarity=score.polarity, sentiment_subjectivity=score.subjectivity,
-                   sentiment_label=score.label, analyzer_version=sentiment.ANALYZER_VERSION,
-                   sentiment_drivers=[{"phrase": d.phrase, "contribution": d.contribution} for d in score.drivers])
+        row.update(sentiment_columns(row["text"], thresholds))
     return row
 
 
 def submit_response(invitation: Invitation, form_data: Mapping[str, Any], *, now: datetime,
-                    thresholds: SentimentThresholds, layout: SurveyLayout | None = None) -> Response:
+                    thresholds: Thresholds, layout: SurveyLayout | None = None) -> Response:
     """Validate and store one survey submission, all in one transaction.
 
     The response, its answers with the sentiment of each comment, the tallies, the end of the draft and
