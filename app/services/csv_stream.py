@@ -28,7 +28,7 @@ class CsvDialect:
 @dataclass(frozen=True)
 class Column:
     name: str
-    kind: str = "text"  # text | number | date | datetime
+    kind: str = "text"  # text | number | date | datetime | list (joined with ';')
 
 
 class _Echo:
@@ -46,7 +46,11 @@ def _format_datetime(value: Any) -> Any:
 
 _TRIGGER_SET = frozenset(FORMULA_TRIGGERS)
 # Numbers go to csv.writer as they are: it writes ints and floats with a '.' decimal point.
-_CONVERTERS = {"date": _format_date, "datetime": _format_datetime}
+def _format_list(value: Any) -> str:
+    return ";".join(str(item) for item in value)
+
+
+_CONVERTERS = {"date": _format_date, "datetime": _format_datetime, "list": _format_list}
 
 
 def stream_csv(columns: Sequence[Column], rows: Iterable[Sequence[Any]], dialect: CsvDialect,
@@ -72,11 +76,12 @@ def stream_csv(columns: Sequence[Column], rows: Iterable[Sequence[Any]], dialect
                 if cells is row:
                     cells = list(row)
                 cells[i] = "'" + value
-        if converted:
-            cells = list(cells)
-            for i, convert in converted:
-                if cells[i] is not None:
-                    cells[i] = convert(cells[i])
+        for i, convert in converted:
+            value = cells[i]
+            if value is not None:
+                if cells is row:
+                    cells = list(row)
+                cells[i] = convert(value)
         line = writer.writerow(cells)
         pending.append(line)
         size += len(line)

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, String, func, select
+from sqlalchemy import Select, String, case, func, literal, select
 
 from app.errors import InvalidInput
 from app.extensions import db
@@ -134,41 +134,54 @@ def _submitted_day():
     return func.date(Response.submitted_at, type_=String)
 
 
-def _question_text(text: str, area_name: str | None) -> str:
-    return text.replace("{area}", area_name or "the service")
-
-
 def _reasons(value: list[str] | None) -> str | None:
     return ";".join(value) if value else None
 
 
+def _department_in_sql(scope: Scope):
+    """The department as exports show it, computed by the database: the name when the department
+    has at least the minimum number of responses in that wave, else "Other"."""
+    named = (
+        select(Response.wave_id.label("wave_id"), Response.department.label("department"))
+        .join(Wave, Wave.id == Response.wave_id).join(Campaign, Campaign.id == Wave.campaign_id)
+        .where(Response.wave_id.in_(scope.wave_ids), Response.department.is_not(None))
+        .group_by(Response.wave_id, Response.department, Campaign.min_group_size)
+        .having(func.count() >= Campaign.min_group_size)
+        .subquery("named_department")
+    )
+    label = case((Response.department.is_(None), None), (named.c.department.is_not(None), Response.department),
+                 else_=literal(OTHER_DEPARTMENT))
+    on = (named.c.wave_id == Response.wave_id) & (named.c.department == Response.department)
+    return label, named, on
+
+
+ANSWER_COLUMNS = [Column("wave"), Column("submitted"), Column("service_area"), Column("question_code"),
+                  Column("question_text"), Column("value", "number"), Column("reasons", "list"), Column("comment"),
+                  Column("sentiment_polarity", "number"), Column("sentiment_label"), Column("label_corrected"),
+                  Column("department")]
+
+
+def answers_query(scope: Scope, area_code: str | None = None) -> Select:
+    """One row per answer with every cell but the reasons list computed by the database."""
+    department, named, on = _department_in_sql(scope)
+    corrected = case((Answer.label_override.is_not(None), literal("yes")),
+                     (Answer.sentiment_label.is_not(None), literal("no")), else_=None)
+    question_text = func.replace(Question.text, "{area}", func.coalesce(ServiceArea.name, literal("the service")))
+    return (
+        _answer_query(
+            scope, area_code, Wave.label, _submitted_day(), ServiceArea.name, Question.code, question_text,
+            func.coalesce(Answer.score, Answer.hours), Answer.reasons, Answer.text, Answer.sentiment_polarity,
+            func.coalesce(Answer.label_override, Answer.sentiment_label), corrected, department,
+        )
+        .outerjoin(named, on)
+        .order_by(Answer.id)
+    )
+
+
 def answers_table(scope: Scope, area_code: str | None = None) -> ExportTable:
-    """Tidy: one row per answer."""
-    columns = [Column("wave"), Column("submitted"), Column("service_area"), Column("question_code"),
-               Column("question_text"), Column("value", "number"), Column("reasons"), Column("comment"),
-               Column("sentiment_polarity", "number"), Column("sentiment_label"), Column("label_corrected"),
-               Column("department")]
-    reportable = _reportable_departments(scope)
-    query = _answer_query(
-        scope, area_code, Wave.label, _submitted_day(), ServiceArea.name, Question.code, Question.text,
-        func.coalesce(Answer.score, Answer.hours), Answer.reasons, Answer.text, Answer.sentiment_polarity,
-        func.coalesce(Answer.label_override, Answer.sentiment_label), Answer.label_override, Answer.wave_id,
-        Response.department,
-    ).order_by(Answer.id)
-
-    texts: dict[tuple[str, str | None], str] = {}
-
-    def rows() -> Iterator[Sequence[Any]]:
-        for (label, submitted, area, code, text, value, reasons, comment, polarity, effective, override, wave_id,
-             department) in _stream(query):
-            question = texts.get((text, area))
-            if question is None:
-                question = texts[(text, area)] = _question_text(text, area)
-            yield (label, submitted, area, code, question, value, _reasons(reasons) if reasons else None, comment,
-                   polarity, effective, "yes" if override else ("no" if effective else None),
-                   _department_label(reportable, wave_id, department))
-
-    return ExportTable(columns, rows(), f"vendorpulse-answers-{range_label(scope)}.csv")
+    """Tidy: one row per answer; the rows go to the CSV writer as the database returns them."""
+    return ExportTable(ANSWER_COLUMNS, _stream(answers_query(scope, area_code)),
+                       f"vendorpulse-answers-{range_label(scope)}.csv")
 
 
 def _wide_columns(scope: Scope, area_code: str | None) -> list[tuple[str, str | None, str]]:
