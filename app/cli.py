@@ -160,4 +160,4 @@ def register(app: Flask) -> None:
 
 
 # Each feature keeps its commands in its own module, exposing a COMMANDS list of click groups.
-FEATURE_CLI_MODULES: tuple[str, ...] = ("app.sentiment_cli", "app.export_cli")
+FEATURE_CLI_MODULES: tuple[str, ...] = ("app.sentiment_cli", "app.export_cli", "app.dispatch_cli")

@@ -1,3 +1,176 @@
+"""Admin pages for stakeholders (list, CSV import, undoing opt-outs) and campaigns with their waves."""
 from __future__ import annotations
 
-from app.admin import bp  # noqa: F401
+from flask import current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+from wtforms import SelectChoice
+
+from app.admin import bp
+from app.admin.forms import CampaignForm, StakeholderImportForm
+from app.auth.access import admin_required
+from app.errors import InvalidInput, InvalidTransition
+from app.extensions import db
+from app.models import Campaign, Invitation, Provider, ServiceArea, Stakeholder, Wave
+from app.models.base import utcnow
+from app.services import campaigns as campaign_service
+from app.services import stakeholders as stakeholder_service
+
+STAKEHOLDERS_PER_PAGE = 50
+SKIPPED_ROWS_SHOWN = 10
+
+
+@bp.get("/stakeholders")
+@admin_required
+def stakeholders():
+    search = request.args.get("q", "").strip()[:200]
+    opted_out = request.args.get("opted_out") == "1"
+    page = db.paginate(stakeholder_service.search_query(search, opted_out=opted_out),
+                       per_page=STAKEHOLDERS_PER_PAGE, error_out=False)
+    return render_template("admin/stakeholders.html", page=page, search=search, opted_out=opted_out,
+                           counts=stakeholder_service.stakeholder_counts())
+
+
+@bp.post("/stakeholders/<int:stakeholder_id>/opt-in")
+@admin_required
+def stakeholder_opt_in(stakeholder_id: int):
+    stakeholder = db.get_or_404(Stakeholder, stakeholder_id)
+    stakeholder_service.undo_opt_out(stakeholder)
+    db.session.commit()
+    flash(f"{stakeholder.email} will be invited to surveys again.", "success")
+    return redirect(url_for("admin.stakeholders", q=request.form.get("q") or None,
+                            opted_out=request.form.get("opted_out") or None))
+
+
+@bp.route("/stakeholders/import", methods=["GET", "POST"])
+@admin_required
+def stakeholders_import():
+    form = StakeholderImportForm()
+    report = None
+    status = 200
+    if form.validate_on_submit():
+        try:
+            report = stakeholder_service.import_stakeholders(form.file.data.read(), sync=form.sync.data,
+                                                             skip_invalid=form.skip_invalid.data)
+        except InvalidInput as error:
+            form.file.errors.append(error.message)
+            status = 422
+        else:
+            if report.applied:
+                db.session.commit()
+                flash(f"Import finished: {report.summary()}.", "success")
+                for row_error in report.errors[:SKIPPED_ROWS_SHOWN]:
+                    flash(f"Skipped {row_error}", "info")
+                if len(report.errors) > SKIPPED_ROWS_SHOWN:
+                    flash(f"… and {len(report.errors) - SKIPPED_ROWS_SHOWN} more skipped rows.", "info")
+                return redirect(url_for("admin.stakeholders"))
+            db.session.rollback()
+            status = 422
+    elif form.is_submitted():
+        status = 422
+    return render_template("admin/stakeholders_import.html", form=form, report=report), status
+
+
+@bp.get("/campaigns")
+@admin_required
+def campaigns():
+    return render_template("admin/campaigns.html", summaries=campaign_service.campaign_summaries())
+
+
+def _campaign_form() -> CampaignForm:
+    form = CampaignForm()
+    form.provider_id.choices = [SelectChoice(p.id, p.name)
+                                for p in db.session.scalars(select(Provider).order_by(Provider.name))]
+    form.definition_id.choices = [SelectChoice(d.id, f"{d.title} (v{d.version})")
+                                  for d in campaign_service.latest_definitions()]
+    form.audience_area_codes.choices = [
+        SelectChoice(a.code, f"{a.name} ({a.provider.name})")
+        for a in db.session.scalars(select(ServiceArea).where(ServiceArea.active.is_(True))
+                                    .order_by(ServiceArea.provider_id, ServiceArea.position))
+    ]
+    return form
+
+
+@bp.route("/campaigns/new", methods=["GET", "POST"])
+@admin_required
+def campaign_new():
+    form = _campaign_form()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            campaign = campaign_service.create_campaign(
+                name=form.name.data, provider_id=form.provider_id.data, definition_id=form.definition_id.data,
+                anchor_date=form.anchor_date.data, now=utcnow(), timezone=current_app.config["TIMEZONE"],
+                cadence=form.cadence.data, interval_count=form.interval_count.data,
+                window_days=form.window_days.data,
+                reminder_days=campaign_service.parse_day_list(form.reminder_days.data),
+                anonymity=form.anonymity.data, min_group_size=form.min_group_size.data,
+                fatigue_days=form.fatigue_days.data,
+                audience_departments=(form.audience_departments.data or "").split(","),
+                audience_area_codes=form.audience_area_codes.data or [])
+            db.session.commit()
+        except InvalidInput as error:
+            db.session.rollback()
+            for name, messages in error.errors.items():
+                target = getattr(form, name, None) or form.name
+                target.errors = list(target.errors) + messages
+            status = 422
+        else:
+            flash(f"Campaign {campaign.name} created.", "success")
+            return redirect(url_for("admin.campaign_detail", campaign_id=campaign.id))
+    elif form.is_submitted():
+        status = 422
+    return render_template("admin/campaign_new.html", form=form), status
+
+
+@bp.get("/campaigns/<int:campaign_id>")
+@admin_required
+def campaign_detail(campaign_id: int):
+    campaign = db.get_or_404(Campaign, campaign_id)
+    waves = db.session.scalars(select(Wave).where(Wave.campaign_id == campaign.id)
+                               .order_by(Wave.opens_at.desc())).all()
+    return render_template("admin/campaign_detail.html", campaign=campaign, waves=waves,
+                           counts=campaign_service.wave_counts(campaign.id), empty=campaign_service.WaveCounts(),
+                           failed=campaign_service.failed_invitations(campaign.id))
+
+
+def _wave_action(wave_id: int, action, done: str):
+    wave = db.get_or_404(Wave, wave_id)
+    try:
+        result = action(wave)
+        db.session.commit()
+    except InvalidTransition as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        flash(done.format(wave=wave, result=result), "success")
+    return redirect(url_for("admin.campaign_detail", campaign_id=wave.campaign_id))
+
+
+@bp.post("/waves/<int:wave_id>/open")
+@admin_required
+def wave_open(wave_id: int):
+    return _wave_action(wave_id, lambda wave: campaign_service.open_wave_now(wave, utcnow()),
+                        "Wave {wave.label} is open; {result.invited} invitations will go out with the next "
+                        "dispatcher pass.")
+
+
+@bp.post("/waves/<int:wave_id>/close")
+@admin_required
+def wave_close(wave_id: int):
+    return _wave_action(wave_id, lambda wave: campaign_service.close_wave_early(wave, utcnow()),
+                        "Wave {wave.label} is closed.")
+
+
+@bp.post("/invitations/<int:invitation_id>/resend")
+@admin_required
+def invitation_resend(invitation_id: int):
+    invitation = db.get_or_404(Invitation, invitation_id)
+    try:
+        campaign_service.resend_invitation(invitation, utcnow())
+        db.session.commit()
+    except InvalidTransition as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        flash(f"The invitation to {invitation.stakeholder.email} will be sent again with a new link.", "success")
+    return redirect(url_for("admin.campaign_detail", campaign_id=invitation.wave.campaign_id))

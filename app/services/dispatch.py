@@ -1,0 +1,427 @@
+"""The dispatcher: one pass plans and opens waves, sends invitations and reminders, and closes waves.
+
+Any number of dispatchers may run at once (cron overlapping itself, several containers). Each message
+is claimed in the database, and the claim is committed together with the fresh token the email will
+carry before any SMTP traffic, so:
+
+* two workers never claim the same invitation (PostgreSQL: `FOR UPDATE SKIP LOCKED` inside the claiming
+  UPDATE; SQLite: the claiming UPDATE is atomic under SQLite's single writer lock);
+* a worker killed mid-batch leaves claims that expire after `lease`; the next pass takes them over;
+* every link in every email that may have left works, because its token was committed first.
+
+After sending, results are committed in groups of `commit_every` messages. A worker killed with
+SIGKILL can therefore have handed to the SMTP server up to `commit_every` messages whose success was
+not yet recorded (the in-flight one included): those are sent again after the lease. That is the
+duplicate bound per killed worker; `commit_every=1` makes it one message, at a cost in throughput.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import time
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from typing import Callable
+
+from flask import current_app
+from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy.orm import joinedload, selectinload
+
+from app.extensions import db
+from app.models import Campaign, Invitation, Stakeholder, Wave
+from app.services import campaigns
+from app.services.invitations import issue_token
+from app.services.mailer import (
+    EmailContent,
+    MailSettings,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+    Transport,
+    TransportUnavailable,
+    email_content,
+    render_email,
+    transport_for,
+)
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=10)
+BATCH_SIZE = 100
+COMMIT_EVERY = 10
+COMMIT_INTERVAL_SECONDS = 2.0  # also commit at least this often, so a slow server does not hold results
+MAX_ATTEMPTS = 5
+RETRY_BASE = timedelta(minutes=2)  # then 4, 8, 16 minutes...
+RETRY_CAP = timedelta(hours=2)
+SERVER_DOWN_RETRY = timedelta(minutes=1)
+NOT_SENT_OPTED_OUT = "Not sent: the stakeholder opted out or is inactive."
+
+
+@dataclass
+class PassReport:
+    """What one pass did, for the CLI summary and the logs."""
+
+    waves_created: int = 0
+    waves_opened: int = 0
+    waves_closed: int = 0
+    invited: int = 0
+    skipped_for_fatigue: int = 0
+    sent: int = 0
+    reminders_sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    released: int = 0
+    smtp_unavailable: str | None = None
+
+    def summary(self) -> str:
+        parts = [f"{f.name.replace('_', ' ')}: {getattr(self, f.name)}" for f in fields(self)
+                 if isinstance(getattr(self, f.name), int)]
+        text = ", ".join(parts)
+        if self.smtp_unavailable:
+            text += f"; mail server unavailable: {self.smtp_unavailable}"
+        return text
+
+
+def default_worker_id() -> str:
+    """Unique per process: containers often all run as pid 1, and some share a hostname."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential back-off after the `attempts`-th failed try."""
+    return min(RETRY_BASE * (2 ** max(0, attempts - 1)), RETRY_CAP)
+
+
+class _Clock:
+    """The pass's notion of now: the given start time, advancing with the real clock."""
+
+    def __init__(self, start: datetime) -> None:
+        self.start = start
+        self._monotonic = time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self.start + timedelta(seconds=time.monotonic() - self._monotonic)
+
+
+def _is_postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def run_dispatch_pass(now: datetime, *, worker_id: str | None = None, batch_size: int = BATCH_SIZE,
+                      settings: MailSettings | None = None, transport: Transport | None = None,
+                      lease: timedelta = LEASE, commit_every: int = COMMIT_EVERY, max_attempts: int = MAX_ATTEMPTS,
+                      should_stop: Callable[[], bool] | None = None) -> PassReport:
+    """One pass: plan waves, close ended ones, open due ones, send due invitations, then due reminders.
+
+    `should_stop` is polled between messages: a pass asked to stop releases what it claimed but did not
+    send and returns. Needs an app context (database session and the email templates).
+    """
+    settings = settings or MailSettings.from_config(current_app.config)
+    worker_id = worker_id or default_worker_id()
+    stop = should_stop or (lambda: False)
+    clock = _Clock(now)
+    report = PassReport()
+    db.session.commit()  # start from a clean transaction
+
+    schedule_campaign_waves(now, settings.timezone, report)
+    close_ended_waves(now, lease, report)
+    open_due_waves(now, report)
+    transport = transport or transport_for(settings)
+    sender = _BatchSender(transport, settings, worker_id, clock, lease, commit_every, max_attempts, stop, report)
+    sender.send_due_invitations(batch_size)
+    if report.smtp_unavailable is None and not stop():
+        sender.send_due_reminders(batch_size)
+    log.info("Dispatch pass by %s: %s", worker_id, report.summary())
+    return report
+
+
+# --- waves ----------------------------------------------------------------------------------------
+
+def schedule_campaign_waves(now: datetime, timezone: str, report: PassReport) -> None:
+    """Keep every active campaign's current and next wave planned."""
+    for campaign in db.session.scalars(select(Campaign).where(Campaign.active.is_(True)).order_by(Campaign.id)):
+        report.waves_created += campaigns.schedule_waves(campaign, now, timezone)
+    db.session.commit()
+
+
+def _lock_wave(wave_id: int, state: str) -> Wave | None:
+    """The wave, locked for this transaction, if it is still in `state`; None if another worker has it."""
+    db.session.commit()
+    query = select(Wave).where(Wave.id == wave_id, Wave.state == state).execution_options(populate_existing=True)
+    if _is_postgres():
+        return db.session.scalar(query.with_for_update(skip_locked=True))
+    # SQLite has no row locks: a no-op write takes the database's write lock first, so the read below
+    # sees the latest committed state and nobody changes it before this transaction commits.
+    db.session.execute(update(Wave).where(Wave.id == wave_id).values(state=Wave.state)
+                       .execution_options(synchronize_session=False))
+    return db.session.scalar(query)
+
+
+def close_ended_waves(now: datetime, lease: timedelta, report: PassReport) -> None:
+    """Close waves whose window has ended; whatever was not delivered by then is marked failed."""
+    due = db.session.execute(select(Wave.id, Wave.state).where(Wave.state.in_(("scheduled", "open")),
+                                                               Wave.closes_at <= now)).all()
+    for wave_id, state in due:
+        wave = _lock_wave(wave_id, state)
+        if wave is None:
+            continue
+        wave.close(now)
+        campaigns.fail_undelivered(wave, now, lease)
+        db.session.commit()
+        report.waves_closed += 1
+
+
+def open_due_waves(now: datetime, report: PassReport) -> None:
+    """Open scheduled waves whose time has come and create their invitations, one transaction each."""
+    due = db.session.scalars(
+        select(Wave.id).join(Campaign).where(Wave.state == "scheduled", Wave.opens_at <= now, Wave.closes_at > now,
+                                             Campaign.active.is_(True)).order_by(Wave.opens_at)
+    ).all()
+    for wave_id in due:
+        wave = _lock_wave(wave_id, "scheduled")
+        if wave is None:
+            continue
+        wave.open(now)
+        db.session.flush()
+        result = campaigns.invite_audience(wave, now)
+        db.session.commit()
+        report.waves_opened += 1
+        report.invited += result.invited
+        report.skipped_for_fatigue += result.skipped_for_fatigue
+        if result.skipped_for_fatigue:
+            log.info("Wave %s: %d people left out by the fatigue rule", wave.label, result.skipped_for_fatigue)
+
+
+# --- sending ----------------------------------------------------------------------------------------
+
+def _load_for_email(ids: list[int]) -> list[Invitation]:
+    return list(db.session.scalars(
+        select(Invitation).where(Invitation.id.in_(ids)).order_by(Invitation.id)
+        .options(joinedload(Invitation.stakeholder),
+                 selectinload(Invitation.wave).selectinload(Wave.campaign).options(
+                     selectinload(Campaign.provider), selectinload(Campaign.definition),
+                     selectinload(Campaign.service_areas)))
+        .execution_options(populate_existing=True)
+    ).unique())
+
+
+_invitations = Invitation.__table__
+
+
+class _BatchSender:
+    """Claims, sends and records batches for one pass. Holds nothing between passes."""
+
+    def __init__(self, transport: Transport, settings: MailSettings, worker_id: str, clock: _Clock,
+                 lease: timedelta, commit_every: int, max_attempts: int, stop: Callable[[], bool],
+                 report: PassReport) -> None:
+        self.transport = transport
+        self.settings = settings
+        self.worker_id = worker_id
+        self.clock = clock
+        self.lease = lease
+        self.commit_every = max(1, commit_every)
+        self.max_attempts = max_attempts
+        self.stop = stop
+        self.report = report
+        self.reminder_claim: datetime | None = None
+
+    # invitations -------------------------------------------------------------------------------
+
+    def claim_invitations(self, limit: int) -> list[int]:
+        """Atomically mark up to `limit` due invitations as being sent by this worker; commits nothing."""
+        now = self.clock()
+        due = (
+            select(Invitation.id).join(Wave, Wave.id == Invitation.wave_id)
+            .where(Wave.state == "open", Wave.closes_at > now,
+                   or_(and_(Invitation.state == "pending",
+                            or_(Invitation.next_attempt_at.is_(None), Invitation.next_attempt_at <= now)),
+                       and_(Invitation.state == "sending", Invitation.claimed_at < now - self.lease)))
+            .order_by(Invitation.id).limit(limit)
+        )
+        if _is_postgres():
+            due = due.with_for_update(skip_locked=True, of=Invitation)
+        return list(db.session.scalars(
+            update(Invitation).where(Invitation.id.in_(due))
+            .values(state="sending", claimed_at=now, claimed_by=self.worker_id, attempts=Invitation.attempts + 1)
+            .returning(Invitation.id).execution_options(synchronize_session=False)
+        ))
+
+    def send_due_invitations(self, batch_size: int) -> None:
+        while not self.stop() and self.report.smtp_unavailable is None:
+            db.session.commit()  # each claim starts its own transaction (SQLite: takes the write lock first)
+            ids = self.claim_invitations(batch_size)
+            if not ids:
+                db.session.commit()
+                return
+            emails: list[tuple[int, EmailContent]] = []
+            for invitation in _load_for_email(ids):
+                if invitation.stakeholder.opted_out or not invitation.stakeholder.active:
+                    invitation.mark_failed(NOT_SENT_OPTED_OUT)
+                    self.report.failed += 1
+                    continue
+                token = issue_token(invitation, purpose="invite")
+                emails.append((invitation.id, email_content(invitation, token, self.settings, kind="invitation")))
+            db.session.commit()  # claims and tokens are durable before anything is sent
+            self._send_batch(emails, self._record_invitations)
+
+    def _record_invitations(self, sent: list[tuple[int, datetime]], failures: list[tuple[int, Exception]],
+                            released: list[int], retry_at: datetime) -> None:
+        if sent:
+            # Invitation.mark_sent as one guarded statement: only while this worker still holds the claim.
+            db.session.execute(
+                _invitations.update()
+                .where(_invitations.c.id == bindparam("b_id"), _invitations.c.state == "sending",
+                       _invitations.c.claimed_by == self.worker_id)
+                .values(state="sent", sent_at=bindparam("b_sent_at"), last_error=None, claimed_at=None,
+                        claimed_by=None),
+                [{"b_id": i, "b_sent_at": at} for i, at in sent],
+            )
+            self.report.sent += len(sent)
+        for invitation_id, error in failures:
+            invitation = db.session.get(Invitation, invitation_id, populate_existing=True)
+            if invitation is None or invitation.state != "sending" or invitation.claimed_by != self.worker_id:
+                continue
+            if isinstance(error, PermanentDeliveryError) or invitation.attempts >= self.max_attempts:
+                invitation.mark_failed(getattr(error, "reply", str(error)))
+                self.report.failed += 1
+            else:
+                invitation.requeue(getattr(error, "reply", str(error)),
+                                   retry_at=self.clock() + retry_delay(invitation.attempts))
+                self.report.retrying += 1
+        if released:
+            # Not this message's fault (server down, time up, asked to stop): the attempt does not count.
+            db.session.execute(
+                update(Invitation).where(Invitation.id.in_(released), Invitation.state == "sending",
+                                         Invitation.claimed_by == self.worker_id)
+                .values(state="pending", claimed_at=None, claimed_by=None, next_attempt_at=retry_at,
+                        attempts=Invitation.attempts - 1)
+                .execution_options(synchronize_session=False)
+            )
+            self.report.released += len(released)
+        db.session.commit()
+
+    # reminders ---------------------------------------------------------------------------------
+
+    def claim_reminders(self, wave: Wave, due_count: int, latest_due: datetime, limit: int) -> list[int]:
+        now = self.clock()
+        due = (
+            select(Invitation.id).join(Stakeholder, Stakeholder.id == Invitation.stakeholder_id)
+            .where(Invitation.wave_id == wave.id, Invitation.state == "sent", Invitation.responded_at.is_(None),
+                   Invitation.sent_at < latest_due, Invitation.reminders_sent < due_count,
+                   or_(Invitation.last_reminded_at.is_(None), Invitation.last_reminded_at < latest_due),
+                   or_(Invitation.reminder_claimed_at.is_(None), Invitation.reminder_claimed_at < now - self.lease),
+                   Stakeholder.active.is_(True), Stakeholder.opted_out_at.is_(None))
+            .order_by(Invitation.id).limit(limit)
+        )
+        if _is_postgres():
+            due = due.with_for_update(skip_locked=True, of=Invitation)
+        self.reminder_claim = now
+        return list(db.session.scalars(
+            update(Invitation).where(Invitation.id.in_(due)).values(reminder_claimed_at=now)
+            .returning(Invitation.id).execution_options(synchronize_session=False)
+        ))
+
+    def send_due_reminders(self, batch_size: int) -> None:
+        """One reminder per due offset (campaign.reminder_days after the wave opened). After an outage
+        that skipped several offsets, one reminder covers them all instead of several in a row."""
+        now = self.clock()
+        waves = db.session.scalars(
+            select(Wave).join(Campaign).where(Wave.state == "open", Wave.closes_at > now)
+            .options(joinedload(Wave.campaign)).order_by(Wave.id)
+        ).all()
+        plans = []
+        for wave in waves:
+            due_days = [d for d in sorted(wave.campaign.reminder_days or [])
+                        if wave.opens_at + timedelta(days=d) <= now]
+            if due_days:
+                plans.append((wave.id, len(due_days), wave.opens_at + timedelta(days=due_days[-1])))
+        for wave_id, due_count, latest_due in plans:
+            while not self.stop() and self.report.smtp_unavailable is None:
+                db.session.commit()
+                wave = db.session.get(Wave, wave_id)
+                ids = self.claim_reminders(wave, due_count, latest_due, batch_size)
+                if not ids:
+                    db.session.commit()
+                    break
+                emails = []
+                for invitation in _load_for_email(ids):
+                    token = issue_token(invitation, purpose="reminder")
+                    emails.append((invitation.id, email_content(invitation, token, self.settings, kind="reminder")))
+                db.session.commit()
+                self._send_batch(emails, self._record_reminders)
+
+    def _record_reminders(self, sent: list[tuple[int, datetime]], failures: list[tuple[int, Exception]],
+                          released: list[int], retry_at: datetime) -> None:
+        if sent:
+            db.session.execute(
+                _invitations.update()
+                .where(_invitations.c.id == bindparam("b_id"),
+                       _invitations.c.reminder_claimed_at == self.reminder_claim)
+                .values(reminders_sent=_invitations.c.reminders_sent + 1, last_reminded_at=bindparam("b_sent_at"),
+                        reminder_claimed_at=None),
+                [{"b_id": i, "b_sent_at": at} for i, at in sent],
+            )
+            self.report.reminders_sent += len(sent)
+        now = self.clock()
+        for invitation_id, error in failures:
+            invitation = db.session.get(Invitation, invitation_id, populate_existing=True)
+            if invitation is None:
+                continue
+            invitation.last_error = f"Reminder not delivered: {getattr(error, 'reply', error)}"[:2000]
+            if isinstance(error, PermanentDeliveryError):
+                # Give up on this reminder (the next offset may try again); it did not go out, so
+                # reminders_sent stays as it is.
+                invitation.last_reminded_at = now
+                invitation.reminder_claimed_at = None
+                self.report.failed += 1
+            else:
+                # Reminders have no retry column: back-date the claim so it expires after the back-off.
+                invitation.reminder_claimed_at = now - self.lease + RETRY_BASE
+                self.report.retrying += 1
+        if released:
+            db.session.execute(
+                update(Invitation).where(Invitation.id.in_(released))
+                .values(reminder_claimed_at=retry_at - self.lease).execution_options(synchronize_session=False)
+            )
+            self.report.released += len(released)
+        db.session.commit()
+
+    # shared ------------------------------------------------------------------------------------
+
+    def _send_batch(self, emails: list[tuple[int, EmailContent]],
+                    record: Callable[[list[tuple[int, datetime]], list[tuple[int, Exception]], list[int], datetime],
+                                     None]) -> None:
+        """Send over one connection, recording results every `commit_every` messages. Never raises for
+        a delivery problem: an unreachable server releases the rest of the batch for a later pass.
+        Messages are rendered one at a time, just before sending, so a batch holds plain data only."""
+        started = time.monotonic()
+        sent: list[tuple[int, datetime]] = []
+        failures: list[tuple[int, Exception]] = []
+        last_commit = time.monotonic()
+        with self.transport:
+            for position, (invitation_id, content) in enumerate(emails):
+                # Stop well before the lease runs out, so no other worker takes over a claim still in use.
+                if self.stop() or time.monotonic() - started > self.lease.total_seconds() / 2:
+                    record(sent, failures, [i for i, _ in emails[position:]], self.clock())
+                    return
+                email = render_email(content, self.settings, now=self.clock())
+                try:
+                    self.transport.send(email)
+                except TransportUnavailable as error:
+                    self.report.smtp_unavailable = error.reply
+                    log.warning("Mail server unavailable, %d messages left for a later pass: %s",
+                                len(emails) - position, error.reply)
+                    record(sent, failures, [i for i, _ in emails[position:]], self.clock() + SERVER_DOWN_RETRY)
+                    return
+                except (TransientDeliveryError, PermanentDeliveryError) as error:
+                    log.info("Delivery to %s failed: %s", email.recipient, error.reply)
+                    failures.append((invitation_id, error))
+                else:
+                    sent.append((invitation_id, self.clock()))
+                if len(sent) + len(failures) >= self.commit_every or \
+                        time.monotonic() - last_commit >= COMMIT_INTERVAL_SECONDS:
+                    record(sent, failures, [], self.clock())
+                    sent, failures = [], []
+                    last_commit = time.monotonic()
+        record(sent, failures, [], self.clock())

@@ -1,0 +1,325 @@
+"""Survey emails: building them from the templates in `templates/email/`, and handing them to a transport.
+
+A transport is SMTP (stdlib `smtplib`, one connection per batch) or, with no SMTP host configured, a
+folder of `.eml` files so a laptop without a mail server still shows what would have been sent.
+Delivery problems are raised as `TransientDeliveryError` (try again later) or `PermanentDeliveryError`
+(the server refused this message for good), so the dispatcher never has to read SMTP codes itself.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import smtplib
+import socket
+import ssl
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from datetime import datetime
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
+from pathlib import Path
+from typing import Any, Mapping, Protocol
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+
+from app.models import Invitation
+
+log = logging.getLogger(__name__)
+
+KINDS = ("invitation", "reminder")
+# 7-bit clean: a body with non-ASCII names goes quoted-printable instead of raw 8-bit, which servers
+# without 8BITMIME may refuse or mangle.
+MESSAGE_POLICY = policy.default.clone(cte_type="7bit")
+
+CONFIDENTIALITY_PROMISES = {
+    "anonymous": "Your answers are anonymous: they are never linked to your name or email, and results are "
+                 "only shown for groups of at least {min_group_size} people.",
+    "confidential": "Your answers are confidential: only the survey team can link them to you, and reports "
+                    "only show groups of at least {min_group_size} people.",
+}
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """What building and sending an email needs from the configuration."""
+
+    base_url: str
+    timezone: str
+    mail_from: str
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_security: str = "starttls"
+    smtp_timeout: float = 30.0
+    outbox_dir: str | None = None
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> MailSettings:
+        return cls(
+            base_url=config["BASE_URL"].rstrip("/"), timezone=config["TIMEZONE"], mail_from=config["MAIL_FROM"],
+            smtp_host=config.get("SMTP_HOST"), smtp_port=config.get("SMTP_PORT", 587),
+            smtp_username=config.get("SMTP_USERNAME"), smtp_password=config.get("SMTP_PASSWORD"),
+            smtp_security=config.get("SMTP_SECURITY", "starttls"), smtp_timeout=config.get("SMTP_TIMEOUT", 30.0),
+            outbox_dir=config.get("MAIL_OUTBOX_DIR"),
+        )
+
+
+@dataclass(frozen=True)
+class OutgoingEmail:
+    """A built message with the facts a transport may want to log without parsing it."""
+
+    message: EmailMessage
+    recipient: str
+    survey_link: str
+
+
+class DeliveryError(Exception):
+    """A message could not be handed to the mail server; `reply` is what the server (or socket) said."""
+
+    def __init__(self, reply: str, code: int | None = None) -> None:
+        super().__init__(reply)
+        self.reply = reply
+        self.code = code
+
+
+class TransientDeliveryError(DeliveryError):
+    """Worth retrying later: timeouts, dropped connections, 4xx replies."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Retrying will not help: 5xx replies such as 550 unknown user."""
+
+
+class TransportUnavailable(TransientDeliveryError):
+    """The server could not be reached or refused the session itself; no message is to blame."""
+
+
+def survey_link(settings: MailSettings, token: str) -> str:
+    return f"{settings.base_url}/s/{token}"
+
+
+def unsubscribe_link(settings: MailSettings, token: str) -> str:
+    return f"{settings.base_url}/s/{token}/unsubscribe"
+
+
+def confidentiality_promise(anonymity: str, min_group_size: int) -> str:
+    return CONFIDENTIALITY_PROMISES[anonymity].format(min_group_size=min_group_size)
+
+
+@lru_cache(maxsize=64)
+def _sender_domain(mail_from: str) -> str:
+    address = parseaddr(mail_from)[1]
+    return address.rpartition("@")[2] or "localhost"
+
+
+@lru_cache(maxsize=64)
+def _constant_header(name: str, value: str):
+    """Headers equal on every message, parsed once: parsing is most of the cost of building an email."""
+    return MESSAGE_POLICY.header_factory(name, value)
+
+
+@dataclass(frozen=True)
+class EmailContent:
+    """Everything one email says, as plain values: taken from the database before the claim is
+    committed, rendered into a message only when it is about to be sent."""
+
+    kind: str
+    recipient: str
+    subject: str
+    context: dict[str, Any]
+
+    @property
+    def survey_link(self) -> str:
+        return self.context["survey_link"]
+
+
+def email_content(invitation: Invitation, token: str, settings: MailSettings, *,
+                  kind: str = "invitation") -> EmailContent:
+    """What the email to `invitation` with the link `token` says. The invitation must have its wave,
+    campaign (provider, definition, service areas) and stakeholder loaded."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown email kind {kind!r}")
+    wave = invitation.wave
+    campaign = wave.campaign
+    stakeholder = invitation.stakeholder
+    closes_local = wave.closes_at.astimezone(ZoneInfo(settings.timezone))
+    provider = campaign.provider.name
+    context = {
+        "kind": kind,
+        "name": stakeholder.name or "",
+        "provider": provider,
+        "period": wave.label,
+        "survey_title": campaign.definition.title,
+        "closes_on": f"{closes_local.day} {closes_local:%B %Y at %H:%M} ({settings.timezone})",
+        "promise": confidentiality_promise(campaign.anonymity, campaign.min_group_size),
+        "survey_link": survey_link(settings, token),
+        "unsubscribe_link": unsubscribe_link(settings, token),
+        "areas": [area.name for area in campaign.service_areas],
+    }
+    subject = (f"How did {provider} do in {wave.label}? Your short survey" if kind == "invitation"
+               else f"Reminder: your {wave.label} survey about {provider} closes {closes_local.day} "
+                    f"{closes_local:%B}")
+    return EmailContent(kind=kind, recipient=stakeholder.email, subject=subject, context=context)
+
+
+def render_email(content: EmailContent, settings: MailSettings, now: datetime | None = None) -> OutgoingEmail:
+    """The multipart text + HTML message. Needs an app context for the Jinja environment only."""
+    context = content.context
+    message = EmailMessage(policy=MESSAGE_POLICY)
+    message["Subject"] = content.subject
+    message["From"] = _constant_header("From", settings.mail_from)
+    message["To"] = Address(display_name=context["name"], addr_spec=content.recipient)
+    message["Date"] = format_datetime(now or datetime.now(ZoneInfo(settings.timezone)))
+    message["Message-ID"] = make_msgid(domain=_sender_domain(settings.mail_from))
+    # RFC 8058 one-click: mail clients POST "List-Unsubscribe=One-Click" to the URL.
+    message["List-Unsubscribe"] = f"<{context['unsubscribe_link']}>"
+    message["List-Unsubscribe-Post"] = _constant_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+    message["Auto-Submitted"] = _constant_header("Auto-Submitted", "auto-generated")
+    # The Jinja environment directly: app context processors (navigation, the signed-in user) have
+    # no meaning in an email and cost time on every message.
+    templates = current_app.jinja_env
+    message.set_content(templates.get_template(f"email/{content.kind}.txt").render(context))
+    message.add_alternative(templates.get_template(f"email/{content.kind}.html").render(context), subtype="html")
+    return OutgoingEmail(message=message, recipient=content.recipient, survey_link=context["survey_link"])
+
+
+def build_email(invitation: Invitation, token: str, settings: MailSettings, *, kind: str = "invitation",
+                now: datetime | None = None) -> OutgoingEmail:
+    """The email to one invitee carrying one fresh personal link (content and rendering in one go)."""
+    return render_email(email_content(invitation, token, settings, kind=kind), settings, now)
+
+
+class Transport(Protocol):
+    """Sends messages, one batch per `with` block."""
+
+    def __enter__(self) -> Transport: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
+
+    def send(self, email: OutgoingEmail) -> None: ...
+
+
+def transport_for(settings: MailSettings) -> Transport:
+    """SMTP when a host is configured, otherwise `.eml` files in the outbox folder."""
+    if settings.smtp_host:
+        return SmtpTransport(settings)
+    return OutboxTransport(Path(settings.outbox_dir or "outbox"))
+
+
+def classify_smtp_error(error: Exception) -> DeliveryError:
+    """Map an `smtplib` / socket exception to transient or permanent, keeping the server's reply."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        code, text = next(iter(error.recipients.values()), (450, b"recipient refused"))
+        return _by_code(code, text)
+    if isinstance(error, smtplib.SMTPResponseException):
+        return _by_code(error.smtp_code, error.smtp_error)
+    if isinstance(error, smtplib.SMTPServerDisconnected):
+        return TransientDeliveryError(f"Connection dropped by the server: {error}")
+    if isinstance(error, (socket.timeout, TimeoutError)):
+        return TransientDeliveryError(f"Timed out talking to the mail server: {error}")
+    return TransientDeliveryError(f"{type(error).__name__}: {error}")
+
+
+def _by_code(code: int, text: bytes | str) -> DeliveryError:
+    reply = f"{code} {text.decode('utf-8', 'replace') if isinstance(text, bytes) else text}".strip()
+    if 500 <= code < 600:
+        return PermanentDeliveryError(reply, code)
+    return TransientDeliveryError(reply, code)
+
+
+class SmtpTransport:
+    """One SMTP connection for a batch, opened on the first message and reopened if the server drops it."""
+
+    def __init__(self, settings: MailSettings) -> None:
+        self.settings = settings
+        self._smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> SmtpTransport:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        try:
+            if s.smtp_security == "ssl":
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout,
+                                                      context=ssl.create_default_context())
+            else:
+                smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout)
+            try:
+                smtp.ehlo()
+                if s.smtp_security == "starttls":
+                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.ehlo()
+                if s.smtp_username:
+                    smtp.login(s.smtp_username, s.smtp_password or "")
+            except BaseException:
+                smtp.close()
+                raise
+        except (smtplib.SMTPException, OSError) as error:
+            # Refused connection, TLS or login failure: the server is unusable, not the message.
+            raise TransportUnavailable(f"Cannot use SMTP server {s.smtp_host}:{s.smtp_port}: "
+                                       f"{classify_smtp_error(error).reply}") from error
+        return smtp
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                self._smtp.close()
+            self._smtp = None
+
+    def send(self, email: OutgoingEmail) -> None:
+        for attempt in (1, 2):
+            if self._smtp is None:
+                self._smtp = self._connect()
+            try:
+                self._smtp.send_message(email.message, to_addrs=[email.recipient])
+                return
+            except (smtplib.SMTPServerDisconnected, ConnectionError) as error:
+                # Servers close idle or long sessions; one fresh connection is worth a try.
+                self._smtp.close()
+                self._smtp = None
+                if attempt == 2:
+                    raise classify_smtp_error(error) from error
+            except (smtplib.SMTPException, OSError) as error:
+                classified = classify_smtp_error(error)
+                if not isinstance(error, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused):
+                    self._smtp.close()  # a timeout leaves the session in an unknown state
+                    self._smtp = None
+                raise classified from error
+
+
+class OutboxTransport:
+    """Writes each message as an `.eml` file and logs the survey link, for running without a mail server."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def __enter__(self) -> OutboxTransport:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    def send(self, email: OutgoingEmail) -> None:
+        message_id = email.message["Message-ID"].strip("<>").replace("/", "_")
+        try:
+            handle, temporary = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
+            with os.fdopen(handle, "wb") as file:
+                file.write(email.message.as_bytes())
+            final = self.directory / f"{datetime.now():%Y%m%d-%H%M%S}-{message_id}.eml"
+            os.replace(temporary, final)  # readers never see half a file
+        except OSError as error:
+            raise TransportUnavailable(f"Cannot write to the outbox {self.directory}: {error}") from error
+        log.info("Email to %s written to %s; survey link: %s", formataddr(("", email.recipient)), final,
+                 email.survey_link)

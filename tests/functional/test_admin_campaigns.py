@@ -1,0 +1,96 @@
+"""Admin campaign pages: creation with validation, the wave table with counts, open/close/resend."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+
+from app.models import Campaign, Invitation, Wave
+from tests.factories import extract_csrf, make_area, make_campaign, make_invitation, make_provider, make_stakeholder, \
+    make_wave
+
+
+def form_values(survey, provider, **overrides):
+    values = {"name": "Quarterly pulse", "provider_id": str(provider.id), "definition_id": str(survey.id),
+              "cadence": "quarterly", "interval_count": "1", "anchor_date": "2030-01-15", "window_days": "14",
+              "reminder_days": "5, 10", "anonymity": "anonymous", "min_group_size": "5", "fatigue_days": "30",
+              "audience_departments": "Finance, Sales"}
+    values.update(overrides)
+    return values
+
+
+def test_only_admins(manager_client, db):
+    assert manager_client.get("/admin/campaigns").status_code == 403
+    assert manager_client.get("/admin/campaigns/new").status_code == 403
+
+
+def test_create_a_campaign(admin_client, db, survey):
+    provider = make_provider("Northwind IT")
+    make_area(provider, code="service-desk")
+    page = admin_client.get("/admin/campaigns/new").get_data(as_text=True)
+    response = admin_client.post("/admin/campaigns/new",
+                                 data={**form_values(survey, provider), "csrf_token": extract_csrf(page)})
+    assert response.status_code == 302
+    detail = admin_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Campaign Quarterly pulse created." in detail and "2030-Q1" in detail and "scheduled" in detail
+    campaign = db.session.scalar(select(Campaign))
+    assert (campaign.anonymity, campaign.reminder_days, campaign.audience_departments, campaign.fatigue_days) == \
+        ("anonymous", [5, 10], ["Finance", "Sales"], 30)
+    listing = admin_client.get("/admin/campaigns").get_data(as_text=True)
+    assert "Quarterly pulse" in listing and "Northwind IT" in listing
+
+
+def test_invalid_input_is_422_and_keeps_what_was_typed(admin_client, db, survey):
+    provider = make_provider("Northwind IT")
+    make_area(provider)
+    page = admin_client.get("/admin/campaigns/new").get_data(as_text=True)
+    response = admin_client.post("/admin/campaigns/new", data={
+        **form_values(survey, provider, name="Typed name", reminder_days="3, 20", window_days="14"),
+        "csrf_token": extract_csrf(page)})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Reminder days must fall inside the window" in html
+    assert 'value="Typed name"' in html and 'value="3, 20"' in html
+    missing = admin_client.post("/admin/campaigns/new", data={
+        **form_values(survey, provider, anchor_date=""), "csrf_token": extract_csrf(page)})
+    assert missing.status_code == 422 and "Give the date of the first wave." in missing.get_data(as_text=True)
+    assert db.session.scalar(select(Campaign)) is None
+
+
+def test_wave_table_counts_and_actions(admin_client, db, survey):
+    campaign = make_campaign(survey, name="Pulse")
+    now = datetime.now(timezone.utc)
+    current = make_wave(campaign, label="2026-Q1", opens_at=now - timedelta(days=2))
+    upcoming = make_wave(campaign, label="2026-Q2", state="scheduled", opens_at=now + timedelta(days=80))
+    make_invitation(current, state="sent", opened_at=now, responded_at=now)
+    make_invitation(current, state="sent")
+    failed, _ = make_invitation(current, make_stakeholder(email="bounce@example.com"), state="failed",
+                                last_error="550 5.1.1 User unknown")
+
+    page = admin_client.get(f"/admin/campaigns/{campaign.id}").get_data(as_text=True)
+    row = page[page.index("<td>2026-Q1</td>"):]
+    row = row[:row.index("</tr>")]
+    cells = [c.split(">")[-1] for c in row.split("</td>")[4:10]]
+    assert cells == ["3", "2", "1", "1", "1", "50%"]
+    assert "bounce@example.com" in page and "550 5.1.1 User unknown" in page
+    token = extract_csrf(page)
+
+    resent = admin_client.post(f"/admin/invitations/{failed.id}/resend", data={"csrf_token": token})
+    assert resent.status_code == 302
+    assert "will be sent again" in admin_client.get(resent.headers["Location"]).get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Invitation, failed.id).state == "pending"
+
+    opened = admin_client.post(f"/admin/waves/{upcoming.id}/open", data={"csrf_token": token})
+    assert opened.status_code == 302
+    assert "is open" in admin_client.get(opened.headers["Location"]).get_data(as_text=True)
+    twice = admin_client.post(f"/admin/waves/{upcoming.id}/open", data={"csrf_token": token})
+    assert "only a scheduled wave can open" in admin_client.get(twice.headers["Location"]).get_data(as_text=True)
+
+    closed = admin_client.post(f"/admin/waves/{current.id}/close", data={"csrf_token": token})
+    assert closed.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Wave, current.id).state == "closed"
+    assert db.session.get(Wave, upcoming.id).state == "open"
+    assert admin_client.post(f"/admin/waves/{current.id}/close").status_code == 400  # no CSRF token
+    assert admin_client.post("/admin/waves/999999/close", data={"csrf_token": token}).status_code == 404

@@ -1,0 +1,346 @@
+"""The dispatcher against a real SMTP server on loopback: what arrives, and what the database says."""
+from __future__ import annotations
+
+import logging
+import re
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, update
+
+from app.models import Invitation, InvitationToken, Wave
+from app.services.dispatch import LEASE, MAX_ATTEMPTS, retry_delay, run_dispatch_pass
+from app.services.invitations import find_invitation
+from app.services.mailer import MailSettings
+from tests.factories import make_area, make_campaign, make_invitation, make_provider, make_stakeholder, make_wave
+from tests.smtp_server import smtp_server  # noqa: F401 (fixture)
+
+LINK = re.compile(r"http://vendorpulse\.test/s/([A-Za-z0-9_-]{32})(?![A-Za-z0-9_/-])")
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=timezone.utc)
+
+
+def link_token(message) -> str:
+    text = message.get_body(("plain",)).get_content()
+    return LINK.search(text).group(1)
+
+
+def invitations(db, **where) -> list[Invitation]:
+    query = select(Invitation).order_by(Invitation.id).execution_options(populate_existing=True)
+    for key, value in where.items():
+        query = query.where(getattr(Invitation, key) == value)
+    return list(db.session.scalars(query))
+
+
+@pytest.fixture
+def campaign(survey):
+    provider = make_provider("Northwind IT")
+    area = make_area(provider, code="service-desk", name="Service Desk")
+    return make_campaign(survey, provider=provider, areas=[area], anonymity="anonymous", min_group_size=5,
+                         reminder_days=[5, 10], window_days=14)
+
+
+@pytest.fixture
+def open_wave(campaign):
+    return make_wave(campaign, label="2026-Q2", state="open", opens_at=datetime.now(timezone.utc) - timedelta(hours=1))
+
+
+def test_a_pass_opens_the_due_wave_and_delivers_working_links(app, db, client, campaign, smtp_server):
+    now = datetime.now(timezone.utc)
+    wave = make_wave(campaign, label="2026-Q2", state="scheduled", opens_at=now - timedelta(minutes=5))
+    alice = make_stakeholder(email="alice@example.com", name="Alice Adams")
+    bob = make_stakeholder(email="bob@example.com", name="Bob Brown")
+    make_stakeholder(email="gone@example.com", active=False)
+    make_stakeholder(email="no-thanks@example.com", opted_out_at=now - timedelta(days=3))
+
+    report = run_dispatch_pass(now, worker_id="w1", settings=smtp_server.settings())
+
+    assert report.waves_opened == 1 and report.invited == 2 and report.sent == 2
+    assert sorted(r.to for r in smtp_server.received) == ["alice@example.com", "bob@example.com"]
+    message = smtp_server.to("alice@example.com")[0]
+    assert "Northwind IT" in message["Subject"] and "2026-Q2" in message["Subject"]
+    assert message["To"].addresses[0].display_name == "Alice Adams"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    token = link_token(message)
+    for part in (text, html):
+        assert f"http://vendorpulse.test/s/{token}" in part
+        assert "anonymous" in part and "at least 5 people" in part
+        assert "Northwind IT" in part and "2026-Q2" in part
+    closes = wave.closes_at.astimezone(__import__("zoneinfo").ZoneInfo("Europe/London"))
+    assert f"{closes:%B %Y at %H:%M} (Europe/London)" in text
+    assert message["List-Unsubscribe"].strip() == f"<http://vendorpulse.test/s/{token}/unsubscribe>"
+    assert f"http://vendorpulse.test/s/{token}/unsubscribe" in html
+
+    invitation = find_invitation(token)
+    assert invitation is not None and invitation.stakeholder_id == alice.id
+    # Only the SHA-256 of the token is stored.
+    assert db.session.scalar(select(func.count()).where(InvitationToken.token_hash == token)) == 0
+    if any(rule.rule.startswith("/s/<") for rule in app.url_map.iter_rules()):
+        assert client.get(f"/s/{token}").status_code != 404
+        assert client.get(f"/s/{token}/unsubscribe").status_code != 404
+        # RFC 8058 one-click: the mail client POSTs to the List-Unsubscribe URL.
+        one_click = message["List-Unsubscribe"].strip().strip("<>").removeprefix("http://vendorpulse.test")
+        assert client.post(one_click, data="List-Unsubscribe=One-Click",
+                           content_type="application/x-www-form-urlencoded").status_code < 400
+        db.session.expire_all()
+        assert alice.opted_out
+    rows = invitations(db)
+    assert [(r.stakeholder_id, r.state, r.attempts) for r in rows] == [(alice.id, "sent", 1), (bob.id, "sent", 1)]
+    assert all(r.sent_at is not None and r.claimed_by is None for r in rows)
+
+
+def test_running_again_sends_nothing_twice(db, open_wave, smtp_server):
+    for _ in range(3):
+        make_invitation(open_wave)
+    now = datetime.now(timezone.utc)
+    first = run_dispatch_pass(now, worker_id="w1", settings=smtp_server.settings())
+    second = run_dispatch_pass(now + timedelta(minutes=1), worker_id="w2", settings=smtp_server.settings())
+    assert (first.sent, second.sent) == (3, 0)
+    assert len(smtp_server.received) == 3
+
+
+def test_a_451_is_retried_after_backoff_and_then_delivered(db, open_wave, smtp_server):
+    deferred, _ = make_invitation(open_wave, make_stakeholder(email="busy@example.com"))
+    make_invitation(open_wave, make_stakeholder(email="fine@example.com"))
+    smtp_server.defer_once("busy@example.com")
+    now = datetime.now(timezone.utc)
+
+    report = run_dispatch_pass(now, worker_id="w1", settings=smtp_server.settings())
+
+    assert (report.sent, report.retrying) == (1, 1)
+    row = invitations(db, id=deferred.id)[0]
+    assert row.state == "pending" and row.attempts == 1 and "451" in row.last_error
+    assert row.next_attempt_at >= now + retry_delay(1) - timedelta(seconds=1)
+    assert smtp_server.to("busy@example.com") == []
+    # Not due yet: nothing happens.
+    assert run_dispatch_pass(now + timedelta(seconds=30), worker_id="w1", settings=smtp_server.settings()).sent == 0
+
+    later = run_dispatch_pass(now + retry_delay(1) + timedelta(seconds=1), worker_id="w1",
+                              settings=smtp_server.settings())
+
+    assert later.sent == 1
+    assert len(smtp_server.to("busy@example.com")) == 1
+    row = invitations(db, id=deferred.id)[0]
+    assert row.state == "sent" and row.attempts == 2 and row.last_error is None
+
+
+def test_a_550_fails_one_invitation_and_the_rest_are_sent(db, open_wave, smtp_server):
+    people = [make_stakeholder(email=f"p{i}@example.com") for i in range(4)]
+    for person in people:
+        make_invitation(open_wave, person)
+    smtp_server.refuse("p1@example.com", "550 5.1.1 <p1@example.com>: Recipient address rejected: User unknown")
+
+    report = run_dispatch_pass(datetime.now(timezone.utc), worker_id="w1", settings=smtp_server.settings())
+
+    assert (report.sent, report.failed) == (3, 1)
+    assert sorted(r.to for r in smtp_server.received) == ["p0@example.com", "p2@example.com", "p3@example.com"]
+    failed = [r for r in invitations(db) if r.state == "failed"]
+    assert [r.stakeholder_id for r in failed] == [people[1].id]
+    assert failed[0].last_error.startswith("550 5.1.1") and "User unknown" in failed[0].last_error
+
+
+def test_transient_failures_give_up_after_the_maximum_attempts(db, open_wave, smtp_server):
+    invitation, _ = make_invitation(open_wave, make_stakeholder(email="flaky@example.com"))
+    for _ in range(MAX_ATTEMPTS):
+        smtp_server.defer_once("flaky@example.com", "421 4.7.0 Too busy")
+    now = datetime.now(timezone.utc)
+    for _ in range(MAX_ATTEMPTS):
+        run_dispatch_pass(now, worker_id="w1", settings=smtp_server.settings())
+        now += timedelta(hours=3)
+    row = invitations(db, id=invitation.id)[0]
+    assert row.state == "failed" and row.attempts == MAX_ATTEMPTS and "421" in row.last_error
+    assert smtp_server.received == []
+
+
+def test_a_server_that_is_down_leaves_everything_pending_and_loses_nothing(db, open_wave, smtp_server):
+    for i in range(3):
+        make_invitation(open_wave, make_stakeholder(email=f"down{i}@example.com"))
+    smtp_server.stop()
+    now = datetime.now(timezone.utc)
+
+    report = run_dispatch_pass(now, worker_id="w1", settings=smtp_server.settings())
+
+    assert report.sent == 0 and report.smtp_unavailable and "Connection refused" in report.smtp_unavailable
+    rows = invitations(db)
+    assert {(r.state, r.attempts) for r in rows} == {("pending", 0)}
+    smtp_server.start()
+    assert run_dispatch_pass(now + timedelta(minutes=2), worker_id="w1", settings=smtp_server.settings()).sent == 3
+    assert sorted(r.to for r in smtp_server.received) == [f"down{i}@example.com" for i in range(3)]
+
+
+def test_a_dropped_connection_is_reopened_mid_batch(db, open_wave, smtp_server):
+    for i in range(4):
+        make_invitation(open_wave, make_stakeholder(email=f"drop{i}@example.com"))
+    smtp_server.hang_up_after_each_message()
+    report = run_dispatch_pass(datetime.now(timezone.utc), worker_id="w1", settings=smtp_server.settings())
+    assert report.sent == 4 and len(smtp_server.received) == 4
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_smtp_auth_from_settings(db, open_wave):
+    from tests.smtp_server import SmtpServer
+
+    server = SmtpServer(auth=("mailer", "s3cret")).start()
+    try:
+        make_invitation(open_wave, make_stakeholder(email="auth@example.com"))
+        wrong = run_dispatch_pass(datetime.now(timezone.utc), worker_id="w1",
+                                  settings=server.settings(smtp_password="wrong"))
+        assert wrong.sent == 0 and "535" in wrong.smtp_unavailable
+        assert invitations(db)[0].state == "pending"
+        right = run_dispatch_pass(datetime.now(timezone.utc) + timedelta(minutes=2), worker_id="w1",
+                                  settings=server.settings())
+        assert right.sent == 1 and server.logins == ["mailer"]
+        assert [r.to for r in server.received] == ["auth@example.com"]
+    finally:
+        server.stop()
+
+
+def test_an_abandoned_claim_is_taken_over_only_after_the_lease(db, open_wave, smtp_server):
+    invitation, _ = make_invitation(open_wave)
+    now = datetime.now(timezone.utc)
+    db.session.execute(update(Invitation).values(state="sending", claimed_by="killed-worker", attempts=1,
+                                                 claimed_at=now - LEASE + timedelta(minutes=1)))
+    db.session.commit()
+
+    assert run_dispatch_pass(now, worker_id="w2", settings=smtp_server.settings()).sent == 0
+    assert smtp_server.received == []
+
+    report = run_dispatch_pass(now + timedelta(minutes=2), worker_id="w2", settings=smtp_server.settings())
+
+    assert report.sent == 1 and len(smtp_server.received) == 1
+    row = invitations(db, id=invitation.id)[0]
+    assert row.state == "sent" and row.attempts == 2 and row.claimed_by is None
+    # The new email's link works, and so does the one issued before the crash.
+    assert len(row.tokens) == 2 and find_invitation(link_token(smtp_server.received[0].message)).id == row.id
+
+
+def test_reminders_go_to_non_responders_only_on_their_days_and_stop_at_close(db, campaign, smtp_server):
+    opens = datetime.now(timezone.utc) - timedelta(days=30)
+    wave = make_wave(campaign, label="2026-Q1", state="scheduled", opens_at=opens, days=14)
+    quiet = make_stakeholder(email="quiet@example.com")
+    answered = make_stakeholder(email="answered@example.com")
+    leaving = make_stakeholder(email="leaving@example.com")
+    settings = smtp_server.settings()
+    run_dispatch_pass(opens + timedelta(minutes=1), worker_id="w1", settings=settings)
+    assert len(smtp_server.received) == 3
+    db.session.execute(update(Invitation).where(Invitation.stakeholder_id == answered.id)
+                       .values(responded_at=opens + timedelta(days=1)))
+    leaving.opt_out()
+    db.session.commit()
+
+    assert run_dispatch_pass(opens + timedelta(days=4), worker_id="w1", settings=settings).reminders_sent == 0
+    day5 = run_dispatch_pass(opens + timedelta(days=5, hours=1), worker_id="w1", settings=settings)
+    again = run_dispatch_pass(opens + timedelta(days=6), worker_id="w2", settings=settings)
+    day10 = run_dispatch_pass(opens + timedelta(days=10, hours=1), worker_id="w1", settings=settings)
+    after = run_dispatch_pass(opens + timedelta(days=14, hours=1), worker_id="w1", settings=settings)
+
+    assert (day5.reminders_sent, again.reminders_sent, day10.reminders_sent) == (1, 0, 1)
+    assert after.waves_closed == 1 and after.reminders_sent == 0 and after.sent == 0
+    assert [m["Subject"].startswith("Reminder") for m in smtp_server.to("quiet@example.com")] == [False, True, True]
+    assert len(smtp_server.to("answered@example.com")) == 1
+    assert len(smtp_server.to("leaving@example.com")) == 1
+    row = invitations(db, stakeholder_id=quiet.id)[0]
+    assert row.reminders_sent == 2 and row.reminder_claimed_at is None
+    # Each reminder carries its own working link.
+    tokens = {link_token(m) for m in smtp_server.to("quiet@example.com")}
+    assert len(tokens) == 3 and all(find_invitation(t).id == row.id for t in tokens)
+    assert db.session.get(Wave, wave.id, populate_existing=True).state == "closed"
+
+
+def test_nothing_is_sent_after_a_wave_closes(db, campaign, smtp_server):
+    wave = make_wave(campaign, label="old", state="open", opens_at=datetime.now(timezone.utc) - timedelta(days=20),
+                     days=14)
+    invitation, _ = make_invitation(wave)
+    report = run_dispatch_pass(datetime.now(timezone.utc), worker_id="w1", settings=smtp_server.settings())
+    assert report.waves_closed == 1 and report.sent == 0 and smtp_server.received == []
+    row = invitations(db, id=invitation.id)[0]
+    assert row.state == "failed" and "closed" in row.last_error
+
+
+def test_fatigue_rule_holds_across_campaigns(db, survey, campaign, smtp_server):
+    now = datetime.now(timezone.utc)
+    recent = make_wave(campaign, label="2026-Q1", state="open", opens_at=now - timedelta(days=10))
+    surveyed = make_stakeholder(email="surveyed@example.com")
+    make_invitation(recent, surveyed, state="sent", created_at=now - timedelta(days=10))
+    bounced = make_stakeholder(email="bounced@example.com")
+    make_invitation(recent, bounced, state="failed", created_at=now - timedelta(days=10))
+    fresh = make_stakeholder(email="fresh@example.com")
+    other = make_campaign(survey, name="Other provider", fatigue_days=30)
+    make_wave(other, label="2026-05", state="scheduled", opens_at=now - timedelta(minutes=1))
+
+    report = run_dispatch_pass(now, worker_id="w1", settings=smtp_server.settings())
+
+    assert report.skipped_for_fatigue == 1
+    assert sorted(r.to for r in smtp_server.received) == ["bounced@example.com", "fresh@example.com"]
+    invited = {i.stakeholder_id for i in invitations(db) if i.wave.campaign_id == other.id}
+    assert invited == {bounced.id, fresh.id}
+    assert surveyed.id not in invited
+
+
+def test_audience_filters_by_department_and_service_area(db, survey, smtp_server):
+    provider = make_provider()
+    desk, network = make_area(provider, code="desk"), make_area(provider, code="net")
+    campaign = make_campaign(survey, provider=provider, areas=[desk, network], audience_departments=["Finance"],
+                             audience_area_codes=["net"])
+    make_stakeholder(email="fin-net@example.com", department="Finance", areas=[network])
+    make_stakeholder(email="fin-desk@example.com", department="Finance", areas=[desk])
+    make_stakeholder(email="hr-net@example.com", department="HR", areas=[network])
+    make_wave(campaign, label="x", state="scheduled", opens_at=datetime.now(timezone.utc) - timedelta(minutes=1))
+    run_dispatch_pass(datetime.now(timezone.utc), worker_id="w1", settings=smtp_server.settings())
+    assert [r.to for r in smtp_server.received] == ["fin-net@example.com"]
+
+
+def test_the_next_waves_are_planned_with_labels_and_only_once(db, survey, smtp_server):
+    campaign = make_campaign(survey, cadence="monthly", anchor_date=date(2026, 1, 31), window_days=10)
+    now = utc(2026, 3, 5, 12)
+    report = run_dispatch_pass(now, worker_id="w1", settings=smtp_server.settings())
+    again = run_dispatch_pass(now, worker_id="w2", settings=smtp_server.settings())
+    labels = db.session.execute(select(Wave.label, Wave.state).where(Wave.campaign_id == campaign.id)
+                                .order_by(Wave.opens_at)).all()
+    # The February wave (opened 28 Feb, closes 10 Mar) is current; March's opens on the 31st.
+    assert [tuple(r) for r in labels] == [("2026-02", "open"), ("2026-03", "scheduled")]
+    assert (report.waves_created, again.waves_created) == (2, 0)
+
+
+def test_without_smtp_host_messages_land_in_the_outbox_and_the_link_is_logged(db, open_wave, tmp_path, caplog):
+    make_invitation(open_wave, make_stakeholder(email="offline@example.com"))
+    settings = MailSettings(base_url="http://vendorpulse.test", timezone="UTC", mail_from="vp@vendorpulse.test",
+                            outbox_dir=str(tmp_path / "outbox"))
+    with caplog.at_level(logging.INFO, logger="app.services.mailer"):
+        report = run_dispatch_pass(datetime.now(timezone.utc), worker_id="w1", settings=settings)
+    files = list(Path(tmp_path / "outbox").glob("*.eml"))
+    assert report.sent == 1 and len(files) == 1
+    from email import message_from_bytes, policy
+
+    message = message_from_bytes(files[0].read_bytes(), policy=policy.default)
+    token = link_token(message)
+    assert message["To"].addresses[0].addr_spec == "offline@example.com"
+    assert f"http://vendorpulse.test/s/{token}" in caplog.text
+    assert find_invitation(token) is not None
+
+
+def test_serve_runs_passes_until_sigterm(runner, open_wave, smtp_server, app, monkeypatch):
+    import os
+    import signal
+    import threading
+
+    make_invitation(open_wave, make_stakeholder(email="served@example.com"))
+    monkeypatch.setitem(app.config, "SMTP_HOST", smtp_server.host)
+    monkeypatch.setitem(app.config, "SMTP_PORT", smtp_server.port)
+    monkeypatch.setitem(app.config, "SMTP_SECURITY", "none")
+    before = signal.getsignal(signal.SIGTERM)
+    timer = threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGTERM))
+    timer.start()
+    try:
+        result = runner.invoke(args=["dispatch", "serve", "--interval", "0.2"])
+    finally:
+        timer.cancel()
+    assert result.exit_code == 0, result.output
+    assert "SIGTERM received" in result.output and result.output.rstrip().endswith("Dispatcher stopped.")
+    assert [r.to for r in smtp_server.received] == ["served@example.com"]
+    assert signal.getsignal(signal.SIGTERM) == before

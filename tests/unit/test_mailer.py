@@ -1,0 +1,124 @@
+"""Building survey emails and classifying SMTP failures, against a real server where it matters."""
+from __future__ import annotations
+
+import smtplib
+import socket
+from datetime import datetime, timezone
+
+import pytest
+
+from app.services.invitations import issue_token
+from app.services.mailer import (
+    MailSettings,
+    PermanentDeliveryError,
+    SmtpTransport,
+    TransientDeliveryError,
+    TransportUnavailable,
+    build_email,
+    classify_smtp_error,
+)
+from tests.factories import make_area, make_campaign, make_invitation, make_provider, make_stakeholder, make_wave
+from tests.smtp_server import free_port, smtp_server  # noqa: F401 (fixture)
+
+SETTINGS = MailSettings(base_url="https://surveys.example.org", timezone="America/New_York",
+                        mail_from="Vendor Team <surveys@example.org>")
+
+
+@pytest.fixture
+def invitation(db, survey):
+    provider = make_provider("Zürich Managed Services")
+    campaign = make_campaign(survey, provider=provider, areas=[make_area(provider, name="Service Desk")],
+                             anonymity="confidential", min_group_size=7)
+    wave = make_wave(campaign, label="2026-11", opens_at=datetime(2026, 11, 2, 14, tzinfo=timezone.utc), days=14)
+    invitation, _ = make_invitation(wave, make_stakeholder(email="zofia@example.com", name="Zofia Zielińska"))
+    return invitation
+
+
+def test_invitation_email_names_provider_period_close_date_and_promise(invitation):
+    token = issue_token(invitation)
+    email = build_email(invitation, token, SETTINGS)
+    message = email.message
+
+    assert email.recipient == "zofia@example.com"
+    assert email.survey_link == f"https://surveys.example.org/s/{token}"
+    assert message["From"] == "Vendor Team <surveys@example.org>"
+    assert str(message["To"]) == "Zofia Zielińska <zofia@example.com>"
+    assert "Zürich Managed Services" in message["Subject"] and "2026-11" in message["Subject"]
+    assert message["Message-ID"].endswith("@example.org>")
+    assert message["List-Unsubscribe"] == f"<https://surveys.example.org/s/{token}/unsubscribe>"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message.get_content_type() == "multipart/alternative"
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    for part in (text, html):
+        assert email.survey_link in part
+        assert "Zürich Managed Services" in part and "2026-11" in part and "Service Desk" in part
+        # 16 November 19:00 UTC is 14:00 in New York (EST).
+        assert "16 November 2026 at 09:00 (America/New_York)" in part
+        assert "confidential" in part and "at least 7 people" in part
+    assert "Zofia Zielińska" in text and "Zofia Zieli&#324;ska" not in text
+    assert f'href="https://surveys.example.org/s/{token}/unsubscribe"' in html
+    # The whole message survives the trip as 7-bit SMTP data.
+    message.as_bytes().decode("ascii")
+
+
+def test_reminder_says_so_and_html_escapes_names(invitation, db):
+    invitation.stakeholder.name = "<b>Bo</b> & Co"
+    db.session.commit()
+    email = build_email(invitation, issue_token(invitation, "reminder"), SETTINGS, kind="reminder")
+    assert email.message["Subject"].startswith("Reminder:")
+    html = email.message.get_body(("html",)).get_content()
+    assert "&lt;b&gt;Bo&lt;/b&gt; &amp; Co" in html and "<b>Bo</b>" not in html
+    assert "anonymous" not in email.message.get_body(("plain",)).get_content()
+
+
+def test_anonymous_campaigns_promise_anonymity(invitation, db):
+    invitation.wave.campaign.anonymity = "anonymous"
+    db.session.commit()
+    text = build_email(invitation, issue_token(invitation), SETTINGS).message.get_body(("plain",)).get_content()
+    assert "Your answers are anonymous" in text
+
+
+@pytest.mark.parametrize("error, kind, reply", [
+    (smtplib.SMTPRecipientsRefused({"a@x": (550, b"5.1.1 User unknown")}), PermanentDeliveryError,
+     "550 5.1.1 User unknown"),
+    (smtplib.SMTPRecipientsRefused({"a@x": (451, b"4.3.0 Try later")}), TransientDeliveryError, "451 4.3.0 Try later"),
+    (smtplib.SMTPDataError(554, b"5.7.1 Rejected as spam"), PermanentDeliveryError, "554 5.7.1 Rejected as spam"),
+    (smtplib.SMTPSenderRefused(421, b"4.7.0 Slow down", "from@x"), TransientDeliveryError, "421 4.7.0 Slow down"),
+    (smtplib.SMTPServerDisconnected("gone"), TransientDeliveryError, None),
+    (socket.timeout("timed out"), TransientDeliveryError, None),
+    (ConnectionRefusedError(111, "Connection refused"), TransientDeliveryError, None),
+])
+def test_failures_are_classified(error, kind, reply):
+    classified = classify_smtp_error(error)
+    assert type(classified) is kind
+    if reply:
+        assert classified.reply == reply
+
+
+def test_a_refused_connection_makes_the_transport_unavailable(invitation):
+    settings = MailSettings(base_url="http://x", timezone="UTC", mail_from="a@b.c", smtp_host="127.0.0.1",
+                            smtp_port=free_port(), smtp_security="none", smtp_timeout=2)
+    with pytest.raises(TransportUnavailable):
+        with SmtpTransport(settings) as transport:
+            transport.send(build_email(invitation, issue_token(invitation), settings))
+
+
+def test_starttls_required_but_not_offered_is_unavailable_not_a_message_failure(invitation, smtp_server):
+    settings = smtp_server.settings(smtp_security="starttls")
+    with pytest.raises(TransportUnavailable) as error:
+        with SmtpTransport(settings) as transport:
+            transport.send(build_email(invitation, issue_token(invitation), settings))
+    assert "STARTTLS" in error.value.reply
+    assert smtp_server.received == []
+
+
+def test_one_connection_carries_the_whole_batch(invitation, smtp_server, db):
+    settings = smtp_server.settings()
+    with SmtpTransport(settings) as transport:
+        for _ in range(3):
+            transport.send(build_email(invitation, issue_token(invitation), settings))
+        first = transport._smtp
+        assert first is not None
+    assert len(smtp_server.received) == 3
+    assert transport._smtp is None  # closed with the batch
