@@ -7,6 +7,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 AXE_VERSION := 4.14.1
 export FLASK_APP := wsgi.py
+# Links in emails and the demo's sample link point at the address `make run` serves.
+export BASE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: run test bench install install-dev browser clean-venv
 

@@ -1,19 +1,24 @@
 """A respondent answers from their link in a real browser, with the keyboard only, on a desktop and a phone.
 
-The link is issued with `make_invitation` (the same token service the dispatcher's emails use).
+The keyboard test follows the link from an email the dispatcher really sent to an SMTP server on
+loopback; the other tests issue links directly with `make_invitation`.
 axe-core comes from npm (`npm install --no-save axe-core@4` in the repository root) and is injected into
 the page; without it the accessibility test is skipped with the reason, except under CI, where it fails.
 """
 from __future__ import annotations
 
 import os
+import re
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from app.models import Response
+from app.services.dispatch import run_dispatch_pass
 from tests.respond_support import make_survey
+from tests.smtp_server import smtp_server  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -67,12 +72,18 @@ def answer_with_keyboard(tab) -> None:
     raise AssertionError("never reached the submit button with Tab")
 
 
-def test_respondent_answers_with_the_keyboard_and_sees_the_thank_you_page(page, live_server, survey, db, screenshot):
+def test_respondent_answers_with_the_keyboard_and_sees_the_thank_you_page(page, live_server, survey, db, screenshot,
+                                                                         smtp_server):  # noqa: F811
     s = make_survey(survey)
-    page.goto(f"{live_server}/s/{s.token}")
+    report = run_dispatch_pass(datetime.now(timezone.utc), worker_id="browser-test",
+                               settings=smtp_server.settings(base_url=live_server))
+    assert report.sent == 1
+    message = smtp_server.to(s.stakeholder.email)[0]
+    link = re.search(rf"{re.escape(live_server)}/s/[A-Za-z0-9_-]+", message.get_body(("plain",)).get_content())[0]
+    page.goto(link)
     assert "Quarterly provider satisfaction" in page.title()
     answer_with_keyboard(page)
-    page.wait_for_url(f"{live_server}/s/{s.token}/thanks")
+    page.wait_for_url(f"{link}/thanks")
     assert "Thank you, your answers are in" in page.inner_text("h1")
     screenshot(page, "thanks")
     db.session.expire_all()
