@@ -58,8 +58,9 @@ node_modules/axe-core/axe.min.js:
 test: install-dev browser node_modules/axe-core/axe.min.js
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Every benchmark, then one table of all promised figures (about 10 minutes on 2 cores).
 bench: install-dev
-	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	$(BIN)/python benchmarks/report.py
 
 clean-venv:
 	rm -rf $(VENV)
