@@ -5,6 +5,7 @@ import logging
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from app.errors import VendorPulseError
@@ -50,6 +51,20 @@ def register(app: Flask) -> None:
     def handle_csrf_error(error: CSRFError):
         return render_error(400, "Your session expired", "The form expired or was sent from elsewhere. "
                             "Please go back, reload the page and try again.")
+
+    @app.errorhandler(DataError)
+    @app.errorhandler(OverflowError)
+    def handle_unstorable_value(error: DataError | OverflowError):
+        # Values the database refuses: on PostgreSQL a DataError (NUL in text, over-long strings, numbers
+        # out of range), on SQLite an OverflowError (an id beyond 64 bits in a URL or a filter). The
+        # request carried a value no page should accept: the sender's error, not a 500.
+        log.warning("Refused a value the database cannot take on %s %s: %s", request.method, request.path,
+                    getattr(error, "orig", error))
+        from app.extensions import db
+
+        db.session.rollback()
+        return render_error(400, "That cannot be stored", "Something you sent contains characters or numbers "
+                            "this site cannot store. Please check it and try again.")
 
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 
 
 def local_datetime(value: datetime | None) -> datetime | None:
@@ -71,5 +71,9 @@ def register(app: Flask) -> None:
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
         )
-        response.headers.setdefault("Referrer-Policy", "same-origin")
+        # Survey links carry their token in the path: even a 404 or 405 under /s/ must not leak it.
+        survey_link = request.path.startswith("/s/")
+        response.headers.setdefault("Referrer-Policy", "no-referrer" if survey_link else "same-origin")
+        if survey_link:
+            response.headers.setdefault("Cache-Control", "no-store")
         return response

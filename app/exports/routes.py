@@ -22,6 +22,9 @@ def dialect_from_request() -> CsvDialect:
 
 def scope_from_request(*, with_department: bool = True) -> reporting.Scope:
     """The dashboard's filters: provider, campaign, first/last wave and department."""
+    if "\x00" in (request.args.get("department") or "") + (request.args.get("area") or ""):
+        # checked here because the CSV is streamed: a database error would come after the 200
+        raise InvalidInput("The filters contain a NUL character.")
     scope = reporting.resolve_scope(
         provider_id=request.args.get("provider", type=int),
         campaign_id=request.args.get("campaign", type=int),

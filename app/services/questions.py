@@ -279,8 +279,9 @@ class CommentType(QuestionType):
             raise AnswerRejected("Give one answer only.")
         if not values:
             return None
-        # Browsers send line breaks as CRLF; count them as one character, as the page does.
-        text = values[0].replace("\r\n", "\n").strip()
+        # Browsers send line breaks as CRLF; count them as one character, as the page does. NUL is
+        # never typed and PostgreSQL cannot store it in text.
+        text = values[0].replace("\r\n", "\n").replace("\x00", "").strip()
         if not text:
             return None
         if len(text) > self.max_length:

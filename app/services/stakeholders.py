@@ -15,6 +15,7 @@ from app.extensions import db
 from app.models import ServiceArea, Stakeholder
 
 COLUMNS = ("email", "name", "department", "location", "service_areas")
+MAX_LENGTHS = {"name": 200, "department": 120, "location": 120}  # the Stakeholder columns' sizes
 # Header spellings HR systems and people use, after lower-casing and turning spaces/dashes into "_".
 HEADER_ALIASES = {
     "e_mail": "email", "email_address": "email", "mail": "email",
@@ -89,6 +90,8 @@ def parse_csv(data: bytes | str) -> tuple[list[str], list[tuple[int, dict[str, s
     text = _decode(data)
     if not text.strip():
         raise InvalidInput("The file is empty.", errors={"file": ["empty"]})
+    if "\x00" in text:
+        raise InvalidInput("The file contains NUL characters: it is not a CSV text file.", errors={"file": ["NUL"]})
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text.splitlines()[0]))
     try:
         header = [_normalise_header(h) for h in next(reader)]
@@ -143,6 +146,10 @@ def _validate(columns: list[str], raw_rows: list[tuple[int, dict[str, str]]]) ->
                 continue
             row_areas = list(dict.fromkeys(areas[n.lower()] for n in names))
         values = {c: (raw.get(c) or None) for c in ("name", "department", "location") if c in columns}
+        too_long = [c for c, value in values.items() if value and len(value) > MAX_LENGTHS[c]]
+        if too_long:
+            errors.append(RowError(line, f"{too_long[0]} is longer than {MAX_LENGTHS[too_long[0]]} characters", email))
+            continue
         valid.append(_Row(line, email, values, row_areas))
     return valid, errors
 

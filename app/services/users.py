@@ -53,7 +53,8 @@ def create_user(email: str, password: str, role: str = "manager", name: str = ""
 
 
 def authenticate(email: str, password: str) -> User | None:
-    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    email = email.strip().lower()
+    user = db.session.scalar(select(User).where(User.email == email)) if "\x00" not in email else None
     if user is None:
         # Hash anyway, so a login with an unknown email takes as long as one with a wrong password.
         check_password_hash(_dummy_hash(), password)
