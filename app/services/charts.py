@@ -540,7 +540,7 @@ def build_bar_figure(
             ax.annotate(value_format.format(value), (value, i), xytext=(4, 0), textcoords="offset points",
                         ha="left", va="center", fontsize=10)
         ax.set_yticks(y, wrapped)
-        ax.set_ylim(len(labels) - 0.5, -0.5)
+        ax.set_ylim(max(len(labels), 1) - 0.5, -0.5)  # first item on top; an empty chart keeps one row
         ax.set_xlim(0, (max(values, default=0) or 1) * 1.12)
         ax.set_xlabel(x_label)
         ax.set_title(title)
