@@ -1,25 +1,14 @@
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app.auth import bp
+from app.auth.access import safe_next
 from app.auth.forms import LoginForm, PasswordChangeForm
 from app.errors import InvalidInput
 from app.extensions import limiter
 from app.services import users
-
-
-def _safe_next(target: str | None) -> str | None:
-    """Only same-site paths: an open redirect after login is a phishing tool."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -36,7 +25,7 @@ def login():
             if user.must_change_password:
                 flash("Please choose a new password before you continue.", "info")
                 return redirect(url_for("auth.change_password"))
-            return redirect(_safe_next(request.args.get("next")) or url_for("core.index"))
+            return redirect(safe_next(request.args.get("next")) or url_for("core.index"))
         form.password.errors.append("That email and password do not match an active account.")
         status = 401
     elif form.is_submitted():

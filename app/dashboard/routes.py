@@ -1,12 +1,10 @@
 """Dashboard views: read the filters, call `app.services.reporting`, render. No statistics here."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.auth.access import manager_required, viewer_required
+from app.auth.access import manager_required, safe_next, viewer_required
 from app.dashboard import bp
 from app.dashboard.forms import CommentFilterForm, FilterForm, LabelCorrectionForm, ShareableForm
 from app.models.response import SENTIMENT_LABELS
@@ -62,12 +60,6 @@ def filter_args(scope: Scope) -> dict:
     if scope.department:
         args["department"] = scope.department
     return args
-
-
-def _safe_next(target: str | None, default: str) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
-        return target
-    return default
 
 
 def _empty():
@@ -154,7 +146,7 @@ def correct_label(answer_id: int):
     answer = reporting.correct_label(answer_id, form.label.data or None, current_user)
     flash("Label saved: " + (f"corrected to {answer.label_override}." if answer.label_override
                              else "back to the computed label."), "success")
-    return redirect(_safe_next(form.next.data, url_for("dashboard.comments")))
+    return redirect(safe_next(form.next.data, url_for("dashboard.comments")))
 
 
 @bp.post("/comments/<int:answer_id>/shareable")
@@ -166,7 +158,7 @@ def set_shareable(answer_id: int):
     shared = form.shareable.data == "1"
     reporting.set_shareable(answer_id, shared)
     flash("The provider can now see this comment." if shared else "The comment is no longer shared.", "success")
-    return redirect(_safe_next(form.next.data, url_for("dashboard.comments")))
+    return redirect(safe_next(form.next.data, url_for("dashboard.comments")))
 
 
 @bp.get("/scorecard")
