@@ -1,8 +1,8 @@
 """CSV exports for the quarterly review: what rows each kind holds, streamed from the database.
 
-No export ever holds a name or an email address. Department columns appear only for campaigns that
-copy the department onto responses, and a department with fewer responses in a wave than the
-campaign's minimum group size is reported as "Other".
+No export ever holds a name or an email address. Departments come from the responses, which carry one
+only when the campaign copies it; a department with fewer responses in a wave than the campaign's
+minimum group size is reported as "Other" (computed in SQL, `_department_in_sql`).
 """
 from __future__ import annotations
 
@@ -69,33 +69,12 @@ def check_area(scope: Scope, area_code: str | None) -> str | None:
     return area_code
 
 
-def _wave_rules(scope: Scope) -> dict[int, tuple[int, bool]]:
-    """wave -> (minimum group size, whether the campaign copies departments onto responses)."""
-    rows = db.session.execute(
-        select(Wave.id, Campaign.min_group_size, Campaign.segment_attributes)
-        .join(Campaign, Campaign.id == Wave.campaign_id).where(Wave.id.in_(scope.wave_ids))
-    ).all()
-    return {wave_id: (minimum, "department" in (segments or [])) for wave_id, minimum, segments in rows}
-
-
-def _reportable_departments(scope: Scope) -> dict[tuple[int, str], bool]:
-    """(wave, department) -> whether it has enough responses in that wave to be named."""
-    rules = _wave_rules(scope)
-    rows = db.session.execute(
-        select(Response.wave_id, Response.department, func.count())
-        .where(Response.wave_id.in_(scope.wave_ids), Response.department.is_not(None))
-        .group_by(Response.wave_id, Response.department)
-    ).all()
-    return {
-        (wave_id, dept): rules[wave_id][1] and is_reportable(count, rules[wave_id][0])
-        for wave_id, dept, count in rows
-    }
-
-
-def _department_label(reportable: dict[tuple[int, str], bool], wave_id: int, department: str | None) -> str:
-    if department is None:
-        return ""
-    return department if reportable.get((wave_id, department)) else OTHER_DEPARTMENT
+def _min_group_sizes(scope: Scope) -> dict[int, int]:
+    """wave -> its campaign's minimum group size."""
+    return dict(db.session.execute(
+        select(Wave.id, Campaign.min_group_size).join(Campaign, Campaign.id == Wave.campaign_id)
+        .where(Wave.id.in_(scope.wave_ids))
+    ).all())
 
 
 def _answer_query(scope: Scope, area_code: str | None, *columns) -> Select:
@@ -209,13 +188,15 @@ def responses_table(scope: Scope, area_code: str | None = None) -> ExportTable:
     """Wide: one row per response, one column per area and question code."""
     wide = _wide_columns(scope, area_code)
     position = {(area, code): index for index, (_, area, code) in enumerate(wide)}
-    columns = [Column("response"), Column("wave"), Column("submitted", "date"), Column("department")]
+    columns = [Column("response"), Column("wave"), Column("submitted"), Column("department")]
     columns += [Column(name, "text") for name, _, _ in wide]
-    reportable = _reportable_departments(scope)
-    query = _answer_query(
-        scope, area_code, Answer.response_id, Wave.label, Response.submitted_at, Response.department, Answer.wave_id,
-        ServiceArea.code, Question.code, Answer.score, Answer.hours, Answer.reasons, Answer.text,
-    ).order_by(Answer.response_id, Answer.id)
+    department, named, on = _department_in_sql(scope)
+    query = (
+        _answer_query(scope, area_code, Answer.response_id, Wave.label, _submitted_day(), department,
+                      ServiceArea.code, Question.code, Answer.score, Answer.hours, Answer.reasons, Answer.text)
+        .outerjoin(named, on)
+        .order_by(Answer.response_id, Answer.id)
+    )
 
     def rows() -> Iterator[Sequence[Any]]:
         for response_id, answers in itertools.groupby(_stream(query), key=lambda row: row[0]):
@@ -223,26 +204,26 @@ def responses_table(scope: Scope, area_code: str | None = None) -> ExportTable:
             head = None
             for row in answers:
                 head = head or row
-                slot = position.get((row[5], row[6]))
+                slot = position.get((row[4], row[5]))
                 if slot is None:
                     continue
-                score, hours, reasons, text = row[7], row[8], row[9], row[10]
+                score, hours, reasons, text = row[6], row[7], row[8], row[9]
                 values[slot] = score if score is not None else hours if hours is not None else \
                     _reasons(reasons) if reasons else text
-            yield (str(response_id), head[1], head[2], _department_label(reportable, head[4], head[3]), *values)
+            yield (str(response_id), head[1], head[2], head[3], *values)
 
     return ExportTable(columns, rows(), f"vendorpulse-responses-{range_label(scope)}.csv")
 
 
 def _reportable_area_waves(scope: Scope) -> set[tuple[int, int]]:
     """(wave, area) pairs with at least the minimum number of satisfaction answers."""
-    rules = _wave_rules(scope)
+    minimum = _min_group_sizes(scope)
     rows = db.session.execute(
         select(ScoreTally.wave_id, ScoreTally.area_key, func.sum(ScoreTally.answer_count))
         .where(ScoreTally.wave_id.in_(scope.wave_ids), ScoreTally.question_code == "satisfaction")
         .group_by(ScoreTally.wave_id, ScoreTally.area_key)
     ).all()
-    return {(wave_id, area) for wave_id, area, count in rows if is_reportable(int(count), rules[wave_id][0])}
+    return {(wave_id, area) for wave_id, area, count in rows if is_reportable(int(count), minimum[wave_id])}
 
 
 def comments_table(scope: Scope, area_code: str | None = None) -> ExportTable:
