@@ -112,7 +112,7 @@ def survey(token: str):
         draft = responses.load_draft(context.invitation)
         formdata = MultiDict([(k, v) for k, values in draft.data.items() for v in values]) if draft else None
         page = _render_survey(context, formdata, draft=draft)
-        responses.mark_opened(context.invitation, now)  # after rendering: its commit expires what the page read
+        responses.mark_opened(context.invitation, now)
         return page
 
     if not _csrf_is_valid():
@@ -120,13 +120,12 @@ def survey(token: str):
             "This page was open for a long time, so for your security we could not accept it yet. "
             "Your answers are still filled in below: check them and press “Submit my answers” again."))
     if request.form.get("action") == "save":
-        responses.save_draft(context.invitation, request.form, now=now)
+        responses.save_draft(context, request.form, now=now)
         flash(f"Your answers are saved. Open the same link again to finish before "
               f"{format_date(context.wave.closes_at)}.", "success")
         return redirect(url_for("respond.survey", token=token), code=303)
     try:
-        responses.submit_response(context.invitation, request.form, now=now, thresholds=_thresholds(),
-                                  layout=context.layout)
+        responses.submit_response(context, request.form, now=now, thresholds=_thresholds())
     except InvalidInput as invalid:
         return _render_survey(context, request.form, status=422, errors=invalid.errors)
     return redirect(url_for("respond.thanks", token=token), code=303)

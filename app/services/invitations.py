@@ -24,11 +24,15 @@ def is_well_formed(token: str) -> bool:
     return bool(TOKEN_PATTERN.match(token))
 
 
+def token_digest(token: str) -> str:
+    """The stored digest to look a token up by. A malformed token gets a digest no token can have, at
+    the same cost, so response times do not tell a malformed token from an unknown one."""
+    return hash_token(token if is_well_formed(token) else "!" + token[:64])
+
+
 def find_invitation(token: str) -> Invitation | None:
-    """The invitation a token belongs to, or None. Malformed tokens cost the same hash and query,
-    so response times do not tell a malformed token from an unknown one."""
-    digest = hash_token(token if is_well_formed(token) else "!" + token[:64])
+    """The invitation a token belongs to, or None."""
     return db.session.scalar(
         select(Invitation).join(InvitationToken, InvitationToken.invitation_id == Invitation.id)
-        .where(InvitationToken.token_hash == digest)
+        .where(InvitationToken.token_hash == token_digest(token))
     )

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timezone
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from app.errors import Gone, InvalidTransition, NotFound, VendorPulseError
 from app.extensions import db
@@ -16,6 +15,7 @@ from app.models import (
     Answer,
     Campaign,
     Invitation,
+    InvitationToken,
     Provider,
     Question,
     Response,
@@ -29,7 +29,7 @@ from app.models.campaign import campaign_service_area
 from app.models.org import stakeholder_service_area
 from app.models.base import utcnow
 from app.services.comment_scores import Thresholds, sentiment_columns
-from app.services.invitations import find_invitation
+from app.services.invitations import find_invitation, token_digest
 from app.services.questions import (
     CleanedAnswer,
     QuestionSpec,
@@ -81,14 +81,72 @@ class OptedOut(VendorPulseError):
 
 
 @dataclass(frozen=True)
-class SurveyContext:
-    """Everything the survey page of one invitation needs."""
+class AreaView:
+    """A service area as the survey page shows it."""
 
-    invitation: Invitation
-    wave: Wave
-    campaign: Campaign
-    stakeholder: Stakeholder
-    areas: list[ServiceArea]
+    id: int
+    code: str
+    name: str
+    description: str | None
+
+
+@dataclass(frozen=True)
+class DefinitionView:
+    """A survey definition with its questions. Definitions are versioned and never edited in place, so a
+    process keeps one of these per (id, checksum, loaded_at) instead of reading them per page view."""
+
+    id: int
+    title: str
+    description: str | None
+    spec: Mapping[str, Any]
+    questions: tuple[QuestionSpec, ...]
+
+
+@dataclass(frozen=True)
+class CampaignView:
+    id: int
+    anonymity: str
+    segment_attributes: tuple[str, ...]
+    min_group_size: int
+    provider_name: str
+    definition: DefinitionView
+
+    @property
+    def anonymous(self) -> bool:
+        return self.anonymity == "anonymous"
+
+
+@dataclass(frozen=True)
+class WaveView:
+    id: int
+    label: str
+    state: str
+    opens_at: datetime
+    closes_at: datetime
+    closed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class InvitationView:
+    """What a personal link knows of its invitation and person, read in one query."""
+
+    id: int
+    responded_at: datetime | None
+    opened_at: datetime | None
+    has_draft: bool
+    opted_out_at: datetime | None
+    department: str | None
+    location: str | None
+
+
+@dataclass(frozen=True)
+class SurveyContext:
+    """Everything the survey page of one invitation needs, as plain values (no lazy loads, no ORM state)."""
+
+    invitation: InvitationView
+    wave: WaveView
+    campaign: CampaignView
+    areas: tuple[AreaView, ...]
     layout: SurveyLayout
 
 
@@ -96,74 +154,108 @@ def invitation_for_token(token: str) -> Invitation:
     """The invitation of a personal link, or InvitationNotFound (unknown and malformed alike)."""
     invitation = find_invitation(token)
     if invitation is None:
-        raise InvitationNotFound("There is nothing at this address. Check the link, or ask whoever sent it "
-                                 "for a new one.")
+        raise _not_found()
     return invitation
 
 
-def areas_for(campaign: Campaign, stakeholder: Stakeholder) -> list[ServiceArea]:
-    """The campaign's active areas this stakeholder uses, in the campaign's order (one query)."""
-    return list(db.session.scalars(
-        select(ServiceArea)
-        .join(campaign_service_area, campaign_service_area.c.service_area_id == ServiceArea.id)
-        .join(stakeholder_service_area, stakeholder_service_area.c.service_area_id == ServiceArea.id)
-        .where(campaign_service_area.c.campaign_id == campaign.id,
-               stakeholder_service_area.c.stakeholder_id == stakeholder.id,
-               ServiceArea.active.is_(True))
-        .order_by(ServiceArea.position, ServiceArea.id)
-    ))
+def _not_found() -> InvitationNotFound:
+    return InvitationNotFound("There is nothing at this address. Check the link, or ask whoever sent it "
+                              "for a new one.")
 
 
-# Per process: definition (id, checksum, loaded_at) -> its questions. Definitions are versioned, never edited.
-_QUESTIONS: dict[tuple, tuple[QuestionSpec, ...]] = {}
-_QUESTIONS_LIMIT = 64
+# The survey page and its submission are the busiest requests: their statements are built once, and
+# read plain columns rather than ORM objects.
+_LINK_QUERY = (
+    select(Invitation.id, Invitation.responded_at, Invitation.opened_at, ResponseDraft.invitation_id.label("draft"),
+           Stakeholder.id.label("stakeholder_id"), Stakeholder.opted_out_at, Stakeholder.department,
+           Stakeholder.location,
+           Wave.id.label("wave_id"), Wave.label, Wave.state, Wave.opens_at, Wave.closes_at, Wave.closed_at,
+           Campaign.id.label("campaign_id"), Campaign.anonymity, Campaign.segment_attributes, Campaign.min_group_size,
+           Provider.name.label("provider_name"),
+           SurveyDefinition.id.label("definition_id"), SurveyDefinition.checksum, SurveyDefinition.loaded_at)
+    .select_from(InvitationToken)
+    .join(Invitation, Invitation.id == InvitationToken.invitation_id)
+    .join(Stakeholder, Stakeholder.id == Invitation.stakeholder_id)
+    .join(Wave, Wave.id == Invitation.wave_id)
+    .join(Campaign, Campaign.id == Wave.campaign_id)
+    .join(Provider, Provider.id == Campaign.provider_id)
+    .join(SurveyDefinition, SurveyDefinition.id == Campaign.definition_id)
+    .outerjoin(ResponseDraft, ResponseDraft.invitation_id == Invitation.id)
+    .where(InvitationToken.token_hash == bindparam("digest"))
+)
+
+_AREAS_QUERY = (
+    select(ServiceArea.id, ServiceArea.code, ServiceArea.name, ServiceArea.description)
+    .join(campaign_service_area, campaign_service_area.c.service_area_id == ServiceArea.id)
+    .join(stakeholder_service_area, stakeholder_service_area.c.service_area_id == ServiceArea.id)
+    .where(campaign_service_area.c.campaign_id == bindparam("campaign_id"),
+           stakeholder_service_area.c.stakeholder_id == bindparam("stakeholder_id"),
+           ServiceArea.active.is_(True))
+    .order_by(ServiceArea.position, ServiceArea.id)
+)
+
+_CLAIM = (
+    update(Invitation.__table__)
+    .where(Invitation.__table__.c.id == bindparam("invitation_id"), Invitation.__table__.c.responded_at.is_(None))
+    .values(responded_at=bindparam("responded_at"))
+)
+_MARK_OPENED = (
+    update(Invitation.__table__)
+    .where(Invitation.__table__.c.id == bindparam("invitation_id"), Invitation.__table__.c.opened_at.is_(None))
+    .values(opened_at=bindparam("opened_at"))
+)
+_INSERT_RESPONSE = insert(Response.__table__)
+_INSERT_ANSWERS = insert(Answer.__table__)
+_DELETE_DRAFT = delete(ResponseDraft.__table__).where(
+    ResponseDraft.__table__.c.invitation_id == bindparam("invitation_id"))
+
+
+# Per process: definition (id, checksum, loaded_at) -> DefinitionView; (definition, areas) -> layout.
+_DEFINITIONS: dict[tuple, DefinitionView] = {}
+_LAYOUTS: dict[tuple, SurveyLayout] = {}
+_CACHE_LIMIT = 256
+
+
+def _remember(cache: dict, key: tuple, value):
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
+    return value
+
+
+def definition_view(definition_id: int, checksum: str, loaded_at: datetime) -> DefinitionView:
+    """A definition and its questions, loaded once per process and version."""
+    key = (definition_id, checksum, loaded_at)
+    view = _DEFINITIONS.get(key)
+    if view is None:
+        definition = db.session.get(SurveyDefinition, definition_id)
+        questions = db.session.scalars(select(Question).where(Question.definition_id == definition_id)
+                                       .order_by(Question.position))
+        view = _remember(_DEFINITIONS, key, DefinitionView(
+            definition.id, definition.title, definition.description, dict(definition.spec or {}),
+            tuple(QuestionSpec.of(q) for q in questions)))
+    return view
 
 
 def definition_questions(definition: SurveyDefinition) -> tuple[QuestionSpec, ...]:
     """The questions of a definition, loaded once per process."""
-    key = (definition.id, definition.checksum, definition.loaded_at)
-    questions = _QUESTIONS.get(key)
-    if questions is None:
-        rows = db.session.scalars(select(Question).where(Question.definition_id == definition.id)
-                                  .order_by(Question.position))
-        if len(_QUESTIONS) >= _QUESTIONS_LIMIT:
-            _QUESTIONS.clear()
-        questions = _QUESTIONS[key] = tuple(QuestionSpec.of(q) for q in rows)
-    return questions
+    return definition_view(definition.id, definition.checksum, definition.loaded_at).questions
 
 
-def _load_invitation_graph(invitation: Invitation) -> None:
-    """Load the wave, campaign, provider, definition and stakeholder of an invitation in one query; the
-    relationships then read them from the session instead of one query each."""
-    wave, campaign, provider, definition, stakeholder = db.session.execute(
-        select(Wave, Campaign, Provider, SurveyDefinition, Stakeholder)
-        .join(Campaign, Campaign.id == Wave.campaign_id)
-        .join(Provider, Provider.id == Campaign.provider_id)
-        .join(SurveyDefinition, SurveyDefinition.id == Campaign.definition_id)
-        .join(Stakeholder, Stakeholder.id == invitation.stakeholder_id)
-        .where(Wave.id == invitation.wave_id)
-    ).one()
-    # The session only holds objects weakly: attach them, unchanged, so they stay loaded.
-    set_committed_value(invitation, "wave", wave)
-    set_committed_value(invitation, "stakeholder", stakeholder)
-    set_committed_value(wave, "campaign", campaign)
-    set_committed_value(campaign, "provider", provider)
-    set_committed_value(campaign, "definition", definition)
+def _layout(definition_key: tuple, definition: DefinitionView, areas: tuple[AreaView, ...]) -> SurveyLayout:
+    key = (definition_key, areas)
+    layout = _LAYOUTS.get(key)
+    if layout is None:
+        layout = _remember(_LAYOUTS, key, survey_layout(definition.questions, areas))
+    return layout
 
 
-def layout_for(invitation: Invitation) -> tuple[list[ServiceArea], SurveyLayout]:
-    campaign = invitation.wave.campaign
-    areas = areas_for(campaign, invitation.stakeholder)
-    return areas, survey_layout(definition_questions(campaign.definition), areas)
-
-
-def check_answerable(invitation: Invitation, now: datetime) -> None:
+def check_answerable(invitation: InvitationView, wave: WaveView, now: datetime) -> None:
     """Raise the domain error that explains why this invitation cannot be answered now, if any."""
     if invitation.responded_at is not None:
         raise AlreadyAnswered(invitation.responded_at)
-    if invitation.stakeholder.opted_out_at is not None:
-        raise OptedOut(invitation.stakeholder.opted_out_at)
-    wave = invitation.wave
+    if invitation.opted_out_at is not None:
+        raise OptedOut(invitation.opted_out_at)
     if wave.state == "closed" or now >= wave.closes_at:
         raise WaveClosed(min(wave.closes_at, wave.closed_at or wave.closes_at))
     if wave.state != "open" or now < wave.opens_at:
@@ -171,22 +263,33 @@ def check_answerable(invitation: Invitation, now: datetime) -> None:
 
 
 def load_survey_context(token: str, *, now: datetime | None = None) -> SurveyContext:
-    """The survey behind a personal link, if it can be answered now; otherwise the domain error saying why."""
-    invitation = invitation_for_token(token)
-    _load_invitation_graph(invitation)
-    check_answerable(invitation, now or utcnow())
-    areas, layout = layout_for(invitation)
-    return SurveyContext(invitation, invitation.wave, invitation.wave.campaign, invitation.stakeholder, areas, layout)
+    """The survey behind a personal link, if it can be answered now; otherwise the domain error saying why.
+
+    Two queries: the invitation with its person, wave, campaign and definition version, then the
+    areas this person is asked about. Unknown and malformed tokens cost the same hash and query.
+    """
+    connection = db.session.connection()
+    row = connection.execute(_LINK_QUERY, {"digest": token_digest(token)}).one_or_none()
+    if row is None:
+        raise _not_found()
+    invitation = InvitationView(row.id, row.responded_at, row.opened_at, row.draft is not None, row.opted_out_at,
+                                row.department, row.location)
+    wave = WaveView(row.wave_id, row.label, row.state, row.opens_at, row.closes_at, row.closed_at)
+    check_answerable(invitation, wave, now or utcnow())
+    definition_key = (row.definition_id, row.checksum, row.loaded_at)
+    definition = definition_view(*definition_key)
+    campaign = CampaignView(row.campaign_id, row.anonymity, tuple(row.segment_attributes or ()), row.min_group_size,
+                            row.provider_name, definition)
+    areas = tuple(AreaView(*area) for area in connection.execute(
+        _AREAS_QUERY, {"campaign_id": row.campaign_id, "stakeholder_id": row.stakeholder_id}))
+    return SurveyContext(invitation, wave, campaign, areas, _layout(definition_key, definition, areas))
 
 
-def mark_opened(invitation: Invitation, now: datetime) -> None:
+def mark_opened(invitation: InvitationView, now: datetime) -> None:
     """Record the first visit; later visits change nothing. Commits."""
     if invitation.opened_at is not None:
         return
-    db.session.execute(
-        update(Invitation).where(Invitation.id == invitation.id, Invitation.opened_at.is_(None))
-        .values(opened_at=now).execution_options(synchronize_session=False)
-    )
+    db.session.connection().execute(_MARK_OPENED, {"invitation_id": invitation.id, "opened_at": now})
     db.session.commit()
 
 
@@ -194,10 +297,10 @@ def start_of_day(moment: datetime) -> datetime:
     return datetime.combine(moment.astimezone(timezone.utc).date(), time(0), tzinfo=timezone.utc)
 
 
-def segment_values(campaign: Campaign, stakeholder: Stakeholder) -> dict[str, str | None]:
-    """Only the stakeholder attributes the campaign allows reports to segment by."""
+def segment_values(campaign: CampaignView | Campaign, person: InvitationView | Stakeholder) -> dict[str, str | None]:
+    """Only the person's attributes the campaign allows reports to segment by."""
     allowed = set(campaign.segment_attributes or [])
-    return {attribute: getattr(stakeholder, attribute) if attribute in allowed else None
+    return {attribute: getattr(person, attribute) if attribute in allowed else None
             for attribute in ("department", "location")}
 
 
@@ -219,89 +322,78 @@ class _TallyView:
 
 _EMPTY_ANSWER = {"score": None, "hours": None, "reasons": None, "text": None, "sentiment_polarity": None,
                  "sentiment_subjectivity": None, "sentiment_label": None, "sentiment_drivers": None,
-                 "analyzer_version": None}
+                 "analyzer_version": None, "label_override": None, "label_override_by_id": None,
+                 "label_override_at": None, "shareable": False}
 
 
-def _answer_row(response: Response, item: CleanedAnswer, thresholds: Thresholds) -> dict[str, Any]:
+def _answer_row(response: dict[str, Any], item: CleanedAnswer, thresholds: Thresholds) -> dict[str, Any]:
     """Column values of one Answer, with the sentiment of its comment when it has one."""
-    row = {**_EMPTY_ANSWER, "response_id": response.id, "wave_id": response.wave_id,
+    row = {**_EMPTY_ANSWER, "response_id": response["id"], "wave_id": response["wave_id"],
            "question_id": item.question.id, "service_area_id": item.area.id if item.area else None, **item.columns}
     if row["text"]:
         row.update(sentiment_columns(row["text"], thresholds))
     return row
 
 
-def submit_response(invitation: Invitation, form_data: Mapping[str, Any], *, now: datetime,
-                    thresholds: Thresholds, layout: SurveyLayout | None = None) -> Response:
-    """Validate and store one survey submission, all in one transaction.
+def submit_response(context: SurveyContext, form_data: Mapping[str, Any], *, now: datetime,
+                    thresholds: Thresholds) -> uuid.UUID:
+    """Validate and store one survey submission, all in one transaction; return the response's id.
 
     The response, its answers with the sentiment of each comment, the tallies, the end of the draft and
     the invitation's `responded_at` are committed together. `responded_at` is set by a conditional
     UPDATE: when another request got there first it changes no row, everything rolls back and
     AlreadyAnswered is raised, so two simultaneous submissions store one response. Raises InvalidInput
     (nothing stored) when an answer is missing or wrong, and the errors of `check_answerable`.
-    `layout` saves loading it again when the caller has the invitation's `SurveyContext`.
     """
-    check_answerable(invitation, now)
-    wave = invitation.wave
-    campaign = wave.campaign
-    stakeholder = invitation.stakeholder
-    if layout is None:
-        _, layout = layout_for(invitation)
-    cleaned = parse_submission(layout, form_data)
+    invitation, wave, campaign = context.invitation, context.wave, context.campaign
+    check_answerable(invitation, wave, now)
+    cleaned = parse_submission(context.layout, form_data)
     anonymous = campaign.anonymous
-    invitation_id = invitation.id
 
     # Everything slower than a row insert (sentiment) happens before the invitation row is claimed,
     # so the write lock is held briefly.
-    response = Response(
-        id=uuid.uuid4(),
-        wave_id=wave.id,
-        invitation_id=None if anonymous else invitation_id,
-        submitted_at=start_of_day(now) if anonymous else now,
-        **segment_values(campaign, stakeholder),
-    )
+    response = {
+        "id": uuid.uuid4(),
+        "wave_id": wave.id,
+        "invitation_id": None if anonymous else invitation.id,
+        "submitted_at": start_of_day(now) if anonymous else now,
+        **segment_values(campaign, invitation),
+    }
     rows = [_answer_row(response, item, thresholds) for item in cleaned]
-    tallies = tally_keys_for(_TallyView(response.wave_id, response.department, [
+    tallies = tally_keys_for(_TallyView(wave.id, response["department"], [
         _TallyAnswer(row["score"], row["service_area_id"], item.question) for row, item in zip(rows, cleaned)]))
 
+    connection = db.session.connection()
     try:
         # In anonymous mode even the invitation only learns the day, so its time cannot be matched
         # with the order in which answers were stored.
-        claimed = db.session.execute(
-            update(Invitation)
-            .where(Invitation.id == invitation_id, Invitation.responded_at.is_(None))
-            .values(responded_at=start_of_day(now) if anonymous else now)
-            .execution_options(synchronize_session=False)
-        )
+        claimed = connection.execute(_CLAIM, {"invitation_id": invitation.id,
+                                              "responded_at": start_of_day(now) if anonymous else now})
         if claimed.rowcount != 1:
             raise AlreadyAnswered(None)
-        db.session.add(response)
-        db.session.flush()
+        connection.execute(_INSERT_RESPONSE, response)
         if rows:
-            # One executemany; rendering NULLs keeps every row in the same batch.
-            db.session.execute(insert(Answer).execution_options(render_nulls=True), rows)
+            connection.execute(_INSERT_ANSWERS, rows)
         add_to_tallies(tallies)
-        db.session.execute(delete(ResponseDraft).where(ResponseDraft.invitation_id == invitation_id))
+        connection.execute(_DELETE_DRAFT, {"invitation_id": invitation.id})
         db.session.commit()
     except AlreadyAnswered:
         db.session.rollback()
-        db.session.refresh(invitation)
-        raise AlreadyAnswered(invitation.responded_at) from None
+        responded_at = db.session.scalar(select(Invitation.responded_at).where(Invitation.id == invitation.id))
+        raise AlreadyAnswered(responded_at) from None
     except Exception:
         db.session.rollback()
         raise
-    return response
+    return response["id"]
 
 
-def save_draft(invitation: Invitation, form_data: Mapping[str, Any], *, now: datetime) -> dict[str, list[str]]:
+def save_draft(context: SurveyContext, form_data: Mapping[str, Any], *, now: datetime) -> dict[str, list[str]]:
     """Keep a partial answer (unchecked) to come back to from the same link before the wave closes. Commits."""
-    check_answerable(invitation, now)
-    _, layout = layout_for(invitation)
-    data = draft_data(layout, form_data)
-    draft = db.session.get(ResponseDraft, invitation.id)
+    check_answerable(context.invitation, context.wave, now)
+    data = draft_data(context.layout, form_data)
+    draft = db.session.get(ResponseDraft, context.invitation.id)
     if draft is None:
-        draft = ResponseDraft(invitation_id=invitation.id, data=data, updated_at=now)
+        draft = ResponseDraft(invitation_id=context.invitation.id, data=data, updated_at=now)
         db.session.add(draft)
     else:
         draft.data = data
@@ -310,8 +402,10 @@ def save_draft(invitation: Invitation, form_data: Mapping[str, Any], *, now: dat
     return data
 
 
-def load_draft(invitation: Invitation) -> ResponseDraft | None:
-    return db.session.scalar(select(ResponseDraft).where(ResponseDraft.invitation_id == invitation.id))
+def load_draft(invitation: InvitationView) -> ResponseDraft | None:
+    if not invitation.has_draft:
+        return None
+    return db.session.get(ResponseDraft, invitation.id)
 
 
 def opt_out(invitation: Invitation) -> Stakeholder:

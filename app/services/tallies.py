@@ -17,22 +17,29 @@ from app.models import Answer, Question, Response, ScoreTally
 TallyKey = tuple[int, str, int, str, int]  # wave_id, question_code, area_key, department, score
 
 
+def _upsert(dialect: str):
+    make_insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = make_insert(ScoreTally.__table__)
+    return statement.on_conflict_do_update(
+        index_elements=["wave_id", "question_code", "area_key", "department", "score"],
+        set_={"answer_count": ScoreTally.__table__.c.answer_count + statement.excluded.answer_count},
+    )
+
+
+# Built once per dialect: it runs with every submission.
+_UPSERTS = {dialect: _upsert(dialect) for dialect in ("postgresql", "sqlite")}
+
+
 def add_to_tallies(counts: Counter[TallyKey]) -> None:
     """Add counts atomically (INSERT ... ON CONFLICT DO UPDATE), safe under concurrent submissions."""
     if not counts:
         return
-    dialect = db.session.get_bind().dialect.name
-    make_insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    connection = db.session.connection()
     rows = [
         {"wave_id": w, "question_code": q, "area_key": a, "department": d, "score": s, "answer_count": n}
         for (w, q, a, d, s), n in sorted(counts.items())  # a fixed order avoids deadlocks between writers
     ]
-    statement = make_insert(ScoreTally)
-    statement = statement.on_conflict_do_update(
-        index_elements=["wave_id", "question_code", "area_key", "department", "score"],
-        set_={"answer_count": ScoreTally.answer_count + statement.excluded.answer_count},
-    )
-    db.session.execute(statement, rows)
+    connection.execute(_UPSERTS[connection.dialect.name], rows)
 
 
 def tally_keys_for(response: Response) -> Counter[TallyKey]:
