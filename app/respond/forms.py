@@ -26,7 +26,7 @@ _FORM_CLASS_LIMIT = 256
 
 
 def survey_form_class(layout: SurveyLayout) -> type[SurveyForm]:
-    key = layout.cache_key()
+    key = layout.cache_key
     form_class = _FORM_CLASSES.get(key)
     if form_class is None:
         if len(_FORM_CLASSES) >= _FORM_CLASS_LIMIT:

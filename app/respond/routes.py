@@ -81,7 +81,7 @@ def _sections_html(layout: SurveyLayout, formdata, errors: dict) -> Markup:
     if formdata is not None or errors:
         form = survey_form(layout, formdata)
         return Markup(render_template("respond/_sections.html", layout=layout, form=form, errors=errors))
-    key = layout.cache_key()
+    key = layout.cache_key
     html = _EMPTY_SECTIONS.get(key)
     if html is None:
         if len(_EMPTY_SECTIONS) >= _EMPTY_SECTIONS_LIMIT:

@@ -12,6 +12,7 @@ definition the good side starts three quarters up the scale (4 on 1-5, 8 on 0-10
 from __future__ import annotations
 
 import math
+from functools import cached_property
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -405,6 +406,7 @@ class SurveyLayout:
     def answer_names(self) -> set[str]:
         return {item.name for item in self.items} | set(self.skip_names)
 
+    @cached_property
     def cache_key(self) -> tuple:
         """Identifies the fields of this layout: same key, same form (definitions never change in place)."""
         return tuple(

@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timezone
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import bindparam, delete, insert, select, update
 
@@ -204,6 +204,13 @@ _MARK_OPENED = (
     .where(Invitation.__table__.c.id == bindparam("invitation_id"), Invitation.__table__.c.opened_at.is_(None))
     .values(opened_at=bindparam("opened_at"))
 )
+# Sets nothing, but takes the invitation's write lock and proves it is still unanswered: a draft saved
+# while the same survey is being submitted waits for that submission, then is refused.
+_HOLD_UNANSWERED = (
+    update(Invitation.__table__)
+    .where(Invitation.__table__.c.id == bindparam("invitation_id"), Invitation.__table__.c.responded_at.is_(None))
+    .values(responded_at=None)
+)
 _INSERT_RESPONSE = insert(Response.__table__)
 _INSERT_ANSWERS = insert(Answer.__table__)
 _DELETE_DRAFT = delete(ResponseDraft.__table__).where(
@@ -378,19 +385,27 @@ def submit_response(context: SurveyContext, form_data: Mapping[str, Any], *, now
         connection.execute(_DELETE_DRAFT, {"invitation_id": invitation.id})
         db.session.commit()
     except AlreadyAnswered:
-        db.session.rollback()
-        responded_at = db.session.scalar(select(Invitation.responded_at).where(Invitation.id == invitation.id))
-        raise AlreadyAnswered(responded_at) from None
+        _refuse_as_answered(invitation.id)
     except Exception:
         db.session.rollback()
         raise
     return response["id"]
 
 
+def _refuse_as_answered(invitation_id: int) -> NoReturn:
+    """Roll back, and say when the survey was answered (by the request that got there first)."""
+    db.session.rollback()
+    responded_at = db.session.scalar(select(Invitation.responded_at).where(Invitation.id == invitation_id))
+    raise AlreadyAnswered(responded_at) from None
+
+
 def save_draft(context: SurveyContext, form_data: Mapping[str, Any], *, now: datetime) -> dict[str, list[str]]:
     """Keep a partial answer (unchecked) to come back to from the same link before the wave closes. Commits."""
     check_answerable(context.invitation, context.wave, now)
     data = draft_data(context.layout, form_data)
+    held = db.session.connection().execute(_HOLD_UNANSWERED, {"invitation_id": context.invitation.id})
+    if held.rowcount != 1:
+        _refuse_as_answered(context.invitation.id)
     draft = db.session.get(ResponseDraft, context.invitation.id)
     if draft is None:
         draft = ResponseDraft(invitation_id=context.invitation.id, data=data, updated_at=now)

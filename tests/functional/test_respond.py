@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.models import Answer, Invitation, Response, ResponseDraft, ScoreTally
-from app.services import sentiment
+from app.services import responses, sentiment
 from tests.factories import extract_csrf, make_invitation, make_stakeholder
 from tests.respond_support import answers, make_survey
 
@@ -381,5 +381,20 @@ def test_partial_answers_can_be_saved_and_resumed_then_disappear_on_submit(clien
     done = client.post(s.url, data={**answers(s.used, satisfaction="2", reasons=["slow_response"]),
                                     "csrf_token": extract_csrf(resumed)})
     assert done.status_code == 303
+    assert count(db, ResponseDraft) == 0
+    assert count(db, Response) == 1
+
+
+def test_a_draft_saved_from_a_tab_opened_before_the_survey_was_submitted_is_refused_and_not_kept(
+        app, client, survey, db):
+    """Two tabs: the second loaded the survey before the first submitted it, then presses "save"."""
+    s = make_survey(survey)
+    now = datetime.now(timezone.utc)
+    stale = responses.load_survey_context(s.token, now=now)
+    assert submit(client, s).status_code == 303
+
+    with pytest.raises(responses.AlreadyAnswered) as refused:
+        responses.save_draft(stale, {f"area{s.used.id}__comment": "Second thoughts"}, now=now)
+    assert refused.value.responded_at is not None
     assert count(db, ResponseDraft) == 0
     assert count(db, Response) == 1
