@@ -81,7 +81,8 @@ class Answer(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    response_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("response.id", ondelete="CASCADE"), index=True)
+    # No index of its own: the unique (response_id, question_id, service_area_id) index starts with it.
+    response_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("response.id", ondelete="CASCADE"))
     wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id", ondelete="CASCADE"))
     question_id: Mapped[int] = mapped_column(ForeignKey("question.id", ondelete="RESTRICT"))
     service_area_id: Mapped[int | None] = mapped_column(ForeignKey("service_area.id", ondelete="RESTRICT"))
