@@ -112,7 +112,7 @@ def survey(token: str):
         draft = responses.load_draft(context.invitation)
         formdata = MultiDict([(k, v) for k, values in draft.data.items() for v in values]) if draft else None
         page = _render_survey(context, formdata, draft=draft)
-        responses.mark_opened(context.invitation, now)
+        responses.mark_opened(context, now)
         return page
 
     if not _csrf_is_valid():

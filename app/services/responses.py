@@ -292,11 +292,16 @@ def load_survey_context(token: str, *, now: datetime | None = None) -> SurveyCon
     return SurveyContext(invitation, wave, campaign, areas, _layout(definition_key, definition, areas))
 
 
-def mark_opened(invitation: InvitationView, now: datetime) -> None:
-    """Record the first visit; later visits change nothing. Commits."""
-    if invitation.opened_at is not None:
+def mark_opened(context: SurveyContext, now: datetime) -> None:
+    """Record the first visit; later visits change nothing. Commits.
+
+    In anonymous mode only the day is kept, like the day of the answer: the order in which
+    invitations were opened, to the second, would line up with the order responses were stored in.
+    """
+    if context.invitation.opened_at is not None:
         return
-    db.session.connection().execute(_MARK_OPENED, {"invitation_id": invitation.id, "opened_at": now})
+    opened_at = start_of_day(now) if context.campaign.anonymous else now
+    db.session.connection().execute(_MARK_OPENED, {"invitation_id": context.invitation.id, "opened_at": opened_at})
     db.session.commit()
 
 
