@@ -44,7 +44,10 @@ def describe(figures: dict) -> tuple[str, str]:
         return (f"{figures['rows_per_second']} rows/s, peak {figures.get('peak_rss_mb_1000000')} MB at 1M",
                 f"sqlite3+csv {figures['baseline_rows_per_second']} rows/s; memory x{figures['memory_growth']}")
     if name == "submit":
-        return f"{figures['submissions_per_second']} submissions/s", f"bare insert {figures['baseline_per_second']}/s"
+        return (f"{figures['submissions_per_second']} submissions/s (GET + POST visits "
+                f"{figures.get('visits_per_second')}/s, ratio {figures.get('visit_ratio')})",
+                f"bare insert {figures['baseline_per_second']}/s; CSRF-checked no-op POST on the same stack "
+                f"{figures.get('stack_floor_per_second')}/s (ratio {figures.get('stack_floor_ratio')})")
     if name == "load":
         parts = [f"{r['backend']}: {r['throughput_per_s']} req/s, {r['error_rate']:.1%} errors, "
                  f"p50 {r['p50_ms']} / p99 {r['p99_ms']} ms" for r in figures.get("results", [])]

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import (
     JSON,

@@ -210,7 +210,6 @@ def reasons_spec(report: AreaReport) -> ChartSpec:
 def sparkline_spec(report_series, area, scope: Scope, metric: Metric = "satisfaction") -> ChartSpec:
     values = tuple(aw.metric(metric).value for aw in report_series[-8:])
     values = tuple(None if v is None else round(v, 4) for v in values)
-    question = scope.metric_question(metric)
     # A word-sized line is read for its shape: let it fill its height instead of the whole scale.
     scale = None
     target = area.target(metric)

@@ -28,7 +28,6 @@ from app.models import (
     Question,
     Response,
     ScoreTally,
-    ServiceArea,
     Stakeholder,
     SurveyDefinition,
     User,
