@@ -16,6 +16,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.admin import bp
@@ -50,7 +51,7 @@ class ServiceAreaForm(FlaskForm):
 class UserForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     name = StringField("Name", validators=[Optional(), Length(max=200)])
-    role = SelectField("Role", choices=[(r, r.capitalize()) for r in ROLES], default="manager")
+    role = SelectField("Role", choices=[SelectChoice(r, r.capitalize()) for r in ROLES], default="manager")
     provider = SelectField("Provider (for provider accounts)", coerce=lambda v: int(v) if v else None,
                            validate_choice=False)
     password = PasswordField("Temporary password", validators=[DataRequired(), Length(max=200)])
@@ -151,7 +152,7 @@ def area_edit(area_id: int):
 @admin_required
 def users_page():
     form = UserForm()
-    form.provider.choices = [("", "—")] + [(p.id, p.name) for p in _providers()]
+    form.provider.choices = [SelectChoice("", "—")] + [SelectChoice(p.id, p.name) for p in _providers()]
     status = 200
     if form.validate_on_submit():
         provider = db.session.get(Provider, form.provider.data) if form.provider.data else None

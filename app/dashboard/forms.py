@@ -3,9 +3,14 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SearchField, SelectField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, Length, Optional
 
 from app.models.response import SENTIMENT_LABELS
+
+
+def _label_choices(empty: str) -> list[SelectChoice]:
+    return [SelectChoice("", empty)] + [SelectChoice(v, v.capitalize()) for v in SENTIMENT_LABELS]
 
 
 def _optional_int(value):
@@ -34,14 +39,14 @@ class FilterForm(FlaskForm):
 class CommentFilterForm(FilterForm):
     wave = SelectField("Wave", coerce=_optional_int, validate_choice=False)
     area = SelectField("Service area", coerce=_optional_int, validate_choice=False)
-    label = SelectField("Sentiment", choices=[("", "Any sentiment")] + [(v, v.capitalize()) for v in SENTIMENT_LABELS],
+    label = SelectField("Sentiment", choices=_label_choices("Any sentiment"),
                         validators=[Optional(), AnyOf(("",) + SENTIMENT_LABELS)])
     q = SearchField("Text contains", validators=[Optional(), Length(max=200)])
     shared = BooleanField("Only comments shared with the provider")
 
 
 class LabelCorrectionForm(FlaskForm):
-    label = SelectField("Correct label", choices=[("", "As computed")] + [(v, v.capitalize()) for v in SENTIMENT_LABELS],
+    label = SelectField("Correct label", choices=_label_choices("As computed"),
                         validators=[Optional(), AnyOf(("",) + SENTIMENT_LABELS)])
     next = HiddenField()
     submit = SubmitField("Save label")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from app.auth.access import manager_required, safe_next, viewer_required
 from app.dashboard import bp
@@ -40,16 +41,18 @@ def _fill_filters(form: FilterForm, scope: Scope) -> None:
     """Offer the choices that exist and show the scope actually used (not just what was asked)."""
     options = reporting.campaign_options(current_user.provider_id if _is_provider() else None)
     providers = {o.provider_id: o.provider_name for o in options}
-    form.provider.choices = [("", "All providers")] + sorted(providers.items(), key=lambda item: item[1])
+    form.provider.choices = [SelectChoice("", "All providers")] + [
+        SelectChoice(value, label) for value, label in sorted(providers.items(), key=lambda item: item[1])]
     form.provider.data = form.provider.data if form.provider.data in providers else None
-    form.campaign.choices = [(o.id, o.name) for o in options if o.provider_id == scope.provider_id]
+    form.campaign.choices = [SelectChoice(o.id, o.name) for o in options if o.provider_id == scope.provider_id]
     form.campaign.data = scope.campaign_id
-    form.first.choices = [(w.id, w.label) for w in scope.all_waves]
+    form.first.choices = [SelectChoice(w.id, w.label) for w in scope.all_waves]
     form.last.choices = list(form.first.choices)
     form.first.data = scope.waves[0].id if scope.waves else None
     form.last.data = scope.waves[-1].id if scope.waves else None
     if not _is_provider():
-        form.department.choices = [("", "All departments")] + [(d, d) for d in reporting.departments(scope)]
+        form.department.choices = [SelectChoice("", "All departments")] + [
+            SelectChoice(d, d) for d in reporting.departments(scope)]
 
 
 def filter_args(scope: Scope) -> dict:
@@ -118,8 +121,8 @@ def comments():
     if scope is None:
         return _empty()
     _fill_filters(form, scope)
-    form.wave.choices = [("", "All waves in range")] + [(w.id, w.label) for w in reversed(scope.waves)]
-    form.area.choices = [("", "All service areas")] + [(a.id, a.name) for a in scope.areas]
+    form.wave.choices = [SelectChoice("", "All waves in range")] + [SelectChoice(w.id, w.label) for w in reversed(scope.waves)]
+    form.area.choices = [SelectChoice("", "All service areas")] + [SelectChoice(a.id, a.name) for a in scope.areas]
     filters = CommentFilter(
         wave_id=form.wave.data if form.wave.data in scope.wave_ids else None,
         area_id=form.area.data if form.area.data in {a.id for a in scope.areas} else None,
