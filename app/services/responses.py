@@ -244,11 +244,6 @@ def definition_view(definition_id: int, checksum: str, loaded_at: datetime) -> D
     return view
 
 
-def definition_questions(definition: SurveyDefinition) -> tuple[QuestionSpec, ...]:
-    """The questions of a definition, loaded once per process."""
-    return definition_view(definition.id, definition.checksum, definition.loaded_at).questions
-
-
 def _layout(definition_key: tuple, definition: DefinitionView, areas: tuple[AreaView, ...]) -> SurveyLayout:
     key = (definition_key, areas)
     layout = _LAYOUTS.get(key)
