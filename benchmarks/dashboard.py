@@ -3,7 +3,7 @@
 Seeds a temporary SQLite database per size with bulk inserts: the score tallies of every response
 (8 waves x 6 service areas x 8 departments), every invitation (for the response rate), and comment,
 time-lost and reasons answers for a fixed share of responses (COMMENT_SHARE). Pages are fetched
-through the Flask test client as a signed-in manager; each time is the median of several warm runs.
+through the Flask test client as a signed-in manager; each time is the median of warm runs taken in turns between the two sizes.
 
 Run: .venv/bin/python benchmarks/dashboard.py   (last line of output is one JSON object)
 """
@@ -161,7 +161,10 @@ def seed(app, responses: int, rng: np.random.Generator) -> dict:
         return counts
 
 
-def timed(client, url: str, runs: int, before=None) -> float:
+ROUNDS = 3  # warm samples alternate between the sizes, so the machine's noise hits both alike
+
+
+def timed(client, url: str, runs: int, before=None) -> list[float]:
     samples = []
     for _ in range(runs):
         if before:
@@ -170,42 +173,64 @@ def timed(client, url: str, runs: int, before=None) -> float:
         response = client.get(url)
         samples.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200, (url, response.status_code)
-    return statistics.median(samples)
+    return samples
 
 
-def measure(responses: int) -> dict:
-    with tempfile.TemporaryDirectory(prefix="vp-bench-") as directory:
-        app = build_app(Path(directory))
+class Site:
+    """One seeded database and a manager signed in to it."""
+
+    def __init__(self, responses: int, directory: Path) -> None:
+        self.app = build_app(directory)
         started = time.perf_counter()
-        counts = seed(app, responses, np.random.default_rng(2026))
-        seeded = time.perf_counter() - started
+        self.counts = seed(self.app, responses, np.random.default_rng(2026))
+        self.result = {"responses": responses, "seed_s": time.perf_counter() - started,
+                       **{k: v for k, v in self.counts.items() if k != "area_id"}}
+        self.client = self.app.test_client()
+        response = self.client.post("/auth/login", data={"email": "bench@example.com",
+                                                         "password": "benchmark password"})
+        assert response.status_code == 302, response.status_code
+        self.urls = {"overview_ms": "/dashboard/", "area_ms": f"/dashboard/areas/{self.counts['area_id']}"}
+        self.samples: dict[str, list[float]] = {name: [] for name in self.urls}
+
+    def warm_round(self, runs: int) -> None:
+        from app.services import reporting
+
+        reporting.clear_cache()  # the other site's entries must not serve this one
+        for url in self.urls.values():  # warm up: templates, scipy, this site's cache entries
+            self.client.get(url)
+            self.client.get(url)
+        for name, url in self.urls.items():
+            self.samples[name] += timed(self.client, url, runs)
+
+    def finish(self) -> dict:
         from app.extensions import db
         from app.services import reporting
 
-        client = app.test_client()
-        with app.app_context():
-            response = client.post("/auth/login", data={"email": "bench@example.com", "password": "benchmark password"})
-            assert response.status_code == 302, response.status_code
-            area_url = f"/dashboard/areas/{counts['area_id']}"
-            for url in ("/dashboard/", area_url):  # warm up: templates, scipy, caches
-                client.get(url)
-                client.get(url)
-            result = {
-                "responses": responses,
-                "seed_s": seeded,
-                "overview_ms": timed(client, "/dashboard/", WARM_RUNS),
-                "area_ms": timed(client, area_url, WARM_RUNS),
-                "overview_uncached_ms": timed(client, "/dashboard/", COLD_RUNS, reporting.clear_cache),
-                "area_uncached_ms": timed(client, area_url, COLD_RUNS, reporting.clear_cache),
-                **{k: v for k, v in counts.items() if k != "area_id"},
-            }
+        for name, samples in self.samples.items():
+            self.result[name] = statistics.median(samples)
+        for name, url in self.urls.items():
+            self.result[name.replace("_ms", "_uncached_ms")] = statistics.median(
+                timed(self.client, url, COLD_RUNS, reporting.clear_cache))
+        with self.app.app_context():
             db.session.remove()
             db.engine.dispose()
-        return result
+        return self.result
+
+
+def measure_all() -> list[dict]:
+    with tempfile.TemporaryDirectory(prefix="vp-bench-") as directory:
+        sites = []
+        for size in SIZES:
+            (Path(directory) / str(size)).mkdir()
+            sites.append(Site(size, Path(directory) / str(size)))
+        for _ in range(ROUNDS):
+            for site in sites:
+                site.warm_round(WARM_RUNS)
+        return [site.finish() for site in sites]
 
 
 def main() -> None:
-    results = [measure(size) for size in SIZES]
+    results = measure_all()
     small, large = results
     print(f"{'responses':>10} {'seed s':>7} {'tallies':>8} {'invites':>9} {'answers':>8} "
           f"{'overview ms':>12} {'area ms':>8} {'overview cold ms':>17} {'area cold ms':>13}")
@@ -215,7 +240,8 @@ def main() -> None:
               f"{r['overview_uncached_ms']:>17.1f} {r['area_uncached_ms']:>13.1f}")
     ratio = max(large["overview_ms"] / small["overview_ms"], large["area_ms"] / small["area_ms"])
     met = ratio <= 1.5 and large["overview_ms"] < 300
-    print("warm = median of %d runs with the data-version cache warm; cold = cache cleared before each run" % WARM_RUNS)
+    print(f"warm = median of {ROUNDS} x {WARM_RUNS} runs with the data-version cache warm, the sizes taking turns; "
+          f"cold = cache cleared before each run")
     print(json.dumps({
         "benchmark": "dashboard",
         "overview_ms_10k": round(small["overview_ms"], 1),
