@@ -3,7 +3,8 @@
 Seeds a temporary SQLite database per size with bulk inserts: the score tallies of every response
 (8 waves x 6 service areas x 8 departments), every invitation (for the response rate), and comment,
 time-lost and reasons answers for a fixed share of responses (COMMENT_SHARE). Pages are fetched
-through the Flask test client as a signed-in manager; each time is the median of warm runs taken in turns between the two sizes.
+through the Flask test client as a signed-in manager; each time is the median of warm runs taken in
+turns between the two sizes.
 
 Run: .venv/bin/python benchmarks/dashboard.py   (last line of output is one JSON object)
 """

@@ -121,7 +121,8 @@ def comments():
     if scope is None:
         return _empty()
     _fill_filters(form, scope)
-    form.wave.choices = [SelectChoice("", "All waves in range")] + [SelectChoice(w.id, w.label) for w in reversed(scope.waves)]
+    form.wave.choices = [SelectChoice("", "All waves in range")] + [
+        SelectChoice(w.id, w.label) for w in reversed(scope.waves)]
     form.area.choices = [SelectChoice("", "All service areas")] + [SelectChoice(a.id, a.name) for a in scope.areas]
     filters = CommentFilter(
         wave_id=form.wave.data if form.wave.data in scope.wave_ids else None,
