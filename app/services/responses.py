@@ -163,8 +163,9 @@ def _not_found() -> InvitationNotFound:
                               "for a new one.")
 
 
-# The survey page and its submission are the busiest requests: their statements are built once, and
-# read plain columns rather than ORM objects.
+# The survey page and its submission are the busiest requests: their statements are built once, read
+# plain columns rather than ORM objects, and write to the tables rather than the mapped classes (which
+# would route every write through the ORM's bulk-persistence layer).
 _LINK_QUERY = (
     select(Invitation.id, Invitation.responded_at, Invitation.opened_at, ResponseDraft.invitation_id.label("draft"),
            Stakeholder.id.label("stakeholder_id"), Stakeholder.opted_out_at, Stakeholder.department,
