@@ -51,45 +51,24 @@ def flask(env: dict[str, str], *args: str) -> str:
                           capture_output=True, text=True).stdout
 
 
-def seed(env: dict[str, str]) -> tuple[list[str], list[int], list[int]]:
-    """Migrate, load the catalog, one confidential campaign with two areas and an open wave with
-    INVITATIONS invitations whose tokens we keep, a manager account, and some past answers."""
+def seed(env: dict[str, str]) -> tuple[list[str], list[int]]:
+    """Migrate, load the catalog, a manager account, and one confidential campaign with two areas and
+    an open wave with INVITATIONS invitations whose tokens we keep."""
     flask(env, "init")
     flask(env, "users", "create", MANAGER[0], "--role", "manager", "--password", MANAGER[1])
     script = f"""
-import sys
-from datetime import date, datetime, timedelta, timezone
 from app import create_app
-from app.extensions import db
-from app.models import Campaign, Invitation, Provider, ServiceArea, Stakeholder, Wave
-from app.services.catalog import latest_definition
-from app.services.invitations import issue_token
+from benchmarks.seeding import add_open_wave
 app = create_app()
 with app.app_context():
-    provider = Provider(name="Load Provider")
-    areas = [ServiceArea(provider=provider, code=f"load-{{n}}", name=f"Load Area {{n}}", position=n,
-                         target_satisfaction=4.0, target_happiness=20) for n in (1, 2)]
-    campaign = Campaign(name="Load", provider=provider, definition=latest_definition("quarterly-provider-satisfaction"),
-                        anchor_date=date(2026, 1, 1), service_areas=areas, anonymity="confidential", min_group_size=5)
-    now = datetime.now(timezone.utc)
-    wave = Wave(campaign=campaign, label="LOAD", opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=7),
-                state="open")
-    db.session.add_all([provider, campaign, wave])
-    tokens = []
-    for n in range({INVITATIONS}):
-        person = Stakeholder(email=f"load{{n}}@example.com", department=("Finance", "Sales", "IT")[n % 3],
-                             service_areas=areas)
-        invitation = Invitation(wave=wave, stakeholder=person, state="sent")
-        db.session.add(invitation)
-        tokens.append(issue_token(invitation))
-    db.session.commit()
+    tokens, area_ids = add_open_wave("Load", {INVITATIONS}, anonymity="confidential", with_targets=True)
     print(" ".join(tokens))
-    print(" ".join(str(a.id) for a in areas))
+    print(" ".join(str(a) for a in area_ids))
 """
     output = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-c", script], cwd=ROOT, env=env, check=True,
                             capture_output=True, text=True).stdout.strip().splitlines()
     tokens, area_ids = output[-2].split(), [int(x) for x in output[-1].split()]
-    return tokens, area_ids, area_ids
+    return tokens, area_ids
 
 
 class Gunicorn:
@@ -275,7 +254,7 @@ def run_backend(backend: str, seconds: float, workdir: Path) -> dict:
            "SECRET_KEY": secrets.token_hex(32), "VENDORPULSE_ENV": "production", "FLASK_APP": "wsgi.py",
            "BASE_URL": "http://127.0.0.1", "ADMIN_PASSWORD": "load test admin password", "MPLBACKEND": "Agg",
            "SURVEY_NOT_FOUND_LIMIT": "100000 per minute", "RATELIMIT_STORAGE_URI": "memory://"}
-    tokens, area_ids, _ = seed(env)
+    tokens, area_ids = seed(env)
     server = Gunicorn(env)
     traffic = Traffic(server.port, tokens, area_ids)
     faults: dict[str, float] = {}

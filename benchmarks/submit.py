@@ -177,38 +177,18 @@ def free_port() -> int:
 
 
 def seed(env: dict[str, str], count: int) -> tuple[list[str], list[int]]:
-    """Create the schema, the shipped survey, one campaign with two areas, and `count` invitations."""
+    """Create the schema, the shipped survey, one anonymous campaign with two areas, and `count` invitations."""
     os.environ.update(env)
-    from datetime import date, datetime, timedelta, timezone
-
     from app import create_app
     from app.extensions import db
-    from app.models import Campaign, Invitation, Provider, ServiceArea, Stakeholder, Wave
-    from app.services.catalog import latest_definition, load_directory
-    from app.services.invitations import issue_token
+    from app.services.catalog import load_directory
+    from benchmarks.seeding import add_open_wave
 
     app = create_app()
-    tokens = []
     with app.app_context():
         db.create_all()
         load_directory(REPO_ROOT / "surveys")
-        provider = Provider(name="Bench Provider")
-        areas = [ServiceArea(provider=provider, code=f"bench-{n}", name=f"Bench Area {n}", position=n) for n in (1, 2)]
-        definition = latest_definition("quarterly-provider-satisfaction")
-        campaign = Campaign(name="Bench", provider=provider, definition=definition, anchor_date=date(2026, 1, 1),
-                            service_areas=areas, anonymity="anonymous")
-        now = datetime.now(timezone.utc)
-        wave = Wave(campaign=campaign, label="BENCH", opens_at=now - timedelta(days=1),
-                    closes_at=now + timedelta(days=7), state="open")
-        db.session.add_all([provider, campaign, wave])
-        for n in range(count):
-            stakeholder = Stakeholder(email=f"bench{n}@example.com", department=("Finance", "Sales", "IT")[n % 3],
-                                      service_areas=areas)
-            invitation = Invitation(wave=wave, stakeholder=stakeholder, state="sent")
-            db.session.add(invitation)
-            tokens.append(issue_token(invitation))
-        db.session.commit()
-        area_ids = [area.id for area in areas]
+        tokens, area_ids = add_open_wave("Bench", count, anonymity="anonymous")
         db.session.remove()
         db.engine.dispose()
     return tokens, area_ids
