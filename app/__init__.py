@@ -64,10 +64,12 @@ def refuse_nameless_form_fields() -> None:
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    """SQLite: enforce foreign keys and let readers work while a writer commits (WAL)."""
+    """SQLite: enforce foreign keys, let readers work while a writer commits (WAL), and overwrite deleted
+    content with zeros (secure_delete), so a deleted draft or pooled answer does not linger in free pages."""
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")

@@ -1,7 +1,7 @@
 """All models, imported here so Alembic and `db.create_all` see every table."""
 from app.models.campaign import Campaign, Invitation, InvitationToken, Wave, hash_token
 from app.models.org import Provider, ServiceArea, Stakeholder
-from app.models.response import Answer, Response, ResponseDraft, ScoreTally
+from app.models.response import Answer, PooledResponse, Response, ResponseDraft, ScoreTally
 from app.models.survey import Question, SurveyDefinition
 from app.models.user import User
 
@@ -10,6 +10,7 @@ __all__ = [
     "Campaign",
     "Invitation",
     "InvitationToken",
+    "PooledResponse",
     "Provider",
     "Question",
     "Response",

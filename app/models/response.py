@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     SmallInteger,
     String,
     Text,
@@ -111,13 +112,32 @@ class Answer(db.Model):
 
 
 class ResponseDraft(db.Model):
-    """A partial answer saved to come back to from the same link; deleted when the survey is submitted."""
+    """A partial answer saved to come back to from the same link; deleted when the survey is submitted.
+
+    `sealed` is the draft encrypted with a key derived from the link's token, which the server never
+    keeps: only whoever holds the link can read it back.
+    """
 
     __tablename__ = "response_draft"
 
     invitation_id: Mapped[int] = mapped_column(ForeignKey("invitation.id", ondelete="CASCADE"), primary_key=True)
-    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class PooledResponse(db.Model):
+    """An anonymous submission waiting to be written, with others of its wave, as a shuffled batch.
+
+    Its answers are sealed (encrypted) with a key derived from the app's secret, so the row says nothing
+    to someone holding only the database. It carries no time and no link to an invitation; once enough
+    submissions of the wave wait, they are written together in random order and these rows deleted.
+    """
+
+    __tablename__ = "response_pool"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id", ondelete="CASCADE"), index=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class ScoreTally(db.Model):

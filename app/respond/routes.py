@@ -93,10 +93,11 @@ def _sections_html(layout: SurveyLayout, formdata, errors: dict) -> Markup:
 
 
 def _render_survey(context, formdata=None, *, status: int = 200, errors=None, notice: str | None = None,
-                   draft=None):
+                   draft=None, draft_elsewhere: bool = False):
     errors = errors or {}
     return render_template(
         "respond/survey.html", context=context, errors=errors, notice=notice, draft=draft,
+        draft_elsewhere=draft_elsewhere,
         summary=error_summary(context.layout, errors), sections_html=_sections_html(context.layout, formdata, errors),
     ), status
 
@@ -109,9 +110,10 @@ def survey(token: str):
     now = utcnow()
     context = responses.load_survey_context(token, now=now)
     if request.method == "GET":
-        draft = responses.load_draft(context.invitation)
+        draft = responses.load_draft(context.invitation, token)
         formdata = MultiDict([(k, v) for k, values in draft.data.items() for v in values]) if draft else None
-        page = _render_survey(context, formdata, draft=draft)
+        page = _render_survey(context, formdata, draft=draft,
+                              draft_elsewhere=context.invitation.has_draft and draft is None)
         responses.mark_opened(context, now)
         return page
 
@@ -120,7 +122,7 @@ def survey(token: str):
             "This page was open for a long time, so for your security we could not accept it yet. "
             "Your answers are still filled in below: check them and press “Submit my answers” again."))
     if request.form.get("action") == "save":
-        responses.save_draft(context, request.form, now=now)
+        responses.save_draft(context, request.form, token=token, now=now)
         flash(f"Your answers are saved. Open the same link again to finish before "
               f"{format_date(context.wave.closes_at)}.", "success")
         return redirect(url_for("respond.survey", token=token), code=303)

@@ -38,6 +38,7 @@ from app.services.questions import (
     parse_submission,
     survey_layout,
 )
+from app.services.sealing import SealBroken, draft_key, seal, unseal
 from app.services.tallies import add_to_tallies, tally_keys_for
 
 
@@ -400,28 +401,57 @@ def _refuse_as_answered(invitation_id: int) -> NoReturn:
     raise AlreadyAnswered(responded_at) from None
 
 
-def save_draft(context: SurveyContext, form_data: Mapping[str, Any], *, now: datetime) -> dict[str, list[str]]:
-    """Keep a partial answer (unchecked) to come back to from the same link before the wave closes. Commits."""
+@dataclass(frozen=True)
+class SavedDraft:
+    """A draft as its link reads it back: the values entered (field name -> values) and when they were saved."""
+
+    data: dict[str, list[str]]
+    updated_at: datetime
+
+
+def _draft_context(invitation_id: int) -> str:
+    return f"response_draft:{invitation_id}"
+
+
+def save_draft(context: SurveyContext, form_data: Mapping[str, Any], *, token: str,
+               now: datetime) -> dict[str, list[str]]:
+    """Keep a partial answer (unchecked) to come back to from the same link before the wave closes. Commits.
+
+    The draft is sealed with a key derived from the link's token (`sealing.draft_key`), which the server
+    does not keep: the database holds only ciphertext, which opens again only from that link.
+    """
     check_answerable(context.invitation, context.wave, now)
     data = draft_data(context.layout, form_data)
+    sealed = seal(draft_key(token), data, context=_draft_context(context.invitation.id))
     held = db.session.connection().execute(_HOLD_UNANSWERED, {"invitation_id": context.invitation.id})
     if held.rowcount != 1:
         _refuse_as_answered(context.invitation.id)
     draft = db.session.get(ResponseDraft, context.invitation.id)
     if draft is None:
-        draft = ResponseDraft(invitation_id=context.invitation.id, data=data, updated_at=now)
-        db.session.add(draft)
+        db.session.add(ResponseDraft(invitation_id=context.invitation.id, sealed=sealed, updated_at=now))
     else:
-        draft.data = data
+        draft.sealed = sealed
         draft.updated_at = now
     db.session.commit()
     return data
 
 
-def load_draft(invitation: InvitationView) -> ResponseDraft | None:
+def load_draft(invitation: InvitationView, token: str) -> SavedDraft | None:
+    """The draft saved from this link, or None: none was saved, or it was saved from another of the
+    person's links (each email carries its own), or it was altered. Either way the form starts empty."""
     if not invitation.has_draft:
         return None
-    return db.session.get(ResponseDraft, invitation.id)
+    row = db.session.execute(select(ResponseDraft.sealed, ResponseDraft.updated_at)
+                             .where(ResponseDraft.invitation_id == invitation.id)).one_or_none()
+    if row is None:
+        return None
+    try:
+        data = unseal(draft_key(token), row.sealed, context=_draft_context(invitation.id))
+    except SealBroken:
+        return None
+    values = {str(name): [str(value) for value in entered] for name, entered in data.items()
+              if isinstance(entered, list)}
+    return SavedDraft(values, row.updated_at)
 
 
 def opt_out(invitation: Invitation) -> Stakeholder:

@@ -72,11 +72,13 @@ def test_page_is_private_and_records_the_first_visit(client, survey, db):
     assert db.session.get(Invitation, s.invitation.id).opened_at == opened
 
 
-def test_anonymous_page_says_answers_cannot_be_traced(client, survey, db):
+def test_anonymous_page_says_how_answers_are_kept_apart_from_the_person(client, survey, db):
     s = make_survey(survey, anonymity="anonymous")
     html = client.get(s.url).get_data(as_text=True)
-    assert "cannot be traced back to you, not even by the administrators" in html
+    assert "They wait, encrypted, until at least 5 people have answered" in html
+    assert "stored with the others in a random order, so the stored answers cannot be traced back to you" in html
     assert "Only your department is kept with them" in html
+    assert "encrypted with a key that only your link holds" in html
 
 
 # --- a valid submission -------------------------------------------------------------------------
@@ -368,8 +370,10 @@ def test_partial_answers_can_be_saved_and_resumed_then_disappear_on_submit(clien
     assert saved.status_code == 303
     assert count(db, Response) == 0
     draft = db.session.get(ResponseDraft, s.invitation.id)
-    assert draft.data[f"area{s.used.id}__comment"] == ["Half a thought"]
-    assert "csrf_token" not in draft.data
+    assert b"Half a thought" not in draft.sealed  # sealed with the link's key, see tests/test_anonymity.py
+    kept = responses.load_draft(responses.load_survey_context(s.token).invitation, s.token)
+    assert kept.data[f"area{s.used.id}__comment"] == ["Half a thought"]
+    assert "csrf_token" not in kept.data and "action" not in kept.data
 
     resumed = client.get(saved.headers["Location"]).get_data(as_text=True)
     assert "Your answers are saved" in resumed
@@ -396,7 +400,27 @@ def test_a_draft_saved_from_a_tab_opened_before_the_survey_was_submitted_is_refu
     assert submit(client, s).status_code == 303
 
     with pytest.raises(responses.AlreadyAnswered) as refused:
-        responses.save_draft(stale, {f"area{s.used.id}__comment": "Second thoughts"}, now=now)
+        responses.save_draft(stale, {f"area{s.used.id}__comment": "Second thoughts"}, token=s.token, now=now)
     assert refused.value.responded_at is not None
     assert count(db, ResponseDraft) == 0
     assert count(db, Response) == 1
+
+
+def test_a_draft_opens_only_from_the_link_it_was_saved_from(client, survey, db):
+    """Each email carries its own token and a draft is sealed with its link's key: the reminder's link
+    finds a draft it cannot open, says so, and starts with an empty form."""
+    from app.services.invitations import issue_token
+
+    s = make_survey(survey)
+    reminder_token = issue_token(s.invitation, purpose="reminder")
+    db.session.commit()
+    _, token = open_form(client, s)
+    client.post(s.url, data={f"area{s.used.id}__comment": "Drafted from the first email", "action": "save",
+                             "csrf_token": token})
+
+    from_reminder = client.get(f"/s/{reminder_token}").get_data(as_text=True)
+    assert "Drafted from the first email" not in from_reminder
+    assert "open only from the link they were saved from" in from_reminder
+    from_first = client.get(s.url).get_data(as_text=True)
+    assert "Drafted from the first email</textarea>" in from_first
+    assert "open only from the link they were saved from" not in from_first
