@@ -13,6 +13,10 @@ After sending, results are committed in groups of `commit_every` messages. A wor
 SIGKILL can therefore have handed to the SMTP server up to `commit_every` messages whose success was
 not yet recorded (the in-flight one included): those are sent again after the lease. That is the
 duplicate bound per killed worker; `commit_every=1` makes it one message, at a cost in throughput.
+
+One person's data never stops a pass: an address or name that cannot go into an email fails that
+invitation for good, with a reason the admin sees on the campaign page, and a message that cannot be
+built for any other reason is retried like a transient delivery failure.
 """
 from __future__ import annotations
 
@@ -35,11 +39,13 @@ from app.services import campaigns
 from app.services.invitations import issue_token
 from app.services.mailer import (
     EmailContent,
+    InvalidRecipient,
     MailSettings,
     PermanentDeliveryError,
     TransientDeliveryError,
     Transport,
     TransportUnavailable,
+    checked_recipient,
     email_content,
     render_email,
     transport_for,
@@ -255,14 +261,19 @@ class _BatchSender:
                 db.session.commit()
                 return
             emails: list[tuple[int, EmailContent]] = []
+            unprepared: list[tuple[int, Exception]] = []
             for invitation in _load_for_email(ids):
                 if invitation.stakeholder.opted_out or not invitation.stakeholder.active:
                     invitation.mark_failed(NOT_SENT_OPTED_OUT)
                     self.report.failed += 1
                     continue
-                token = issue_token(invitation, purpose="invite")
-                emails.append((invitation.id, email_content(invitation, token, self.settings, kind="invitation")))
-            db.session.commit()  # claims and tokens are durable before anything is sent
+                try:
+                    emails.append((invitation.id, self._prepare(invitation, kind="invitation", purpose="invite")))
+                except (PermanentDeliveryError, TransientDeliveryError) as error:
+                    unprepared.append((invitation.id, error))
+            # Claims and tokens are durable before anything is sent; what could not be prepared is recorded
+            # like a delivery failure (an unusable address or name fails for good, at once).
+            self._record_invitations([], unprepared, [], self.clock())
             self._send_batch(emails, self._record_invitations)
 
     def _record_invitations(self, sent: list[tuple[int, datetime]], failures: list[tuple[int, Exception]],
@@ -345,10 +356,13 @@ class _BatchSender:
                     db.session.commit()
                     break
                 emails = []
+                unprepared: list[tuple[int, Exception]] = []
                 for invitation in _load_for_email(ids):
-                    token = issue_token(invitation, purpose="reminder")
-                    emails.append((invitation.id, email_content(invitation, token, self.settings, kind="reminder")))
-                db.session.commit()
+                    try:
+                        emails.append((invitation.id, self._prepare(invitation, kind="reminder", purpose="reminder")))
+                    except (PermanentDeliveryError, TransientDeliveryError) as error:
+                        unprepared.append((invitation.id, error))
+                self._record_reminders([], unprepared, [], self.clock())  # commits the claims and tokens too
                 self._send_batch(emails, self._record_reminders)
 
     def _record_reminders(self, sent: list[tuple[int, datetime]], failures: list[tuple[int, Exception]],
@@ -389,6 +403,22 @@ class _BatchSender:
 
     # shared ------------------------------------------------------------------------------------
 
+    def _prepare(self, invitation: Invitation, *, kind: str, purpose: str) -> EmailContent:
+        """The email's content with a fresh link. Raises InvalidRecipient (a permanent failure) before
+        any token is stored when the address or name cannot go into an email; any other error is
+        wrapped as a transient one, retried with back-off until the attempts run out."""
+        try:
+            checked_recipient(invitation.stakeholder.email, invitation.stakeholder.name)
+            token = issue_token(invitation, purpose=purpose)
+            return email_content(invitation, token, self.settings, kind=kind)
+        except InvalidRecipient as error:
+            log.warning("Invitation %s: %s", invitation.id, error.reply)
+            raise
+        except Exception as error:
+            log.exception("Could not prepare the %s for invitation %s", kind, invitation.id)
+            raise TransientDeliveryError(f"The email could not be prepared ({type(error).__name__}: {error}).") \
+                from error
+
     def _send_batch(self, emails: list[tuple[int, EmailContent]],
                     record: Callable[[list[tuple[int, datetime]], list[tuple[int, Exception]], list[int], datetime],
                                      None]) -> None:
@@ -405,8 +435,8 @@ class _BatchSender:
                 if self.stop() or time.monotonic() - started > self.lease.total_seconds() / 2:
                     record(sent, failures, [i for i, _ in emails[position:]], self.clock())
                     return
-                email = render_email(content, self.settings, now=self.clock())
                 try:
+                    email = render_email(content, self.settings, now=self.clock())
                     self.transport.send(email)
                 except TransportUnavailable as error:
                     self.report.smtp_unavailable = error.reply
@@ -415,8 +445,12 @@ class _BatchSender:
                     record(sent, failures, [i for i, _ in emails[position:]], self.clock() + SERVER_DOWN_RETRY)
                     return
                 except (TransientDeliveryError, PermanentDeliveryError) as error:
-                    log.info("Delivery to %s failed: %s", email.recipient, error.reply)
+                    log.info("Delivery to %s failed: %s", content.recipient, error.reply)
                     failures.append((invitation_id, error))
+                except Exception as error:  # one message that cannot be built or written fails alone
+                    log.exception("Could not send the email to %s", content.recipient)
+                    failures.append((invitation_id, TransientDeliveryError(
+                        f"The email could not be built or sent ({type(error).__name__}: {error}).")))
                 else:
                     sent.append((invitation_id, self.clock()))
                 if len(sent) + len(failures) >= self.commit_every or \

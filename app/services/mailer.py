@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import smtplib
 import socket
 import ssl
 import tempfile
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from datetime import datetime
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any, Mapping, Protocol
 from zoneinfo import ZoneInfo
 
+from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 
 from app.models import Invitation
@@ -99,6 +102,58 @@ class TransportUnavailable(TransientDeliveryError):
     """The server could not be reached or refused the session itself; no message is to blame."""
 
 
+class InvalidRecipient(PermanentDeliveryError):
+    """The stakeholder's address or name cannot go into an email: only correcting the data helps.
+    `reply` says what is wrong in words an admin can act on; it is shown on the campaign page."""
+
+
+# The Stakeholder.name column's size; it also keeps the To line well under the 998 octets SMTP allows.
+NAME_MAX_LENGTH = 200
+_WHITESPACE_RUN = re.compile(r"\s+")
+# A line break followed by something shaped like a header field ("Bcc:", "Content-Type:"): whatever
+# produced it, sending it on would be an attempt to add headers to the message.
+_HEADER_AFTER_LINE_BREAK = re.compile(r"[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]\s*[!-9;-~]+\s*:")
+FIX_AND_RESEND = "Correct it in the HR file, import the file again, then resend the invitation."
+
+
+def one_line(text: str) -> str:
+    """Line breaks, tabs and runs of spaces as single spaces: what a header or a greeting can carry."""
+    return _WHITESPACE_RUN.sub(" ", text).strip()
+
+
+def checked_recipient(email: str, name: str | None) -> tuple[str, str]:
+    """The address to send to and the name to greet, or InvalidRecipient saying what to fix.
+
+    A name broken over several lines (a stray quote in an HR export does that) is folded onto one line,
+    which is what its owner would write; a name that tries to start a header after a line break, holds
+    other control characters or is longer than the column allows is refused, as is any address
+    `email-validator` refuses or one that needs SMTPUTF8, which these messages are not built for.
+    """
+    try:
+        address = validate_email(email, check_deliverability=False)
+    except EmailNotValidError as error:
+        raise InvalidRecipient(f"Not sent: the email address {email!r} cannot be used: {error} "
+                               f"{FIX_AND_RESEND}") from error
+    if address.ascii_email is None:
+        raise InvalidRecipient(f"Not sent: the email address {email!r} has non-ASCII characters before the @, "
+                               f"which needs an SMTPUTF8 mail setup. Ask for the person's ASCII address. "
+                               f"{FIX_AND_RESEND}")
+    raw_name = name or ""
+    injected = _HEADER_AFTER_LINE_BREAK.search(raw_name)
+    if injected:
+        raise InvalidRecipient(f"Not sent: the name has a line break followed by {injected.group().strip()!r}, "
+                               f"which would add a header to the email. {FIX_AND_RESEND}")
+    display_name = one_line(raw_name)
+    control = next((c for c in display_name if unicodedata.category(c) == "Cc"), None)
+    if control is not None:
+        raise InvalidRecipient(f"Not sent: the name contains the control character U+{ord(control):04X}, which "
+                               f"cannot go into an email header. {FIX_AND_RESEND}")
+    if len(display_name) > NAME_MAX_LENGTH:
+        raise InvalidRecipient(f"Not sent: the name is {len(display_name)} characters long; at most "
+                               f"{NAME_MAX_LENGTH} fit in the email's To line. {FIX_AND_RESEND}")
+    return address.ascii_email, display_name
+
+
 def survey_link(settings: MailSettings, token: str) -> str:
     return f"{settings.base_url}/s/{token}"
 
@@ -141,17 +196,19 @@ class EmailContent:
 def email_content(invitation: Invitation, token: str, settings: MailSettings, *,
                   kind: str = "invitation") -> EmailContent:
     """What the email to `invitation` with the link `token` says. The invitation must have its wave,
-    campaign (provider, definition, service areas) and stakeholder loaded."""
+    campaign (provider, definition, service areas) and stakeholder loaded. Raises InvalidRecipient
+    when the stakeholder's address or name cannot go into an email."""
     if kind not in KINDS:
         raise ValueError(f"unknown email kind {kind!r}")
     wave = invitation.wave
     campaign = wave.campaign
     stakeholder = invitation.stakeholder
+    recipient, name = checked_recipient(stakeholder.email, stakeholder.name)
     closes_local = wave.closes_at.astimezone(ZoneInfo(settings.timezone))
     provider = campaign.provider.name
     context = {
         "kind": kind,
-        "name": stakeholder.name or "",
+        "name": name,
         "provider": provider,
         "period": wave.label,
         "survey_title": campaign.definition.title,
@@ -164,7 +221,7 @@ def email_content(invitation: Invitation, token: str, settings: MailSettings, *,
     subject = (f"How did {provider} do in {wave.label}? Your short survey" if kind == "invitation"
                else f"Reminder: your {wave.label} survey about {provider} closes {closes_local.day} "
                     f"{closes_local:%B}")
-    return EmailContent(kind=kind, recipient=stakeholder.email, subject=subject, context=context)
+    return EmailContent(kind=kind, recipient=recipient, subject=one_line(subject), context=context)
 
 
 def render_email(content: EmailContent, settings: MailSettings, now: datetime | None = None) -> OutgoingEmail:
@@ -299,7 +356,7 @@ class SmtpTransport:
 
 
 class OutboxTransport:
-    """Writes each message as an `.eml` file and logs the survey link, for running without a mail server."""
+    """Writes each message as an `.eml` file, for running without a mail server; the link is in the file."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -321,5 +378,5 @@ class OutboxTransport:
             os.replace(temporary, final)  # readers never see half a file
         except OSError as error:
             raise TransportUnavailable(f"Cannot write to the outbox {self.directory}: {error}") from error
-        log.info("Email to %s written to %s; survey link: %s", formataddr(("", email.recipient)), final,
-                 email.survey_link)
+        # The link itself stays in the file: logs never carry survey tokens.
+        log.info("Email to %s written to %s", formataddr(("", email.recipient)), final)

@@ -12,7 +12,8 @@ from sqlalchemy import func, select, update
 from app.models import Invitation, InvitationToken, Wave
 from app.services.dispatch import LEASE, MAX_ATTEMPTS, retry_delay, run_dispatch_pass
 from app.services.invitations import find_invitation
-from app.services.mailer import MailSettings
+from app.services import dispatch as dispatch_service
+from app.services.mailer import NAME_MAX_LENGTH, InvalidRecipient, MailSettings, checked_recipient
 from tests.factories import make_area, make_campaign, make_invitation, make_provider, make_stakeholder, make_wave
 from tests.smtp_server import smtp_server  # noqa: F401 (fixture)
 
@@ -307,7 +308,7 @@ def test_the_next_waves_are_planned_with_labels_and_only_once(db, survey, smtp_s
     assert (report.waves_created, again.waves_created) == (2, 0)
 
 
-def test_without_smtp_host_messages_land_in_the_outbox_and_the_link_is_logged(db, open_wave, tmp_path, caplog):
+def test_without_smtp_host_messages_land_in_the_outbox_and_the_log_names_the_file(db, open_wave, tmp_path, caplog):
     make_invitation(open_wave, make_stakeholder(email="offline@example.com"))
     settings = MailSettings(base_url="http://vendorpulse.test", timezone="UTC", mail_from="vp@vendorpulse.test",
                             outbox_dir=str(tmp_path / "outbox"))
@@ -320,7 +321,8 @@ def test_without_smtp_host_messages_land_in_the_outbox_and_the_link_is_logged(db
     message = message_from_bytes(files[0].read_bytes(), policy=policy.default)
     token = link_token(message)
     assert message["To"].addresses[0].addr_spec == "offline@example.com"
-    assert f"http://vendorpulse.test/s/{token}" in caplog.text
+    # The link is in the file; the log says where the file is and never carries the token.
+    assert str(files[0]) in caplog.text and token not in caplog.text
     assert find_invitation(token) is not None
 
 
@@ -344,3 +346,111 @@ def test_serve_runs_passes_until_sigterm(runner, open_wave, smtp_server, app, mo
     assert "SIGTERM received" in result.output and result.output.rstrip().endswith("Dispatcher stopped.")
     assert [r.to for r in smtp_server.received] == ["served@example.com"]
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_bad_names_and_addresses_fail_alone_with_a_reason_and_the_rest_are_sent(db, campaign, open_wave, smtp_server,
+                                                                                admin_client):
+    good = make_stakeholder(email="good@example.com", name="Alice Adams")
+    folded = make_stakeholder(email="folded@example.com", name="Ann\nSmith")  # a stray quote's line break
+    injected_name = make_stakeholder(email="mallory@example.com", name="Mallory\r\nBcc: victim@example.net")
+    injected_address = make_stakeholder(email="eve@example.com\nbcc: victim@example.net", name="Eve")
+    bell = make_stakeholder(email="bell@example.com", name="Bell\x07Ringer")
+    last = make_stakeholder(email="last@example.com", name="Zed")
+    for person in (good, folded, injected_name, injected_address, bell, last):
+        make_invitation(open_wave, person)
+
+    report = run_dispatch_pass(datetime.now(timezone.utc), worker_id="w1", settings=smtp_server.settings())
+
+    assert (report.sent, report.failed, report.retrying) == (3, 3, 0)
+    assert sorted(r.to for r in smtp_server.received) == ["folded@example.com", "good@example.com",
+                                                          "last@example.com"]
+    assert all(r.recipients == (r.to,) for r in smtp_server.received)
+    assert smtp_server.to("folded@example.com")[0]["To"].addresses[0].display_name == "Ann Smith"
+    assert not any("victim" in r.message.as_string().lower() for r in smtp_server.received)
+    rows = {r.stakeholder_id: r for r in invitations(db)}
+    assert {r.state for r in rows.values()} == {"sent", "failed"}, "nothing is left claimed"
+    assert [rows[p.id].state for p in (good, folded, last)] == ["sent"] * 3
+    reasons = {p: rows[p.id].last_error for p in (injected_name, injected_address, bell)}
+    assert all(rows[p.id].state == "failed" and rows[p.id].claimed_by is None for p in reasons)
+    assert "line break followed by 'Bcc:'" in reasons[injected_name]
+    assert "email address" in reasons[injected_address] and "U+000A" in reasons[injected_address]
+    assert "control character U+0007" in reasons[bell]
+    assert all(reason.startswith("Not sent:") and "import" in reason for reason in reasons.values())
+    # No new link was made for an email that could not go (the factory made the first one).
+    assert [len(rows[p.id].tokens) for p in reasons] == [1, 1, 1]
+    assert [len(rows[p.id].tokens) for p in (good, folded, last)] == [2, 2, 2]
+
+    # A failure is permanent: later passes neither resend nor retry it.
+    later = run_dispatch_pass(datetime.now(timezone.utc) + LEASE * 2, worker_id="w2", settings=smtp_server.settings())
+    assert (later.sent, later.failed) == (0, 0) and len(smtp_server.received) == 3
+
+    # The admin sees each reason on the campaign page.
+    page = admin_client.get(f"/admin/campaigns/{campaign.id}").get_data(as_text=True)
+    assert "mallory@example.com" in page and "control character U+0007" in page
+    assert "would add a header to the email" in page
+
+
+def test_a_message_that_cannot_be_built_is_retried_alone(db, open_wave, smtp_server, monkeypatch):
+    for email in ("before@example.com", "broken@example.com", "after@example.com"):
+        make_invitation(open_wave, make_stakeholder(email=email))
+    real_render = dispatch_service.render_email
+
+    def render(content, settings, now=None):
+        if content.recipient == "broken@example.com":
+            raise UnicodeEncodeError("ascii", "x", 0, 1, "made up for the test")
+        return real_render(content, settings, now)
+
+    monkeypatch.setattr(dispatch_service, "render_email", render)
+    now = datetime.now(timezone.utc)
+    report = run_dispatch_pass(now, worker_id="w1", settings=smtp_server.settings())
+
+    assert (report.sent, report.retrying) == (2, 1)
+    broken = next(r for r in invitations(db) if r.stakeholder.email == "broken@example.com")
+    assert broken.state == "pending" and "could not be built" in broken.last_error
+    monkeypatch.setattr(dispatch_service, "render_email", real_render)
+    assert run_dispatch_pass(now + retry_delay(1) + timedelta(seconds=1), worker_id="w1",
+                             settings=smtp_server.settings()).sent == 1
+
+
+def test_a_reminder_to_a_name_spoiled_after_the_invitation_fails_alone(db, campaign, smtp_server):
+    opens = datetime.now(timezone.utc) - timedelta(days=6)
+    wave = make_wave(campaign, label="2026-Q1", state="open", opens_at=opens, days=14)
+    spoiled, fine = make_stakeholder(email="spoiled@example.com"), make_stakeholder(email="fine@example.com")
+    for person in (spoiled, fine):
+        make_invitation(wave, person, state="sent", sent_at=opens)
+    spoiled.name = "Sam\nContent-Type: text/html"
+    db.session.commit()
+
+    report = run_dispatch_pass(datetime.now(timezone.utc), worker_id="w1", settings=smtp_server.settings())
+
+    assert (report.reminders_sent, report.failed) == (1, 1)
+    assert [r.to for r in smtp_server.received] == ["fine@example.com"]
+    row = invitations(db, stakeholder_id=spoiled.id)[0]
+    assert row.state == "sent" and row.reminder_claimed_at is None
+    assert row.last_error.startswith("Reminder not delivered: Not sent: the name has a line break")
+
+
+@pytest.mark.parametrize("email, name, problem", [
+    ("ok@example.com", "x" * (NAME_MAX_LENGTH + 1), f"at most {NAME_MAX_LENGTH} fit"),
+    ("ok@example.com", "Nul\x00Byte", "U+0000"),
+    ("ok@example.com", "Ann\n  X-Mailer: evil", "'X-Mailer:'"),
+    ("not an address", "Ann", "cannot be used"),
+    ("ann@localhost", "Ann", "cannot be used"),
+    ("jörg@example.com", "Jörg", "SMTPUTF8"),
+])
+def test_unusable_recipients_are_explained(email, name, problem):
+    with pytest.raises(InvalidRecipient) as error:
+        checked_recipient(email, name)
+    assert problem in error.value.reply
+
+
+@pytest.mark.parametrize("name, greeting", [
+    ("Ann\nSmith", "Ann Smith"),
+    ("  Smith,\r\n\tAnn  ", "Smith, Ann"),
+    ("Zofia Zielińska", "Zofia Zielińska"),
+    ("Dr. Who: the Doctor", "Dr. Who: the Doctor"),
+    ("", ""),
+    (None, ""),
+])
+def test_names_are_folded_onto_one_line(name, greeting):
+    assert checked_recipient("Ann@Example.com", name) == ("Ann@example.com", greeting)
