@@ -174,10 +174,10 @@ def scorecard():
         return _empty()
     _fill_filters(form, scope)
     report = reporting.overview(scope)
-    area_reports = [reporting.area_report(scope, a.id, with_departments=False) for a in scope.areas]
+    area_reports = [reporting.area_report(scope, a.id, for_provider=True) for a in scope.areas]
     trends = {r.area.id: chart_specs.trend_spec(r, "satisfaction") for r in area_reports}
     shared = reporting.list_comments(scope, CommentFilter(shareable_only=True), per_page=SCORECARD_COMMENTS,
-                                     count=False)
+                                     count=False, for_provider=True)
     return render_template("dashboard/scorecard.html", form=form, scope=scope, report=report, trends=trends,
                            args=filter_args(scope), shared=shared)
 
@@ -206,7 +206,7 @@ def chart(kind: str):
     else:
         if area_id is None:
             abort(404)
-        report = reporting.area_report(scope, area_id, with_departments=not _is_provider())
+        report = reporting.area_report(scope, area_id, for_provider=_is_provider())
         spec = chart_specs.area_spec(kind, report, metric)
     headers = {"Cache-Control": "private, no-cache", "ETag": f'"{spec.etag}"', "Vary": "Cookie"}
     if request.if_none_match.contains(spec.etag):

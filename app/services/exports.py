@@ -1,28 +1,32 @@
 """CSV exports for the quarterly review: what rows each kind holds, streamed from the database.
 
-No export ever holds a name or an email address. Departments come from the responses, which carry one
-only when the campaign copies it; a department with fewer responses in a wave than the campaign's
-minimum group size is reported as "Other" (computed in SQL, `_department_in_sql`).
+No export ever holds a name, an email address, a response's id or its date. What a file may hold is
+decided by the disclosure gate (`app.services.disclosure`): the summary through the dashboard's own
+statistics; row-level files (answers, responses) by a row plan that keeps every combination of wave,
+department and areas answered at the minimum group size or above; comments only from groups that are
+large enough, never by department.
 """
 from __future__ import annotations
 
 import itertools
+import secrets
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, String, case, func, literal, select
+from sqlalchemy import BigInteger, Select, case, distinct, func, literal, select
 
 from app.errors import InvalidInput
 from app.extensions import db
-from app.models import Answer, Campaign, Question, Response, ScoreTally, ServiceArea, Wave
+from app.models import Answer, Question, Response, ServiceArea, Wave
 from app.services import reporting, sentiment
-from app.services.reporting import Scope
 from app.services.csv_stream import Column
-from app.services.stats import is_reportable, suppression_note
+from app.services.disclosure import NOT_RECORDED, RELATIONSHIP, RowPlan, count_departments, plan_rows
+from app.services.reporting import Scope
+from app.services.stats import suppression_note
 
 KINDS = ("answers", "responses", "comments", "summary")
-OTHER_DEPARTMENT = "Other"
 CHUNK = 2000
 
 
@@ -69,14 +73,6 @@ def check_area(scope: Scope, area_code: str | None) -> str | None:
     return area_code
 
 
-def _min_group_sizes(scope: Scope) -> dict[int, int]:
-    """wave -> its campaign's minimum group size."""
-    return dict(db.session.execute(
-        select(Wave.id, Campaign.min_group_size).join(Campaign, Campaign.id == Wave.campaign_id)
-        .where(Wave.id.in_(scope.wave_ids))
-    ).all())
-
-
 def _answer_query(scope: Scope, area_code: str | None, *columns) -> Select:
     query = (
         select(*columns)
@@ -107,60 +103,107 @@ def _stream(query: Select) -> Iterator[Any]:
         result.close()
 
 
-def _submitted_day():
-    """The submission date as 'YYYY-MM-DD' computed by the database: parsing a datetime per row in
-    Python would cost more than the rest of the row."""
-    return func.date(Response.submitted_at, type_=String)
-
-
 def _reasons(value: list[str] | None) -> str | None:
     return ";".join(value) if value else None
 
 
-def _department_in_sql(scope: Scope):
-    """The department as exports show it, computed by the database: the name when the department
-    has at least the minimum number of responses in that wave, else "Other"."""
-    named = (
-        select(Response.wave_id.label("wave_id"), Response.department.label("department"))
-        .join(Wave, Wave.id == Response.wave_id).join(Campaign, Campaign.id == Wave.campaign_id)
-        .where(Response.wave_id.in_(scope.wave_ids), Response.department.is_not(None))
-        .group_by(Response.wave_id, Response.department, Campaign.min_group_size)
-        .having(func.count() >= Campaign.min_group_size)
-        .subquery("named_department")
+# --------------------------------------------------------------------------------------------
+# Row-level exports: the disclosure gate's row plan, applied as rows stream
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RowPlanner:
+    """Each response's areas as a bit mask computed by the database, and the plan for every
+    (wave, department, areas) group: what department its rows carry and whether they are split."""
+
+    area_bits: dict[int, int]  # area key (0: provider-wide questions) -> bit
+    masks: Any  # subquery: response_id, mask
+    plans: dict[tuple[int, str, frozenset[int]], RowPlan]
+
+    def areas(self, mask: int) -> frozenset[int]:
+        return frozenset(key for key, bit in self.area_bits.items() if mask & bit)
+
+    def plan(self, wave_id: int, department: str | None, mask: int) -> RowPlan:
+        return self.plans[(wave_id, department or NOT_RECORDED, self.areas(mask))]
+
+
+def row_planner(scope: Scope) -> RowPlanner:
+    """Group the scope's responses by wave, department and areas answered, in SQL, and plan their rows."""
+    area_ids = db.session.scalars(
+        select(Answer.service_area_id).where(Answer.wave_id.in_(scope.wave_ids), Answer.service_area_id.is_not(None))
+        .distinct()
+    ).all()
+    bits = {RELATIONSHIP: 1, **{area_id: 1 << (index + 1) for index, area_id in enumerate(sorted(area_ids))}}
+    if len(bits) > 62:
+        raise InvalidInput("Too many service areas for a row-level export; export the summary instead.")
+    bit = case(*[(Answer.service_area_id == area_id, literal(value, BigInteger)) for area_id, value in bits.items()
+                 if area_id != RELATIONSHIP], else_=literal(1, BigInteger)) if len(bits) > 1 else literal(1, BigInteger)
+    masks = (
+        select(Answer.response_id.label("response_id"), func.sum(distinct(bit)).label("mask"))
+        .where(Answer.wave_id.in_(scope.wave_ids))
+        .group_by(Answer.response_id)
+        .subquery("response_areas")
     )
-    label = case((Response.department.is_(None), None), (named.c.department.is_not(None), Response.department),
-                 else_=literal(OTHER_DEPARTMENT))
-    on = (named.c.wave_id == Response.wave_id) & (named.c.department == Response.department)
-    return label, named, on
+    groups = db.session.execute(
+        select(Response.wave_id, Response.department, masks.c.mask, func.count())
+        .join(masks, masks.c.response_id == Response.id)
+        .group_by(Response.wave_id, Response.department, masks.c.mask)
+    ).all()
+    planner = RowPlanner(bits, masks, {})
+    counts: Counter[tuple[int, str, frozenset[int]]] = Counter()
+    for wave_id, department, mask, n in groups:
+        counts[(wave_id, department or NOT_RECORDED, planner.areas(int(mask)))] += int(n)
+    return RowPlanner(bits, masks, plan_rows(counts, _minimum(scope)))
 
 
-ANSWER_COLUMNS = [Column("wave"), Column("submitted"), Column("service_area"), Column("question_code"),
-                  Column("question_text"), Column("value", "number"), Column("reasons", "list"), Column("comment"),
+def _minimum(scope: Scope) -> int:
+    return scope.min_group_size
+
+
+def _wanted(plan: RowPlan, department: str | None) -> bool:
+    """Under a department filter a file holds exactly the rows the unfiltered file labels with it."""
+    return department is None or plan.label == department
+
+
+ANSWER_COLUMNS = [Column("wave"), Column("service_area"), Column("question_code"), Column("question_text"),
+                  Column("value", "number"), Column("reasons", "list"), Column("comment"),
                   Column("sentiment_polarity", "number"), Column("sentiment_label"), Column("label_corrected"),
                   Column("department")]
 
 
-def answers_query(scope: Scope, area_code: str | None = None) -> Select:
-    """One row per answer with every cell but the reasons list computed by the database."""
-    department, named, on = _department_in_sql(scope)
+def answers_query(scope: Scope, area_code: str | None = None, planner: RowPlanner | None = None) -> Select:
+    """One row per answer in random order, with the response's department and areas for the row plan."""
+    planner = planner or row_planner(scope)
     corrected = case((Answer.label_override.is_not(None), literal("yes")),
                      (Answer.sentiment_label.is_not(None), literal("no")), else_=None)
     question_text = func.replace(Question.text, "{area}", func.coalesce(ServiceArea.name, literal("the service")))
     return (
         _answer_query(
-            scope, area_code, Wave.label, _submitted_day(), ServiceArea.name, Question.code, question_text,
-            func.coalesce(Answer.score, Answer.hours), Answer.reasons, Answer.text, Answer.sentiment_polarity,
-            func.coalesce(Answer.label_override, Answer.sentiment_label), corrected, department,
+            scope, area_code, Wave.label, ServiceArea.name, Question.code, question_text,
+            Answer.score, Answer.reasons, Answer.text, Answer.sentiment_polarity,
+            func.coalesce(Answer.label_override, Answer.sentiment_label), corrected,
+            Answer.wave_id, Response.department, planner.masks.c.mask, func.coalesce(Answer.service_area_id, 0),
+            Answer.hours,  # apart from the score: PostgreSQL would turn a coalesced score of 2 into 2.0
         )
-        .outerjoin(named, on)
-        .order_by(Answer.id)
+        .join(planner.masks, planner.masks.c.response_id == Answer.response_id)
+        .order_by(func.random())
     )
 
 
 def answers_table(scope: Scope, area_code: str | None = None) -> ExportTable:
-    """Tidy: one row per answer; the rows go to the CSV writer as the database returns them."""
-    return ExportTable(ANSWER_COLUMNS, _stream(answers_query(scope, area_code)),
-                       f"vendorpulse-answers-{range_label(scope)}.csv")
+    """Tidy: one row per answer, in random order, without response ids or dates, so the answers of one
+    person cannot be put back together; departments and areas as the row plan allows."""
+    planner = row_planner(scope)
+    query = answers_query(scope, area_code, planner)
+
+    def rows() -> Iterator[Sequence[Any]]:
+        for row in _stream(query):
+            plan = planner.plan(row[10], row[11], int(row[12]))
+            if not _wanted(plan, scope.department) or (plan.split and row[13] not in plan.parts):
+                continue
+            yield (*row[:4], row[4] if row[4] is not None else row[14], _reasons(row[5]), *row[6:10], plan.label)
+
+    return ExportTable(ANSWER_COLUMNS, rows(), f"vendorpulse-answers-{range_label(scope)}.csv")
 
 
 def _wide_columns(scope: Scope, area_code: str | None) -> list[tuple[str, str | None, str]]:
@@ -184,79 +227,95 @@ def _wide_columns(scope: Scope, area_code: str | None) -> list[tuple[str, str | 
     return wide
 
 
+def _pseudonym() -> str:
+    """A row id that means nothing outside this file: not the response's id, not its order."""
+    return secrets.token_hex(6)
+
+
 def responses_table(scope: Scope, area_code: str | None = None) -> ExportTable:
-    """Wide: one row per response, one column per area and question code."""
+    """Wide: one row per response, one column per area and question code, k-anonymous on wave,
+    department and areas answered (see `disclosure.plan_rows`). Row ids are random per file; a response
+    whose combination of areas is rare goes out as one row per area, after the others, shuffled."""
     wide = _wide_columns(scope, area_code)
     position = {(area, code): index for index, (_, area, code) in enumerate(wide)}
-    columns = [Column("response"), Column("wave"), Column("submitted"), Column("department")]
+    columns = [Column("response"), Column("wave"), Column("department")]
     columns += [Column(name, "text") for name, _, _ in wide]
-    department, named, on = _department_in_sql(scope)
+    planner = row_planner(scope)
     query = (
-        _answer_query(scope, area_code, Answer.response_id, Wave.label, _submitted_day(), department,
-                      ServiceArea.code, Question.code, Answer.score, Answer.hours, Answer.reasons, Answer.text)
-        .outerjoin(named, on)
+        _answer_query(scope, area_code, Answer.response_id, Wave.label, Response.department, ServiceArea.code,
+                      Question.code, Answer.score, Answer.hours, Answer.reasons, Answer.text, Answer.wave_id,
+                      planner.masks.c.mask, func.coalesce(Answer.service_area_id, 0))
+        .join(planner.masks, planner.masks.c.response_id == Answer.response_id)
         .order_by(Answer.response_id, Answer.id)
     )
 
+    def value(row) -> Any:
+        score, hours, reasons, text = row[5], row[6], row[7], row[8]
+        return score if score is not None else hours if hours is not None else _reasons(reasons) if reasons else text
+
     def rows() -> Iterator[Sequence[Any]]:
-        for response_id, answers in itertools.groupby(_stream(query), key=lambda row: row[0]):
-            values: list[Any] = [None] * len(wide)
-            head = None
+        split_rows: list[Sequence[Any]] = []
+        for _, answers in itertools.groupby(_stream(query), key=lambda row: row[0]):
+            answers = list(answers)
+            head = answers[0]
+            plan = planner.plan(head[9], head[2], int(head[10]))
+            if not _wanted(plan, scope.department):
+                continue
+            if not plan.split:
+                values: list[Any] = [None] * len(wide)
+                for row in answers:
+                    slot = position.get((row[3], row[4]))
+                    if slot is not None:
+                        values[slot] = value(row)
+                yield (_pseudonym(), head[1], plan.label, *values)
+                continue
+            parts: dict[int, list[Any]] = {}
             for row in answers:
-                head = head or row
-                slot = position.get((row[4], row[5]))
-                if slot is None:
-                    continue
-                score, hours, reasons, text = row[6], row[7], row[8], row[9]
-                values[slot] = score if score is not None else hours if hours is not None else \
-                    _reasons(reasons) if reasons else text
-            yield (str(response_id), head[1], head[2], head[3], *values)
+                slot = position.get((row[3], row[4]))
+                if slot is not None and row[11] in plan.parts:
+                    parts.setdefault(row[11], [None] * len(wide))[slot] = value(row)
+            split_rows.extend((_pseudonym(), head[1], plan.label, *values) for values in parts.values())
+        secrets.SystemRandom().shuffle(split_rows)
+        yield from split_rows
 
     return ExportTable(columns, rows(), f"vendorpulse-responses-{range_label(scope)}.csv")
 
 
-def _reportable_area_waves(scope: Scope) -> set[tuple[int, int]]:
-    """(wave, area) pairs with at least the minimum number of satisfaction answers."""
-    minimum = _min_group_sizes(scope)
-    rows = db.session.execute(
-        select(ScoreTally.wave_id, ScoreTally.area_key, func.sum(ScoreTally.answer_count))
-        .where(ScoreTally.wave_id.in_(scope.wave_ids), ScoreTally.question_code == "satisfaction")
-        .group_by(ScoreTally.wave_id, ScoreTally.area_key)
-    ).all()
-    return {(wave_id, area) for wave_id, area, count in rows if is_reportable(int(count), minimum[wave_id])}
-
-
 def comments_table(scope: Scope, area_code: str | None = None) -> ExportTable:
-    """Comments with their sentiment, drivers and the themes of their wave, area and label.
-
-    Comments of a wave and area with fewer responses than the minimum group size are left out,
-    as on the dashboard.
-    """
-    columns = [Column("wave"), Column("submitted", "date"), Column("service_area"), Column("question_code"),
+    """Comments with their sentiment, drivers and the themes of their wave, area and label, shuffled within
+    each wave and area, without dates. Comments of a wave and area (or of the provider-wide questions)
+    answered by fewer people than the minimum group size are left out, as on the dashboard; comments
+    are never exported by department."""
+    if scope.department:
+        raise InvalidInput("Comments are not exported by department: with its department, a comment's wording "
+                           "could point at the person who wrote it. Export them for all departments.",
+                           errors={"department": ["not available for comments"]})
+    columns = [Column("wave"), Column("service_area"), Column("question_code"),
                Column("comment"), Column("sentiment_polarity", "number"), Column("computed_label"),
                Column("label"), Column("label_corrected"), Column("drivers"), Column("themes"),
                Column("shareable")]
-    allowed = _reportable_area_waves(scope)
+    gate = count_departments(k=scope.min_group_size, wave_ids=scope.wave_ids, metric_codes={},
+                             question_measures={}, respondents=True)
     base = _answer_query(
-        scope, area_code, Answer.wave_id, func.coalesce(Answer.service_area_id, 0), Wave.label, Response.submitted_at,
+        scope, area_code, Answer.wave_id, func.coalesce(Answer.service_area_id, 0), Wave.label,
         ServiceArea.name, Question.code, Answer.text, Answer.sentiment_polarity, Answer.sentiment_label,
         func.coalesce(Answer.label_override, Answer.sentiment_label), Answer.label_override,
         Answer.sentiment_drivers, Answer.shareable,
-    ).where(Answer.text.is_not(None)).order_by(Answer.wave_id, Answer.service_area_id, Answer.id)
+    ).where(Answer.text.is_not(None), Answer.text != "").order_by(
+        Answer.wave_id, func.coalesce(Answer.service_area_id, 0), func.random())
 
     def rows() -> Iterator[Sequence[Any]]:
         for (wave_id, area_key), group in itertools.groupby(_stream(base), key=lambda row: (row[0], row[1])):
-            if area_key and (wave_id, area_key) not in allowed:
+            if not gate.allows(wave_id, area_key, "respondents", None):
                 continue
             group = list(group)  # one wave and area: a few hundred comments at most
-            top = {label: [phrase for phrase, _ in sentiment.themes([r[6] for r in group if r[9] == label], top_n=10)]
+            top = {label: [phrase for phrase, _ in sentiment.themes([r[5] for r in group if r[8] == label], top_n=10)]
                    for label in sentiment.LABELS}
-            for (_, _, label, submitted, area, code, text, polarity, computed, effective, override, drivers,
-                 shareable) in group:
+            for (_, _, label, area, code, text, polarity, computed, effective, override, drivers, shareable) in group:
                 lowered = text.lower()
                 present = [phrase for phrase in top.get(effective or "neutral", []) if phrase in lowered]
                 driver_text = "; ".join(f"{d['phrase']} ({d['contribution']:+.2f})" for d in (drivers or []))
-                yield (label, submitted, area, code, text, polarity, computed, effective,
+                yield (label, area, code, text, polarity, computed, effective,
                        "yes" if override else "no", driver_text, "; ".join(present), "yes" if shareable else "no")
 
     return ExportTable(columns, rows(), f"vendorpulse-comments-{range_label(scope)}.csv")

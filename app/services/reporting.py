@@ -36,6 +36,7 @@ from app.models import (
 from app.models.base import utcnow
 from app.models.response import SENTIMENT_LABELS
 from app.services import sentiment as sentiment_service
+from app.services.disclosure import OTHER_DEPARTMENTS, DepartmentCounts, count_departments, mask_personal_details
 from app.services.stats import (
     Change,
     HappinessEstimate,
@@ -167,16 +168,36 @@ def campaign_options(provider_id: int | None = None) -> list[CampaignOption]:
 
 
 def departments(scope: Scope) -> list[str]:
-    """Departments that answered in the scope's waves (from tallies), for the filter form."""
+    """Departments the filter form may offer: those shown by the disclosure rule in at least one wave and
+    area of the scope. A department too small to report is not listed, so the list itself does not say
+    that it answered."""
     if not scope.waves:
         return []
-    query = (
-        select(ScoreTally.department)
-        .where(ScoreTally.wave_id.in_(scope.wave_ids), ScoreTally.department != "")
-        .group_by(ScoreTally.department)
-        .order_by(ScoreTally.department)
-    )
-    return list(db.session.scalars(query))
+    return department_counts(scope).listable(scope.wave_ids)
+
+
+def department_counts(scope: Scope) -> DepartmentCounts:
+    """Contributors per wave, area, measure and department in the scope's waves (and the one before),
+    whatever department the scope is filtered to: the disclosure gate's input."""
+    waves = _version_waves(scope)
+    metric_codes = {q.metric: q.code for q in (scope.satisfaction, scope.happiness) if q is not None}
+    measures = {**{i: "comments" for i in scope.comment_question_ids},
+                **{i: "hours" for i in scope.hours_question_ids},
+                **{i: "reasons" for i in scope.reasons_question_ids}}
+
+    def compute() -> DepartmentCounts:
+        return count_departments(k=scope.min_group_size, wave_ids=waves, metric_codes=metric_codes,
+                                 question_measures=measures)
+
+    return _cached(("department-counts", scope.campaign_id, tuple(waves), scope.min_group_size,
+                    data_version(waves)), compute)
+
+
+def _allowed(scope: Scope, wave_id: int, area_key: int, measure: str) -> bool:
+    """The disclosure gate for a department-filtered cell (unfiltered cells only need their own n)."""
+    if not scope.department:
+        return True
+    return department_counts(scope).allows(wave_id, area_key, measure, scope.department)
 
 
 def _metric_question(questions: Sequence[Question], metric: Metric) -> MetricQuestion | None:
@@ -353,10 +374,11 @@ class MetricCell:
     estimate: MeanEstimate | HappinessEstimate | None
     change: Change | None
     target: float | None
+    withheld: bool = False  # by complementary suppression: the department's figure would give others away
 
     @property
     def suppressed(self) -> bool:
-        return not is_reportable(self.n, self.min_group_size)
+        return self.withheld or not is_reportable(self.n, self.min_group_size)
 
     @property
     def empty(self) -> bool:
@@ -430,8 +452,10 @@ def _estimate(metric: Metric, hist: dict[int, int], scale: tuple[int, int]):
 
 
 def _cell(metric: Metric, question: MetricQuestion | None, hist: dict[int, int], previous: dict[int, int] | None,
-          target: float | None, min_group_size: int) -> MetricCell:
+          target: float | None, min_group_size: int, *, withheld: bool = False) -> MetricCell:
     n = sum(hist.values())
+    if withheld:
+        return MetricCell(metric, n, min_group_size, None, None, target, withheld=True)
     if question is None or not is_reportable(n, min_group_size):
         return MetricCell(metric, n, min_group_size, None, None, target)
     estimate = _estimate(metric, hist, question.scale)
@@ -458,11 +482,14 @@ def _area_waves(scope: Scope, hists: Histograms, area: AreaRef, waves: Sequence[
     for wave in waves:
         sat = hists.get((wave.id, area.id, sat_code), {})
         hap = hists.get((wave.id, area.id, hap_code), {})
-        sat_prev = hists.get((before.id, area.id, sat_code), {}) if before else None
-        hap_prev = hists.get((before.id, area.id, hap_code), {}) if before else None
+        sat_prev = hists.get((before.id, area.id, sat_code), {}) \
+            if before and _allowed(scope, before.id, area.id, "satisfaction") else None
+        hap_prev = hists.get((before.id, area.id, hap_code), {}) \
+            if before and _allowed(scope, before.id, area.id, "happiness") else None
         sat_cell = _cell("satisfaction", scope.satisfaction, sat, sat_prev, area.target_satisfaction,
-                         scope.min_group_size)
-        hap_cell = _cell("happiness", scope.happiness, hap, hap_prev, area.target_happiness, scope.min_group_size)
+                         scope.min_group_size, withheld=not _allowed(scope, wave.id, area.id, "satisfaction"))
+        hap_cell = _cell("happiness", scope.happiness, hap, hap_prev, area.target_happiness, scope.min_group_size,
+                         withheld=not _allowed(scope, wave.id, area.id, "happiness"))
         shares = None
         if sat_cell.estimate is not None and scope.satisfaction is not None:
             low, high = scope.satisfaction.scale
@@ -494,10 +521,11 @@ class ResponseRate:
     invited: int
     responded: int
     min_group_size: int
+    withheld: bool = False
 
     @property
     def suppressed(self) -> bool:
-        return not is_reportable(self.responded, self.min_group_size)
+        return self.withheld or not is_reportable(self.responded, self.min_group_size)
 
     @property
     def rate(self) -> float | None:
@@ -522,8 +550,15 @@ def response_rates(scope: Scope) -> dict[int, ResponseRate]:
         query = query.join(Stakeholder, Stakeholder.id == Invitation.stakeholder_id).where(
             Stakeholder.department == scope.department)
     counts = {wave_id: (int(invited or 0), int(responded or 0)) for wave_id, invited, responded in db.session.execute(query)}
+    gate = department_counts(scope) if scope.department else None
+
+    def withheld(wave_id: int) -> bool:
+        # A department's participation shows only in waves where its figures do.
+        return gate is not None and scope.department not in gate.listable([wave_id])
+
     return {
-        w.id: ResponseRate(w, *counts.get(w.id, (0, 0)), scope.min_group_size) for w in scope.waves
+        w.id: ResponseRate(w, *counts.get(w.id, (0, 0)), scope.min_group_size, withheld=withheld(w.id))
+        for w in scope.waves
     }
 
 
@@ -537,10 +572,11 @@ class SentimentMix:
     negative: int
     mean_polarity: float | None
     min_group_size: int
+    withheld: bool = False
 
     @property
     def suppressed(self) -> bool:
-        return not is_reportable(self.comments, self.min_group_size)
+        return self.withheld or not is_reportable(self.comments, self.min_group_size)
 
     def share(self, label: str) -> float | None:
         if self.suppressed:
@@ -580,7 +616,9 @@ def sentiment_mix(scope: Scope, wave_ids: Sequence[int], area_id: int | None = N
         query = query.where(Answer.service_area_id == area_id)
     result = {}
     for wave_id, area, count, positive, neutral, negative, polarity in db.session.execute(_answers_in_scope(query, scope)):
-        if scope.reportable(count):
+        if not _allowed(scope, wave_id, area, "comments"):
+            mix = SentimentMix(int(count), 0, 0, 0, None, scope.min_group_size, withheld=True)
+        elif scope.reportable(count):
             mix = SentimentMix(int(count), int(positive or 0), int(neutral or 0), int(negative or 0),
                                None if polarity is None else float(polarity), scope.min_group_size)
         else:
@@ -597,10 +635,11 @@ class TimeLost:
     n: int
     mean_hours: float | None
     min_group_size: int
+    withheld: bool = False
 
     @property
     def suppressed(self) -> bool:
-        return not is_reportable(self.n, self.min_group_size)
+        return self.withheld or not is_reportable(self.n, self.min_group_size)
 
 
 def time_lost(scope: Scope, area_id: int) -> list[TimeLost]:
@@ -618,8 +657,9 @@ def time_lost(scope: Scope, area_id: int) -> list[TimeLost]:
     result = []
     for wave in scope.waves:
         n, avg = by_wave.get(wave.id, (0, None))
-        result.append(TimeLost(wave, n, float(avg) if avg is not None and scope.reportable(n) else None,
-                               scope.min_group_size))
+        allowed = _allowed(scope, wave.id, area_id, "hours")
+        result.append(TimeLost(wave, n, float(avg) if avg is not None and allowed and scope.reportable(n) else None,
+                               scope.min_group_size, withheld=not allowed))
     return result
 
 
@@ -638,10 +678,11 @@ class Reasons:
     respondents: int
     items: tuple[ReasonCount, ...]
     min_group_size: int
+    withheld: bool = False
 
     @property
     def suppressed(self) -> bool:
-        return not is_reportable(self.respondents, self.min_group_size)
+        return self.withheld or not is_reportable(self.respondents, self.min_group_size)
 
 
 def _reason_elements():
@@ -660,6 +701,8 @@ def top_reasons(scope: Scope, area_id: int, wave: WaveRef | None = None, limit: 
             Answer.service_area_id == area_id, Answer.reasons.is_not(None))
     respondents = db.session.scalar(_answers_in_scope(select(func.count()).select_from(Answer).where(*base), scope))
     respondents = int(respondents or 0)
+    if not _allowed(scope, wave.id, area_id, "reasons"):
+        return Reasons(wave, respondents, (), scope.min_group_size, withheld=True)
     if not scope.reportable(respondents):
         return Reasons(wave, respondents, (), scope.min_group_size)
     element = _reason_elements()
@@ -707,10 +750,16 @@ def _in_groups(groups: Sequence[tuple[int, int]]):
     return or_(*[and_(Answer.wave_id == w, Answer.service_area_id.in_(areas)) for w, areas in by_wave.items()])
 
 
-def themes(scope: Scope, area_id: int, wave: WaveRef | None = None, top_n: int = 10) -> list[tuple[str, int]]:
-    """Recurring words and phrases in the area's comments of one wave (most recent THEME_SAMPLE)."""
+def themes(scope: Scope, area_id: int, wave: WaveRef | None = None, top_n: int = 10, *,
+           shared_only: bool = False) -> list[tuple[str, int]]:
+    """Recurring words and phrases in the area's comments of one wave (most recent THEME_SAMPLE).
+
+    None under a department filter: like the comments themselves, wording tied to a department could
+    point at its writer. `shared_only` (the provider's copy) reads only the comments a manager marked
+    shareable, with email addresses and phone numbers masked.
+    """
     wave = wave or scope.current_wave
-    if wave is None or not scope.comment_question_ids:
+    if wave is None or not scope.comment_question_ids or scope.department:
         return []
     groups = _reportable_groups(scope, area_id, wave.id)
     query = (
@@ -719,8 +768,12 @@ def themes(scope: Scope, area_id: int, wave: WaveRef | None = None, top_n: int =
         .order_by(Answer.id.desc())
         .limit(THEME_SAMPLE)
     )
-    texts = list(db.session.scalars(_answers_in_scope(query, scope)))
-    if not scope.reportable(len(texts)):
+    if shared_only:
+        query = query.where(Answer.shareable.is_(True))
+    texts = list(db.session.scalars(query))
+    if shared_only:
+        texts = [mask_personal_details(text) for text in texts]
+    elif not scope.reportable(len(texts)):
         return []
     return sentiment_service.themes(texts, top_n=top_n)
 
@@ -729,20 +782,18 @@ def themes(scope: Scope, area_id: int, wave: WaveRef | None = None, top_n: int =
 # Department breakdown
 # --------------------------------------------------------------------------------------------
 
-OTHER_DEPARTMENTS = "Other departments"
-
-
 @dataclass(frozen=True)
 class DepartmentRow:
     department: str
     satisfaction: MetricCell
     happiness: MetricCell
-    merged: int = 0  # how many small departments this row combines
+    merged: int = 0  # how many withheld departments this row combines
 
 
 def department_breakdown(scope: Scope, area_id: int, wave: WaveRef | None = None) -> list[DepartmentRow]:
-    """Scores by department in one wave. Departments under the minimum are combined into one row,
-    itself suppressed when the combined group is still too small."""
+    """Scores by department in one wave, as the disclosure gate allows: a department has its own row only
+    when it is shown for both metrics; every other department is combined into one row, itself
+    suppressed while it holds fewer than the minimum."""
     wave = wave or scope.current_wave
     codes = _metric_codes(scope)
     if wave is None or not codes:
@@ -756,9 +807,14 @@ def department_breakdown(scope: Scope, area_id: int, wave: WaveRef | None = None
     hists: dict[str, dict[str, dict[int, int]]] = {}
     for department, code, score, count in db.session.execute(query):
         if count:
-            hists.setdefault(department or "(not recorded)", {}).setdefault(code, {})[int(score)] = int(count)
+            hists.setdefault(department or "", {}).setdefault(code, {})[int(score)] = int(count)
     sat_code = scope.satisfaction.code if scope.satisfaction else ""
     hap_code = scope.happiness.code if scope.happiness else ""
+    gate = department_counts(scope)
+    shown = set(hists)
+    for metric, question in (("satisfaction", scope.satisfaction), ("happiness", scope.happiness)):
+        if question is not None:
+            shown &= gate.shown(wave.id, area_id, metric)
 
     def row(name: str, by_code: dict[str, dict[int, int]], merged: int = 0) -> DepartmentRow:
         return DepartmentRow(
@@ -770,24 +826,15 @@ def department_breakdown(scope: Scope, area_id: int, wave: WaveRef | None = None
             merged,
         )
 
-    def size(name: str) -> int:
-        return sum(hists[name].get(sat_code, {}).values())
-
-    shown = sorted((name for name in hists if scope.reportable(size(name))), key=lambda name: (size(name), name))
-    small = {name: hists[name] for name in hists if name not in shown}
-    # Secondary suppression: while the combined small departments are still under the minimum, the
-    # area total minus the rows shown would give them away, so the smallest shown row joins them.
-    while small and shown and not scope.reportable(sum(size(name) for name in small)):
-        name = shown.pop(0)
-        small[name] = hists[name]
-    rows = [row(name, hists[name]) for name in sorted(shown)]
-    if small:
+    rows = [row(name or "(not recorded)", hists[name]) for name in sorted(shown)]
+    withheld = [name for name in hists if name not in shown]
+    if withheld:
         combined: dict[str, dict[int, int]] = {}
-        for by_code in small.values():
-            for code, hist in by_code.items():
+        for name in withheld:
+            for code, hist in hists[name].items():
                 for score, count in hist.items():
                     combined.setdefault(code, {})[score] = combined.setdefault(code, {}).get(score, 0) + count
-        rows.append(row(OTHER_DEPARTMENTS, combined, merged=len(small)))
+        rows.append(row(OTHER_DEPARTMENTS, combined, merged=len(withheld)))
     return rows
 
 
@@ -859,8 +906,9 @@ class AreaReport:
         return self.series[-1] if self.series else None
 
 
-def area_report(scope: Scope, area_id: int, *, with_departments: bool = True) -> AreaReport:
-    """Everything the service area page shows. Provider scorecards pass `with_departments=False`."""
+def area_report(scope: Scope, area_id: int, *, for_provider: bool = False) -> AreaReport:
+    """Everything the service area page shows. The provider's copy (`for_provider`: scorecard, PDF pack)
+    has no department breakdown and themes only from comments marked shareable."""
     area = scope.area(area_id)
 
     def compute() -> AreaReport:
@@ -877,11 +925,12 @@ def area_report(scope: Scope, area_id: int, *, with_departments: bool = True) ->
             sentiment=tuple((w, mix.get((w.id, area.id))) for w in scope.waves),
             time_lost=tuple(time_lost(scope, area.id)),
             reasons=top_reasons(scope, area.id),
-            themes=tuple(themes(scope, area.id)),
-            departments=tuple(department_breakdown(scope, area.id)) if with_departments and not scope.department else (),
+            themes=tuple(themes(scope, area.id, shared_only=for_provider)),
+            departments=tuple(department_breakdown(scope, area.id)) if not for_provider and not scope.department
+            else (),
         )
 
-    return _cached(("area", scope, area_id, with_departments, data_version(_version_waves(scope))), compute)
+    return _cached(("area", scope, area_id, for_provider, data_version(_version_waves(scope))), compute)
 
 
 def _version_waves(scope: Scope) -> list[int]:
@@ -977,6 +1026,7 @@ class CommentPage:
     total: int
     per_page: int
     hidden_groups: int  # wave x area groups left out because they are under the minimum
+    by_department: bool = False  # a department filter was asked for: comments are never listed by department
 
     @property
     def has_prev(self) -> bool:
@@ -992,8 +1042,10 @@ def _escape_like(text: str) -> str:
 
 
 def comment_query(scope: Scope, filters: CommentFilter):
-    """The select behind the comment list: only comments from groups that are large enough."""
-    groups = _reportable_groups(scope, filters.area_id, filters.wave_id)
+    """The select behind the comment list: only comments from groups that are large enough, and none under a
+    department filter (a comment's wording with its department can point at its writer, and the rows
+    of a department in the exports are coarsened where it is small)."""
+    groups = [] if scope.department else _reportable_groups(scope, filters.area_id, filters.wave_id)
     query = (
         select(Answer)
         .where(_in_groups(groups), Answer.question_id.in_(scope.comment_question_ids or (-1,)),
@@ -1010,11 +1062,14 @@ def comment_query(scope: Scope, filters: CommentFilter):
 
 
 def list_comments(scope: Scope, filters: CommentFilter, *, page: int = 1, per_page: int = 25,
-                  count: bool = True) -> CommentPage:
+                  count: bool = True, for_provider: bool = False) -> CommentPage:
     """One page of comments, newest wave first, each with its label, drivers and correction.
 
-    `count=False` skips the total (a COUNT over every matching comment) for previews.
+    `count=False` skips the total (a COUNT over every matching comment) for previews. The provider's
+    copy (`for_provider`) holds only shareable comments, with email addresses and phone numbers masked.
     """
+    if for_provider:
+        filters = CommentFilter(filters.wave_id, filters.area_id, filters.label, filters.search, shareable_only=True)
     query, groups = comment_query(scope, filters)
     pagination = db.paginate(query, page=max(page, 1), per_page=per_page, error_out=False, count=count)
     waves = {w.id: w.label for w in scope.all_waves}
@@ -1026,7 +1081,7 @@ def list_comments(scope: Scope, filters: CommentFilter, *, page: int = 1, per_pa
                                              .where(User.id.in_(ids))).all())
     items = tuple(
         CommentItem(
-            id=a.id, text=a.text or "", wave=waves.get(a.wave_id, ""), area=areas.get(a.service_area_id, ""),
+            id=a.id, text=mask_personal_details(a.text or "") if for_provider else a.text or "", wave=waves.get(a.wave_id, ""), area=areas.get(a.service_area_id, ""),
             label=a.effective_label, computed_label=a.sentiment_label, corrected=a.label_override is not None,
             corrected_by=correctors.get(a.label_override_by_id), corrected_at=a.label_override_at,
             polarity=a.sentiment_polarity,
@@ -1038,6 +1093,8 @@ def list_comments(scope: Scope, filters: CommentFilter, *, page: int = 1, per_pa
     wanted = len({(w, a.id) for w in ([filters.wave_id] if filters.wave_id else scope.wave_ids)
                   for a in scope.areas if filters.area_id in (None, a.id)})
     total = pagination.total if count else len(items)
+    if scope.department:
+        return CommentPage((), 1, 1, 0, per_page, 0, by_department=True)
     return CommentPage(items, pagination.page, pagination.pages or 1 if count else 1, total or 0, per_page,
                        max(0, wanted - len(groups)))
 

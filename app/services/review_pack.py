@@ -5,7 +5,6 @@ so the pack and the screen always agree.
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,18 +16,12 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
 from app.services import charts, chart_specs, reporting
+from app.services.disclosure import mask_personal_details
 from app.services.reporting import CommentFilter, Scope
 
 PAGE = (11.69, 8.27)  # A4 landscape, inches
 INK, MUTED, GOOD, BAD, BRAND = "#1b2430", "#4a5565", "#1a7f37", "#b42318", "#0b5cad"
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-PHONE = re.compile(r"(?<![\w])(\+?\d[\d\s().-]{6,}\d)(?![\w])")
 COMMENTS_PER_AREA = 4
-
-
-def mask_personal_details(text: str) -> str:
-    """Email addresses and phone numbers never reach the provider's copy."""
-    return PHONE.sub("[phone]", EMAIL.sub("[email]", text))
 
 
 @dataclass(frozen=True)
@@ -205,7 +198,7 @@ def pack_pages(scope: Scope, meta: PackMeta) -> Iterator[Figure]:
     yield cover_page(scope, overview, meta)
     yield scorecard_page(scope, overview)
     for area in scope.areas:
-        yield area_page(scope, reporting.area_report(scope, area.id, with_departments=False))
+        yield area_page(scope, reporting.area_report(scope, area.id, for_provider=True))
     yield from _comment_pages(scope)
 
 

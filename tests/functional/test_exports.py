@@ -62,13 +62,13 @@ def test_answers_export_is_tidy_and_matches_the_database(manager_client, db, sur
     assert response.mimetype == "text/csv"
     assert 'filename="vendorpulse-answers-2026-Q1..2026-Q2.csv"' in response.headers["Content-Disposition"]
     rows = read_csv(response)
-    assert list(rows[0].keys()) == ["wave", "submitted", "service_area", "question_code", "question_text", "value",
+    assert list(rows[0].keys()) == ["wave", "service_area", "question_code", "question_text", "value",
                                     "reasons", "comment", "sentiment_polarity", "sentiment_label",
-                                    "label_corrected", "department"]
+                                    "label_corrected", "department"], "no date: it would match the invitation's"
     assert len(rows) == db.session.scalar(select(func.count()).select_from(Answer)) == 15
-    first = rows[0]
-    assert first["wave"] == "2026-Q1" and first["submitted"] == "2026-01-10"
-    assert first["question_text"] == "Overall, how satisfied were you with Service Desk this period?"
+    assert sorted(r["value"] for r in rows if r["wave"] == "2026-Q1") == ["2", "3", "4", "4", "5"]
+    satisfaction = next(r for r in rows if r["question_code"] == "satisfaction")
+    assert satisfaction["question_text"] == "Overall, how satisfied were you with Service Desk this period?"
     comments = [r["comment"] for r in rows if r["comment"]]
     assert NASTY in comments, "commas, quotes, newlines and emoji round-trip exactly"
     assert "'" + FORMULA in comments and FORMULA not in comments, "a formula is neutralised and stays text"
@@ -85,14 +85,22 @@ def test_excel_mode_adds_a_bom_and_semicolons(manager_client, db, survey, campai
     excel = manager_client.get("/exports/answers.csv?excel=1&sep=semicolon").get_data()
     assert not plain.startswith(b"\xef\xbb\xbf")
     assert excel.startswith(b"\xef\xbb\xbf")
-    assert excel.splitlines()[0].decode("utf-8-sig").startswith("wave;submitted;service_area")
+    assert excel.splitlines()[0].decode("utf-8-sig").startswith("wave;service_area;question_code")
     assert b"\r\n" in plain
 
 
 def test_small_departments_are_reported_as_other(manager_client, db, survey, campaign):
+    seed_wave(db, survey, campaign, "2026-Q1", [4] * 13, departments=["Finance"] * 6 + ["Sales"] * 5 + ["Legal"] * 2)
+    rows = read_csv(manager_client.get("/exports/responses.csv"))
+    # Legal (2) alone would be a group of two, so the smallest named department (Sales) joins it: "Other
+    # departments" holds 7, and no named department can be subtracted from the total to leave Legal.
+    assert sorted(r["department"] for r in rows) == ["Finance"] * 6 + ["Other departments"] * 7
+
+
+def test_a_small_department_alone_beside_a_minimum_one_makes_both_other(manager_client, db, survey, campaign):
     seed_wave(db, survey, campaign, "2026-Q1", [4] * 7, departments=["Finance"] * 5 + ["Legal"] * 2)
     rows = read_csv(manager_client.get("/exports/responses.csv"))
-    assert sorted(r["department"] for r in rows) == ["Finance"] * 5 + ["Other"] * 2
+    assert [r["department"] for r in rows] == ["Other departments"] * 7
 
 
 def test_wide_responses_export_has_one_row_per_response(manager_client, db, survey, campaign):
