@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["sentiment", "dispatch", "dashboard", "export", "submit", "load"]
+ORDER = ["sentiment", "dispatch", "dashboard", "export", "submit", "load", "import_memory"]
 
 
 def run(name: str) -> dict:
@@ -52,6 +52,10 @@ def describe(figures: dict) -> tuple[str, str]:
         parts = [f"{r['backend']}: {r['throughput_per_s']} req/s, {r['error_rate']:.1%} errors, "
                  f"p50 {r['p50_ms']} / p99 {r['p99_ms']} ms" for r in figures.get("results", [])]
         return "; ".join(parts), "faults on postgresql: worker SIGKILL, pg_terminate_backend"
+    if name == "import_memory":
+        return (f"peak {figures['peak_mb']} MB importing {figures['rows']} stakeholders "
+                f"({figures['excess_mb']} MB above the app alone)",
+                f"app created, modules imported: {figures['baseline_mb']} MB")
     return json.dumps(figures)[:80], ""
 
 

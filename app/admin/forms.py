@@ -22,6 +22,8 @@ class StakeholderImportForm(FlaskForm):
     file = FileField("CSV file from HR", validators=[
         FileRequired("Choose a CSV file."), FileAllowed(["csv", "txt"], "Upload a .csv file.")])
     sync = BooleanField("Deactivate active stakeholders who are not in this file")
+    # Offered once an import was refused for deactivating more than a tenth of the active people.
+    confirm_deactivation = BooleanField("Yes, deactivate them: the file is complete")
     skip_invalid = BooleanField("Import the valid rows even if some rows are invalid")
     submit = SubmitField("Import")
 

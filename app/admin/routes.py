@@ -46,13 +46,20 @@ def stakeholder_opt_in(stakeholder_id: int):
 def stakeholders_import():
     form = StakeholderImportForm()
     report = None
+    too_many = None
     status = 200
     if form.validate_on_submit():
         try:
-            report = stakeholder_service.import_stakeholders(form.file.data.read(), sync=form.sync.data,
-                                                             skip_invalid=form.skip_invalid.data)
+            report = stakeholder_service.import_stakeholders(
+                form.file.data.stream, sync=form.sync.data, skip_invalid=form.skip_invalid.data,
+                force=form.sync.data and form.confirm_deactivation.data)
+        except stakeholder_service.TooManyDeactivations as error:
+            db.session.rollback()
+            too_many = error
+            status = 422
         except InvalidInput as error:
-            form.file.errors.append(error.message)
+            db.session.rollback()
+            form.file.errors = [*form.file.errors, error.message]
             status = 422
         else:
             if report.applied:
@@ -60,14 +67,15 @@ def stakeholders_import():
                 flash(f"Import finished: {report.summary()}.", "success")
                 for row_error in report.errors[:SKIPPED_ROWS_SHOWN]:
                     flash(f"Skipped {row_error}", "info")
-                if len(report.errors) > SKIPPED_ROWS_SHOWN:
-                    flash(f"… and {len(report.errors) - SKIPPED_ROWS_SHOWN} more skipped rows.", "info")
+                if report.invalid_rows > SKIPPED_ROWS_SHOWN:
+                    flash(f"… and {report.invalid_rows - SKIPPED_ROWS_SHOWN} more skipped rows.", "info")
                 return redirect(url_for("admin.stakeholders"))
             db.session.rollback()
             status = 422
     elif form.is_submitted():
         status = 422
-    return render_template("admin/stakeholders_import.html", form=form, report=report), status
+    return render_template("admin/stakeholders_import.html", form=form, report=report, too_many=too_many,
+                           sync_share=stakeholder_service.SYNC_CONFIRM_SHARE), status
 
 
 @bp.get("/campaigns")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import datetime, timezone
 
 from sqlalchemy import select
@@ -14,6 +15,12 @@ def upload(client, content: bytes, **options):
     token = extract_csrf(client.get("/admin/stakeholders/import").get_data(as_text=True))
     data = {"csrf_token": token, "file": (io.BytesIO(content), "hr.csv"), **options}
     return client.post("/admin/stakeholders/import", data=data, content_type="multipart/form-data")
+
+
+def checkbox_is_ticked(page: str, name: str) -> bool:
+    tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', page)
+    assert tag, f"no {name} checkbox"
+    return " checked" in tag.group()
 
 
 def emails(db) -> set[str]:
@@ -104,3 +111,55 @@ def test_a_huge_upload_gets_413(app, admin_client, db):
     response = upload(admin_client, b"email\n" + b"x" * (app.config["MAX_CONTENT_LENGTH"] + 1))
     assert response.status_code == 413
     assert emails(db) == set()
+
+
+def test_an_unclosed_quote_is_refused_with_its_line_and_nothing_is_kept(admin_client, db):
+    make_stakeholder(email="kept@example.com", name="Kept")
+    content = b'email,name\nann@example.com,Ann\nbo@example.com,"Bo\ncy@example.com,Cy\ndi@example.com,Di\n'
+    response = upload(admin_client, content, sync="y", skip_invalid="y")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Line 3: a quoted value starts on this line and is never closed" in page
+    # What the admin chose is kept for the next try.
+    assert checkbox_is_ticked(page, "sync") and checkbox_is_ticked(page, "skip_invalid")
+    assert emails(db) == {"kept@example.com"}
+    db.session.expire_all()
+    assert db.session.scalar(select(Stakeholder.active).where(Stakeholder.email == "kept@example.com"))
+
+
+def test_a_ragged_row_is_refused(admin_client, db):
+    response = upload(admin_client, b"email;name;department\nann@example.com;Ann;HR\nbo@example.com;Bo\n")
+    assert response.status_code == 422
+    assert "Line 3 has 2 values but the first line names 3 columns" in response.get_data(as_text=True)
+    assert emails(db) == set()
+
+
+def test_sync_over_a_tenth_asks_for_confirmation_then_goes_ahead(admin_client, db):
+    for i in range(10):
+        make_stakeholder(email=f"p{i}@example.com")
+    partial = "email\n" + "".join(f"p{i}@example.com\n" for i in range(7))
+
+    refused = upload(admin_client, partial.encode(), sync="y")
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert "3 of 10 active people would be deactivated; nothing was imported" in page
+    assert checkbox_is_ticked(page, "sync") and not checkbox_is_ticked(page, "skip_invalid")
+    assert 'name="confirm_deactivation"' in page and not checkbox_is_ticked(page, "confirm_deactivation")
+    db.session.expire_all()
+    assert all(db.session.scalars(select(Stakeholder.active)))
+
+    confirmed = upload(admin_client, partial.encode(), sync="y", confirm_deactivation="y")
+    assert confirmed.status_code == 302
+    assert "3 deactivated" in admin_client.get(confirmed.headers["Location"]).get_data(as_text=True)
+    db.session.expire_all()
+    assert sorted(db.session.scalars(select(Stakeholder.email).where(Stakeholder.active.is_(False)))) == [
+        "p7@example.com", "p8@example.com", "p9@example.com"]
+
+
+def test_the_confirmation_alone_does_not_deactivate_without_sync(admin_client, db):
+    for i in range(3):
+        make_stakeholder(email=f"p{i}@example.com")
+    response = upload(admin_client, b"email\np0@example.com\n", confirm_deactivation="y")
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert all(db.session.scalars(select(Stakeholder.active)))
