@@ -10,7 +10,7 @@ export FLASK_APP := wsgi.py
 # Links in emails and the demo's sample link point at the address `make run` serves.
 export BASE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run test bench install install-dev browser clean-venv
+.PHONY: run test bench install install-dev browser nginx clean-venv
 
 $(VENV)/.runtime-installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,13 +49,22 @@ browser:
 	  else echo "chromium is not installed and cannot be installed here: browser tests will be skipped."; fi; \
 	fi
 
+# Debian's nginx for the reverse-proxy tests (tests/test_proxy.py), installed the same way.
+nginx:
+	@if [ ! -x /usr/sbin/nginx ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null) \
+	      || echo "Could not install nginx-light: reverse-proxy tests will be skipped."; \
+	  else echo "nginx is not installed and cannot be installed here: reverse-proxy tests will be skipped."; fi; \
+	fi
+
 # axe-core (accessibility checks injected into pages by the browser tests), from the npm registry.
 node_modules/axe-core/axe.min.js:
 	@if command -v npm >/dev/null; then npm install --no-save --no-audit --no-fund --silent axe-core@$(AXE_VERSION) \
 	  || echo "Could not install axe-core: accessibility checks will be skipped."; \
 	else echo "npm is not installed: accessibility checks will be skipped."; fi
 
-test: install-dev browser node_modules/axe-core/axe.min.js
+test: install-dev browser nginx node_modules/axe-core/axe.min.js
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Every benchmark, then one table of all promised figures (about 10 minutes on 2 cores).

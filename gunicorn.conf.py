@@ -11,7 +11,19 @@ keepalive = 5
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
-# Behind a load balancer or reverse proxy that sets X-Forwarded-*; restrict in FORWARDED_ALLOW_IPS.
+# gunicorn takes the scheme (X-Forwarded-Proto) only from these proxy addresses. The client's address
+# (X-Forwarded-For), which rate limits count by, is read by the app itself: see PROXY_FIX_X_FOR.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # Survey links are credentials and could de-anonymise answers: the access log shows /s/[token].
 logger_class = "app.access_log.RedactingLogger"
+
+
+def post_worker_init(worker):
+    """Rate-limit counters kept in memory belong to one worker: with several, each allows the whole limit
+    (the sign-in limit of 10 a minute becomes 10 per worker). Say so where the operator looks."""
+    storage = getattr(worker.wsgi, "config", {}).get("RATELIMIT_STORAGE_URI", "")
+    if worker.cfg.workers > 1 and storage.startswith("memory://"):
+        worker.log.warning(
+            "Rate limits are counted in memory by each of the %d workers, so each allows the whole limit: "
+            "set RATELIMIT_STORAGE_URI or REDIS_URL to a Redis server (redis://host:6379/0) to share one count.",
+            worker.cfg.workers)

@@ -9,6 +9,7 @@ from dotenv import load_dotenv
 from flask import Flask, abort, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import Config
 from app.extensions import csrf, db, limiter, login_manager, migrate
@@ -22,6 +23,7 @@ def create_app(config: Config | None = None) -> Flask:
     app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH") or None, instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_object(config or Config(app.instance_path))
+    trust_proxy_headers(app)
     configure_logging(app)
     register_extensions(app)
     register_blueprints(app)
@@ -29,6 +31,15 @@ def create_app(config: Config | None = None) -> Flask:
     register_cli(app)
     register_template_helpers(app)
     return app
+
+
+def trust_proxy_headers(app: Flask) -> None:
+    """Behind the reverse proxies counted in PROXY_FIX_X_*, read the client's address, the scheme and the
+    host from the X-Forwarded-* headers they set, so rate limits count per client and not per proxy."""
+    hops = {name: int(app.config.get(f"PROXY_FIX_X_{name.upper()}", 0)) for name in ("for", "proto", "host")}
+    if any(hops.values()):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops["for"], x_proto=hops["proto"], x_host=hops["host"],
+                                x_port=0, x_prefix=0)
 
 
 def configure_logging(app: Flask) -> None:

@@ -35,6 +35,14 @@ def env_float(name: str, default: float) -> float:
         raise ConfigurationError(f"{name} must be a number, got {raw!r}") from exc
 
 
+def env_hops(name: str) -> int:
+    """A number of trusted proxies: an integer from 0 (none, the default) to 10."""
+    hops = env_int(name, 0)
+    if not 0 <= hops <= 10:
+        raise ConfigurationError(f"{name} must be the number of proxies in front of the app (0 to 10), got {hops}")
+    return hops
+
+
 def env_bool(name: str, default: bool) -> bool:
     raw = env_str(name)
     if raw is None:
@@ -102,11 +110,24 @@ class Config:
         self.SENTIMENT_POSITIVE_THRESHOLD = env_float("SENTIMENT_POSITIVE_THRESHOLD", 0.1)
         self.SENTIMENT_NEGATIVE_THRESHOLD = env_float("SENTIMENT_NEGATIVE_THRESHOLD", -0.1)
 
-        self.RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI", "memory://")
+        # Counters in memory are per process: with several gunicorn workers (or machines) each allows
+        # the whole limit. Redis gives every worker one shared count; `REDIS_URL` is the name most
+        # hosting platforms hand a Redis address out under. If Redis goes away, each worker counts in
+        # memory again until it is back, rather than failing every limited request.
+        self.RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI") or env_str("REDIS_URL") or "memory://"
+        self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = not self.RATELIMIT_STORAGE_URI.startswith("memory://")
+        self.RATELIMIT_KEY_PREFIX = "vendorpulse"
         # 404s on survey links per address; guessing tokens soon hits it, a real respondent never does.
         self.SURVEY_NOT_FOUND_LIMIT = env_str("SURVEY_NOT_FOUND_LIMIT", "20 per 10 minutes; 60 per day")
         self.RATELIMIT_HEADERS_ENABLED = True
         self.MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
+
+        # How many reverse proxies in front of the app set X-Forwarded-For / -Proto / -Host: werkzeug's
+        # ProxyFix then takes the client's address, the scheme and the host from those headers. 0 (the
+        # default) ignores them: without a proxy that overwrites them, any client could claim any address.
+        self.PROXY_FIX_X_FOR = env_hops("PROXY_FIX_X_FOR")
+        self.PROXY_FIX_X_PROTO = env_hops("PROXY_FIX_X_PROTO")
+        self.PROXY_FIX_X_HOST = env_hops("PROXY_FIX_X_HOST")
 
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
@@ -146,6 +167,7 @@ class TestConfig(Config):
         self.BASE_URL = "http://vendorpulse.test"
         self.PREFERRED_URL_SCHEME = "http"
         self.RATELIMIT_STORAGE_URI = "memory://"
+        self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = False
         self.SESSION_COOKIE_SECURE = False
         self.REMEMBER_COOKIE_SECURE = False
 
