@@ -59,11 +59,17 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
 
     from app.models import User
+    from app.models.user import SESSION_ID_SEPARATOR
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and user.active else None
+    def load_user(session_id: str) -> User | None:
+        """Session and remember-me cookies carry "<id>:<session version>" (`User.get_id`): a cookie
+        from before the version was raised (sign-out, password change...) signs nobody in."""
+        user_id, _, version = session_id.partition(SESSION_ID_SEPARATOR)
+        if not (user_id.isascii() and user_id.isdigit() and version.isascii() and version.isdigit()):
+            return None
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.accepts_session(int(version)) else None
 
 
 def refuse_nameless_form_fields() -> None:

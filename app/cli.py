@@ -63,7 +63,8 @@ def surveys_load(directory: str | None) -> None:
 @click.option("--provider", "provider_name", help="Provider name, for provider accounts.")
 @click.option("--password", envvar="NEW_USER_PASSWORD", help="Default: a generated one, printed once.")
 def users_create(email: str, role: str, name: str, provider_name: str | None, password: str | None) -> None:
-    """Create an account. Without --password a one-time password is printed and must be changed."""
+    """Create an account. A given --password must meet the password policy; without it a one-time
+    password is printed and must be changed."""
     provider = None
     if provider_name:
         provider = db.session.scalar(select(Provider).where(Provider.name == provider_name))
@@ -87,20 +88,19 @@ def users_create(email: str, role: str, name: str, provider_name: str | None, pa
 @click.argument("email")
 @click.option("--password", envvar="NEW_USER_PASSWORD", help="Default: a generated one, printed once.")
 def users_set_password(email: str, password: str | None) -> None:
-    """Reset a password (for a forgotten admin password). Generated ones must be changed at sign-in."""
+    """Reset a password (for a forgotten admin password) and end the account's sessions. A given
+    password must meet the password policy; generated ones must be changed at sign-in."""
     user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None:
         raise click.ClickException(f"No account for {email}.")
-    generated = password is None
-    password = password or users.generate_password()
-    if len(password) < users.MIN_PASSWORD_LENGTH:
-        raise click.ClickException(f"Passwords need at least {users.MIN_PASSWORD_LENGTH} characters.")
-    user.set_password(password)
-    user.must_change_password = generated
-    db.session.commit()
-    click.echo(f"Password of {user.email} reset.")
-    if generated:
-        click.echo(f"One-time password: {password}  (to be changed at first sign-in)")
+    try:
+        one_time = users.reset_password(user, password)
+    except InvalidInput as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from error
+    click.echo(f"Password of {user.email} reset; every session of the account has ended.")
+    if one_time:
+        click.echo(f"One-time password: {one_time}  (to be changed at first sign-in)")
 
 
 def ensure_admin(email: str, password: str | None) -> tuple[User | None, str | None]:
@@ -120,7 +120,12 @@ def init_command() -> None:
     """Migrate the database, load the survey catalog and create the first admin (idempotent)."""
     upgrade(directory=current_app.extensions["migrate"].directory)
     surveys_load.callback(None)
-    user, password = ensure_admin(current_app.config["ADMIN_EMAIL"], current_app.config["ADMIN_PASSWORD"])
+    try:
+        user, password = ensure_admin(current_app.config["ADMIN_EMAIL"], current_app.config["ADMIN_PASSWORD"])
+    except InvalidInput as error:
+        db.session.rollback()
+        raise click.ClickException(f"ADMIN_PASSWORD: {error.message}" if "password" in error.errors
+                                   else error.message) from error
     if user is not None:
         click.echo(f"Created admin {user.email}")
         if password:

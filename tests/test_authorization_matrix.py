@@ -74,6 +74,10 @@ MATRIX: dict[str, Route] = {
                         post=row(422, 422, Redirect("/"), Redirect("/"), Redirect("/"))),
     "auth.change_password": Route("/auth/password", get=staff(200, 200, 200), post=staff(422, 422, 422)),
     "auth.logout": Route("/auth/logout", get=None, post=everyone(LOGIN)),  # always asked last
+    # ends the account's other sessions; this one is signed in again at the new session version
+    "auth.end_other_sessions": Route("/auth/sessions/end-others", get=None,
+                                     post=staff(Redirect("/auth/password"), Redirect("/auth/password"),
+                                                Redirect("/auth/password"))),
     # respondent: the token is the only credential
     "respond.survey": Route("/s/{token}", get=token_holders(404, 200), post=token_holders(404, 422)),
     "respond.thanks": Route("/s/{token}/thanks", get=token_holders(404, Redirect("/s/{token}"))),
@@ -121,6 +125,10 @@ MATRIX: dict[str, Route] = {
     "admin.area_edit": Route("/admin/areas/{area}", get=ADMIN_PAGE,
                              post=staff(403, 403, Redirect("/admin/providers/{provider}"))),
     "admin.users": Route("/admin/users", get=ADMIN_PAGE, post=ADMIN_FORM_POST),
+    # a POST with nothing but the CSRF token keeps the account's stored values: a no-op save
+    "admin.user": Route("/admin/users/{other_user}", get=ADMIN_PAGE,
+                        post=staff(403, 403, Redirect("/admin/users/{other_user}"))),
+    "admin.user_password": Route("/admin/users/{other_user}/password", get=None, post=ADMIN_FORM_POST),
     "admin.user_active": Route("/admin/users/{other_user}/active/1", get=None,
                                post=staff(403, 403, Redirect("/admin/users"))),
 }

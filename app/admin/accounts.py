@@ -58,6 +58,21 @@ class UserForm(FlaskForm):
     submit = SubmitField("Create account")
 
 
+class AccountForm(FlaskForm):
+    name = StringField("Name", validators=[Optional(), Length(max=200)])
+    role = SelectField("Role", choices=[SelectChoice(r, r.capitalize()) for r in ROLES])
+    provider_id = SelectField("Provider (for provider accounts)", coerce=lambda v: int(v) if v else None,
+                              validate_choice=False)
+    save = SubmitField("Save account")
+
+
+class PasswordResetForm(FlaskForm):
+    """Shown on the account page beside AccountForm, under the prefix "reset" so the two keep apart ids."""
+
+    password = PasswordField("New temporary password", validators=[DataRequired(), Length(max=200)])
+    reset = SubmitField("Reset password")
+
+
 class ActivationForm(FlaskForm):
     submit = SubmitField("Save")
 
@@ -190,3 +205,48 @@ def user_active(user_id: int, active: int):
     else:
         flash(f"{user.email} {'reactivated' if active else 'deactivated'}.", "success")
     return redirect(url_for("admin.users"))
+
+
+def _account_page(record: User, form: AccountForm, reset_form: PasswordResetForm, status: int = 200):
+    form.provider_id.choices = [SelectChoice("", "—")] + [SelectChoice(p.id, p.name) for p in _providers()]
+    return render_template("admin/accounts/user.html", account=record, form=form, reset_form=reset_form), status
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"], endpoint="user")
+@admin_required
+def user_page(user_id: int):
+    record = db.get_or_404(User, user_id)
+    form = AccountForm(obj=record)
+    status = 200
+    if form.validate_on_submit():
+        provider = db.session.get(Provider, form.provider_id.data) if form.provider_id.data else None
+        try:
+            signed_out = users.update_account(record, name=form.name.data or "", role=form.role.data,
+                                              provider=provider, acting=current_user)
+        except InvalidInput as error:
+            _apply_errors(form, error)
+            status = 422
+        else:
+            flash(f"Account {record.email} saved." + (" What it may see changed, so it was signed out everywhere."
+                                                       if signed_out else ""), "success")
+            return redirect(url_for("admin.user", user_id=record.id))
+    elif form.is_submitted():
+        status = 422
+    return _account_page(record, form, PasswordResetForm(prefix="reset"), status)
+
+
+@bp.post("/users/<int:user_id>/password")
+@admin_required
+def user_password(user_id: int):
+    record = db.get_or_404(User, user_id)
+    reset_form = PasswordResetForm(prefix="reset")
+    if reset_form.validate_on_submit():
+        try:
+            users.reset_password(record, reset_form.password.data, acting=current_user)
+        except InvalidInput as error:
+            _apply_errors(reset_form, error)
+        else:
+            flash(f"Password of {record.email} reset and every session of the account ended. Hand the password "
+                  "over in person or by phone; it must be changed at the next sign-in.", "success")
+            return redirect(url_for("admin.user", user_id=record.id))
+    return _account_page(record, AccountForm(formdata=None, obj=record), reset_form, 422)

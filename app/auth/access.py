@@ -1,12 +1,18 @@
-"""Role checks for views: anonymous users go to the login page, the wrong role gets 403."""
+"""Who may open what: anonymous users go to the login page, the wrong role gets 403, an account with a
+one-time password reaches nothing but the password page; and where a `next` redirect may lead."""
 from __future__ import annotations
 
 from functools import wraps
 from typing import Callable
 from urllib.parse import urlsplit
 
-from flask import abort
+from flask import abort, redirect, request, url_for
 from flask_login import current_user, login_required
+
+# What an account that must still replace its one-time password may open. Survey links are the
+# respondent's, whoever else is signed in in the same browser.
+PASSWORD_CHANGE_EXEMPT_ENDPOINTS = frozenset({"auth.change_password", "auth.logout", "static"})
+PASSWORD_CHANGE_EXEMPT_BLUEPRINTS = frozenset({"respond"})
 
 
 def roles_required(*roles: str) -> Callable:
@@ -28,9 +34,27 @@ manager_required = roles_required("admin", "manager")
 viewer_required = roles_required("admin", "manager", "provider")
 
 
+def require_password_change():
+    """Before every request: an account signed in with a one-time password is sent (303, whatever the
+    method) to the password page until it has chosen its own password."""
+    if request.endpoint in PASSWORD_CHANGE_EXEMPT_ENDPOINTS or request.blueprint in PASSWORD_CHANGE_EXEMPT_BLUEPRINTS:
+        return None
+    if request.path.startswith("/s/"):
+        return None  # a survey link that matched no route: its 404 page, not the password page
+    if current_user.is_authenticated and current_user.must_change_password:
+        return redirect(url_for("auth.change_password"), 303)
+    return None
+
+
 def safe_next(target: str | None, default: str | None = None) -> str | None:
-    """`target` when it is a path on this site, else `default`: an open redirect is a phishing tool."""
-    if not target:
+    """`target` when it is a path on this site, else `default`: an open redirect is a phishing tool.
+
+    A target with a control or other non-printable character (CR/LF, tab, NUL, a Unicode line
+    separator) also gets `default`: it cannot come from a page of this site, browsers drop some of
+    those characters (so "/\\t/evil.example" reads as "//evil.example"), and CR/LF cannot go in a
+    Location header. The person signing in still lands on a page of the site instead of an error.
+    """
+    if not target or not target.isprintable():
         return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:

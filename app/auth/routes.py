@@ -1,6 +1,7 @@
+"""Sign in, sign out (everywhere), change the password, and end the other sessions."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app.auth import bp
@@ -8,6 +9,7 @@ from app.auth.access import safe_next
 from app.auth.forms import LoginForm, PasswordChangeForm
 from app.errors import InvalidInput
 from app.extensions import limiter
+from app.models import User
 from app.services import users
 
 
@@ -36,8 +38,12 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    # The session lives in a signed cookie the browser keeps: only raising the account's session version
+    # stops a copy of it (or of the remember-me cookie) from signing in again. That version is per
+    # account, so signing out here signs out every browser, which the message says.
+    users.end_sessions(current_user)
     logout_user()
-    flash("You are signed out.", "info")
+    flash("You are signed out, on this browser and on every other one where you were signed in.", "info")
     return redirect(url_for("auth.login"))
 
 
@@ -50,12 +56,31 @@ def change_password():
         try:
             users.change_password(current_user, form.current_password.data, form.new_password.data)
         except InvalidInput as error:
-            for field, messages in error.errors.items():
-                getattr(form, field).errors.extend([error.message])
+            for name, messages in error.errors.items():
+                form[name].errors = list(form[name].errors) + messages
             status = 422
         else:
-            flash("Your password has been changed.", "success")
+            _sign_in_again(current_user._get_current_object())
+            flash("Your password has been changed. Every other browser where you were signed in is signed out.",
+                  "success")
             return redirect(url_for("core.index"))
     elif form.is_submitted():
         status = 422
     return render_template("auth/password.html", form=form), status
+
+
+@bp.post("/sessions/end-others")
+@login_required
+def end_other_sessions():
+    # A form with nothing but the CSRF token, which CSRFProtect checks before any view.
+    users.end_sessions(current_user)
+    _sign_in_again(current_user._get_current_object())
+    flash("Every other browser and device where you were signed in is now signed out.", "success")
+    return redirect(url_for("auth.change_password"), 303)
+
+
+def _sign_in_again(user: User) -> None:
+    """Raising the session version ended this browser's session too: give it one at the new version,
+    with a fresh remember-me cookie if it had one."""
+    remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
+    login_user(user, remember=remembered)

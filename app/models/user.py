@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
@@ -11,7 +12,11 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.extensions import db
 from app.models.base import UTCDateTime, utcnow
 
+if TYPE_CHECKING:
+    from app.models.org import Provider
+
 ROLES = ("admin", "manager", "provider")
+SESSION_ID_SEPARATOR = ":"
 
 
 class User(UserMixin, db.Model):
@@ -47,6 +52,42 @@ class User(UserMixin, db.Model):
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session and remember-me cookies. The version in it lets
+        `end_sessions` revoke those cookies, which are signed but otherwise kept by the browser alone."""
+        return f"{self.id}{SESSION_ID_SEPARATOR}{self.session_version}"
+
+    def accepts_session(self, version: int) -> bool:
+        """Whether a cookie issued at `version` still signs this account in."""
+        return bool(self.active) and self.session_version == version
+
+    def end_sessions(self) -> None:
+        """Every session and remember-me cookie issued so far stops working; the caller commits."""
+        self.session_version = (self.session_version or 1) + 1
+
+    def replace_password(self, password: str, *, temporary: bool = False) -> None:
+        """A new password ends every session; a temporary one (set by an admin) must be changed at the
+        next sign-in. The caller checks the password policy and commits."""
+        self.set_password(password)
+        self.must_change_password = temporary
+        self.end_sessions()
+
+    def deactivate(self) -> None:
+        self.active = False
+        self.end_sessions()
+
+    def reactivate(self) -> None:
+        self.active = True
+
+    def assign_role(self, role: str, provider: Provider | None) -> None:
+        """What the account may see changes: sessions opened under the old role end."""
+        provider_id = provider.id if provider is not None else None
+        if role == self.role and provider_id == self.provider_id:
+            return
+        self.role = role
+        self.provider = provider
+        self.end_sessions()
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts

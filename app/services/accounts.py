@@ -76,9 +76,13 @@ def save_service_area(provider: Provider, *, code: str, name: str, description: 
 
 
 def set_user_active(user: User, active: bool, acting: User) -> User:
-    """Deactivate (or reactivate) an account; nobody can lock themselves out. Commits."""
+    """Deactivate (or reactivate) an account; nobody can lock themselves out. Deactivation ends the
+    account's sessions, so reactivating it later does not bring an old cookie back to life. Commits."""
     if user.id == acting.id and not active:
         raise InvalidInput("You cannot deactivate your own account.", errors={"active": ["own account"]})
-    user.active = active
+    if active:
+        user.reactivate()
+    elif user.active:
+        user.deactivate()
     db.session.commit()
     return user
