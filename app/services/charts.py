@@ -77,6 +77,10 @@ _STYLE = {
     "legend.fontsize": 10,
     "legend.frameon": False,
     "text.color": INK,
+    # Labels come from data (area and provider names, wave and reason labels, comments): "$x$" or an
+    # unbalanced "$\frac{1}{$" is text to show as typed, not mathtext to parse (and crash on). Every
+    # Text made inside chart_style(), tick labels made while drawing included, takes this default.
+    "text.parse_math": False,
     "figure.facecolor": "white",
     "savefig.facecolor": "white",
     # Fixed salt makes SVG clip-path ids stable, so identical data gives identical bytes (ETags).

@@ -5,6 +5,7 @@ so the pack and the screen always agree.
 from __future__ import annotations
 
 import io
+import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +23,7 @@ from app.services.reporting import CommentFilter, Scope
 PAGE = (11.69, 8.27)  # A4 landscape, inches
 INK, MUTED, GOOD, BAD, BRAND = "#1b2430", "#4a5565", "#1a7f37", "#b42318", "#0b5cad"
 COMMENTS_PER_AREA = 4
+COMMENT_LINE_CHARACTERS = 110  # about the page's width at 10 pt
 
 
 @dataclass(frozen=True)
@@ -32,9 +34,10 @@ class PackMeta:
 
 def _page(title: str, subtitle: str | None = None) -> Figure:
     fig = Figure(figsize=PAGE)
-    fig.text(0.05, 0.93, title, fontsize=20, fontweight="bold", color=INK)
+    # Titles, names and comments come from data: `$` is a dollar sign, never the start of mathtext.
+    fig.text(0.05, 0.93, title, fontsize=20, fontweight="bold", color=INK, parse_math=False)
     if subtitle:
-        fig.text(0.05, 0.895, subtitle, fontsize=11, color=MUTED)
+        fig.text(0.05, 0.895, subtitle, fontsize=11, color=MUTED, parse_math=False)
     fig.add_artist(Line2D([0.05, 0.95], [0.875, 0.875], transform=fig.transFigure, color="#d5dbe3", linewidth=1))
     return fig
 
@@ -60,8 +63,9 @@ def cover_page(scope: Scope, overview: reporting.Overview, meta: PackMeta) -> Fi
     current = scope.waves[-1].label if scope.waves else "no wave yet"
     period = scope.waves[0].label if len(scope.waves) <= 1 else f"{scope.waves[0].label} to {scope.waves[-1].label}"
     fig.text(0.06, 0.84, "Quarterly service review", fontsize=32, fontweight="bold", color="white")
-    fig.text(0.06, 0.76, f"{scope.provider_name} · {current}", fontsize=20, color="white")
-    fig.text(0.06, 0.69, f"Employee experience of IT services, trends {period}", fontsize=13, color="white")
+    fig.text(0.06, 0.76, f"{scope.provider_name} · {current}", fontsize=20, color="white", parse_math=False)
+    fig.text(0.06, 0.69, f"Employee experience of IT services, trends {period}", fontsize=13, color="white",
+             parse_math=False)
     rate = overview.response_rate
     if rate is None or not rate.invited:
         rate_text = "No invitations sent for this wave"
@@ -79,11 +83,11 @@ def cover_page(scope: Scope, overview: reporting.Overview, meta: PackMeta) -> Fi
     y = 0.52
     for label, value in lines:
         fig.text(0.06, y, label, fontsize=12, color=MUTED)
-        fig.text(0.28, y, value, fontsize=12, color=INK)
+        fig.text(0.28, y, value, fontsize=12, color=INK, parse_math=False)
         y -= 0.06
     fig.text(0.06, 0.12, f"Prepared {meta.generated_at:%d %B %Y} by {meta.prepared_by} with VendorPulse. "
              f"Figures built from {scope.suppression_note} are not shown, to protect respondents.",
-             fontsize=9, color=MUTED)
+             fontsize=9, color=MUTED, parse_math=False)
     fig.text(0.06, 0.09, "Changes marked * are statistically significant at 5% (Welch's t-test for means, "
              "z-test for happiness).", fontsize=9, color=MUTED)
     return fig
@@ -113,6 +117,7 @@ def scorecard_page(scope: Scope, overview: reporting.Overview) -> Figure:
     table.set_fontsize(11)
     table.scale(1, 2.0)
     for (r, _c), cell in table.get_celld().items():
+        cell.get_text().set_parse_math(False)
         cell.set_edgecolor("#d5dbe3")
         if r == 0:
             cell.set_text_props(fontweight="bold", color=MUTED)
@@ -147,7 +152,7 @@ def area_page(scope: Scope, report: reporting.AreaReport) -> Figure:
     themes = report.themes[:8]
     if themes:
         for index, (phrase, count) in enumerate(themes):
-            fig.text(0.62, 0.33 - index * 0.035, f"{phrase}", fontsize=10, color=INK)
+            fig.text(0.62, 0.33 - index * 0.035, f"{phrase}", fontsize=10, color=INK, parse_math=False)
             fig.text(0.9, 0.33 - index * 0.035, f"{count}", fontsize=10, color=MUTED, ha="right")
     else:
         fig.text(0.62, 0.33, "Not enough comments to show themes.", fontsize=10, color=MUTED)
@@ -179,14 +184,17 @@ def _comment_pages(scope: Scope) -> Iterator[Figure]:
             fig = _page("What employees said", "Comments marked shareable by the vendor manager; "
                                                "email addresses and phone numbers are masked.")
             y = 0.83
-        fig.text(0.05, y, area_name, fontsize=13, fontweight="bold", color=INK)
+        fig.text(0.05, y, area_name, fontsize=13, fontweight="bold", color=INK, parse_math=False)
         y -= 0.045
         for item in items:
             colour = {"negative": BAD, "positive": GOOD}.get(item.label or "", MUTED)
             fig.text(0.05, y, (item.label or "").upper(), fontsize=8, fontweight="bold", color=colour)
             text = mask_personal_details(item.text).replace("\n", " ")
-            fig.text(0.13, y, "“" + (text[:170] + "…" if len(text) > 170 else text) + "”", fontsize=10,
-                     color=INK, wrap=True)
+            quote = "“" + (text[:170] + "…" if len(text) > 170 else text) + "”"
+            # Broken into lines here, not with wrap=True: matplotlib measures the lines it wraps as
+            # mathtext whenever they hold two "$", whatever parse_math says.
+            fig.text(0.13, y, textwrap.fill(quote, COMMENT_LINE_CHARACTERS), fontsize=10, color=INK,
+                     parse_math=False)
             y -= 0.075
         y -= 0.015
     if fig is not None:

@@ -68,3 +68,45 @@ def test_pack_needs_a_manager(client, db, survey, campaign):
     assert client.get("/exports/review-pack.pdf").status_code == 302
     login(client, make_user(role="provider", provider=campaign.provider))
     assert client.get("/exports/review-pack.pdf").status_code == 403
+
+
+@pytest.mark.filterwarnings("ignore:Glyph .* missing from font")  # a box in place of the emoji, not a crash
+def test_user_text_is_drawn_as_typed_never_as_mathtext(manager_client, db, survey):
+    """A `$` in a comment or a name is a dollar sign: `$\\frac{1}{$` used to make the pack answer 500."""
+    dollars = make_area(code="dollars", name="$x$ budget")
+    plain = make_area(dollars.provider, code="plain", name="Network")
+    campaign = make_campaign(survey, provider=dollars.provider, areas=[dollars, plain])
+    broken_tex = r"Costs went up by $\frac{1}{$ again"
+    emoji = "Great team 👍🏽 — 谢谢, שלום"
+    seed_wave(db, survey, campaign, "2026-Q3", [4, 5, 4, 4, 5, 4],
+              opens_at=datetime(2026, 7, 10, 9, tzinfo=timezone.utc), comments={0: broken_tex, 1: emoji})
+    db.session.execute(update(Answer).where(Answer.text.in_([broken_tex, emoji])).values(shareable=True))
+    db.session.commit()
+
+    response = manager_client.get("/exports/review-pack.pdf")
+
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
+    assert r"$\frac{1}{$" in text
+    assert "$x$ budget" in text
+    assert "Great team" in text
+
+
+def test_chart_labels_are_drawn_as_typed():
+    """The dashboard's charts take area names, wave and reason labels from data too."""
+    tex = r"$\frac{1}{$"
+    figures = [
+        charts.build_bar_figure([f"{tex} reason", "$x$ budget"], [40.0, 60.0], title=f"Why {tex}",
+                                x_label="% of $people"),
+        charts.build_trend_figure([charts.TrendPoint(label="$Q1$", n=6, mean=4.0, ci_low=3.5, ci_high=4.5,
+                                                     suppressed=False)],
+                                  target=4.2, title=f"{tex} trend", y_label="$y$"),
+        charts.build_heatmap_figure(["$x$ budget"], [tex], [[0.5]], [["4.1"]], title="$Heat$"),
+    ]
+    for figure in figures:
+        assert charts.render(figure, "png").startswith(b"\x89PNG") and b"<svg" in charts.render(figure, "svg")
+        buffer = io.BytesIO()
+        with charts.chart_style():
+            figure.savefig(buffer, format="pdf")
+        text = "".join(page.extract_text() for page in PdfReader(buffer).pages)
+        assert "$" in text and (tex in text or "$x$" in text), text
