@@ -1,9 +1,13 @@
-"""Shared set-up for the respondent tests: a campaign with two areas, a person who uses one, a live link."""
+"""Shared set-up for the respondent tests: a campaign with two areas, a person who uses one, a live link;
+or a crowd of people invited to one wave."""
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
+from app.extensions import db
 from app.models import Campaign, Invitation, ServiceArea, Stakeholder, Wave
+from app.services.invitations import issue_token
 from tests.factories import make_area, make_campaign, make_invitation, make_provider, make_stakeholder, make_wave
 
 
@@ -61,3 +65,36 @@ def answers(area: ServiceArea, **overrides) -> dict[str, object]:
         else:
             data[name] = value
     return data
+
+
+_crowds = itertools.count(1)
+
+
+@dataclass
+class Crowd:
+    campaign: Campaign
+    wave: Wave
+    area: ServiceArea
+    invitations: list[Invitation]
+    tokens: list[str]  # tokens[n] is the link of invitations[n]
+
+
+def make_crowd(definition, count: int, *, anonymity: str = "anonymous", min_group_size: int = 5,
+               departments: tuple[str, ...] = ("Finance",)) -> Crowd:
+    """`count` people who use one area, each invited to one open wave (departments taken in turn)."""
+    crowd = next(_crowds)
+    provider = make_provider()
+    area = make_area(provider, code=f"service-desk-{crowd}", name="Service Desk")
+    campaign = make_campaign(definition, provider=provider, areas=[area], anonymity=anonymity,
+                             segment_attributes=["department"], min_group_size=min_group_size)
+    wave = make_wave(campaign, label="2026-Q4")
+    invitations, tokens = [], []
+    for n in range(count):
+        person = Stakeholder(email=f"crowd{crowd}-{n}@example.com", name=f"Person {n}",
+                             department=departments[n % len(departments)], service_areas=[area])
+        invitation = Invitation(wave=wave, stakeholder=person, state="sent")
+        db.session.add(invitation)
+        invitations.append(invitation)
+        tokens.append(issue_token(invitation))
+    db.session.commit()
+    return Crowd(campaign, wave, area, invitations, tokens)

@@ -31,10 +31,14 @@ SENTIMENT_LABELS = ("positive", "neutral", "negative")
 class Response(db.Model):
     """One person's submitted survey for one wave.
 
-    In anonymous campaigns `invitation_id` is NULL and `submitted_at` is kept to the day, and the
-    random UUID key carries no order, so nothing links a response back to who sent it. At most one
-    response per invitation is enforced by the unique key (confidential mode) and by the conditional
-    update of `Invitation.responded_at` in the same transaction (both modes).
+    In anonymous campaigns a response first waits, sealed, in the pool (`PooledResponse`), then is
+    written with others of its wave and segment (at least the campaign's minimum group size, but for
+    what is left when the wave closes) as one shuffled batch (`services/anonymous_pool.py`):
+    `invitation_id` is NULL, `submitted_at` is the batch's day, the random UUID key carries no order,
+    and neither its transaction nor its place in the table follows the order invitations were answered
+    in. At most one response per invitation is enforced by the unique key (confidential mode) and by the
+    conditional update of `Invitation.responded_at` in the transaction that stores the response
+    (confidential) or its pool row (anonymous).
     """
 
     __tablename__ = "response"
@@ -128,9 +132,11 @@ class ResponseDraft(db.Model):
 class PooledResponse(db.Model):
     """An anonymous submission waiting to be written, with others of its wave, as a shuffled batch.
 
-    Its answers are sealed (encrypted) with a key derived from the app's secret, so the row says nothing
-    to someone holding only the database. It carries no time and no link to an invitation; once enough
-    submissions of the wave wait, they are written together in random order and these rows deleted.
+    Its answers, ready to write, are sealed (encrypted, and padded to a size bucket) under a key derived
+    from the app's SECRET_KEY, so the row says nothing to someone holding only the database. It carries
+    no time and no link to an invitation. Once the campaign's minimum group size of submissions of one
+    wave and segment (the department and location kept with answers) wait, they are written together in
+    random order and these rows deleted; whatever still waits when the wave closes is written then.
     """
 
     __tablename__ = "response_pool"

@@ -63,8 +63,11 @@ class User(UserMixin, db.Model):
         return bool(self.active) and self.session_version == version
 
     def end_sessions(self) -> None:
-        """Every session and remember-me cookie issued so far stops working; the caller commits."""
-        self.session_version = (self.session_version or 1) + 1
+        """Every session and remember-me cookie issued so far stops working; the caller commits.
+
+        Raised in SQL, so two raises at once (a deactivation while the person changes their password)
+        give two steps and the version the other one just handed out cannot survive."""
+        self.session_version = User.session_version + 1
 
     def replace_password(self, password: str, *, temporary: bool = False) -> None:
         """A new password ends every session; a temporary one (set by an admin) must be changed at the

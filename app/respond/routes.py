@@ -127,7 +127,8 @@ def survey(token: str):
               f"{format_date(context.wave.closes_at)}.", "success")
         return redirect(url_for("respond.survey", token=token), code=303)
     try:
-        responses.submit_response(context, request.form, now=now, thresholds=_thresholds())
+        responses.submit_response(context, request.form, now=now, thresholds=_thresholds(),
+                                  secret_key=current_app.config["SECRET_KEY"])
     except InvalidInput as invalid:
         return _render_survey(context, request.form, status=422, errors=invalid.errors)
     return redirect(url_for("respond.thanks", token=token), code=303)

@@ -1,7 +1,8 @@
-"""Answering a survey: what a personal link may show, storing a response in one transaction, drafts, opt-out."""
+"""Answering a survey: what a personal link may show, storing a submission, sealed drafts, opt-out."""
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timezone
@@ -16,6 +17,7 @@ from app.models import (
     Campaign,
     Invitation,
     InvitationToken,
+    PooledResponse,
     Provider,
     Question,
     Response,
@@ -28,6 +30,7 @@ from app.models import (
 from app.models.campaign import campaign_service_area
 from app.models.org import stakeholder_service_area
 from app.models.base import utcnow
+from app.services import anonymous_pool
 from app.services.comment_scores import Thresholds, sentiment_columns
 from app.services.invitations import find_invitation, token_digest
 from app.services.questions import (
@@ -39,7 +42,7 @@ from app.services.questions import (
     survey_layout,
 )
 from app.services.sealing import SealBroken, draft_key, seal, unseal
-from app.services.tallies import add_to_tallies, tally_keys_for
+from app.services.tallies import TallyKey, add_to_tallies, tally_keys_for
 
 
 class InvitationNotFound(NotFound):
@@ -214,6 +217,7 @@ _HOLD_UNANSWERED = (
     .values(responded_at=None)
 )
 _INSERT_RESPONSE = insert(Response.__table__)
+_INSERT_POOLED = insert(PooledResponse.__table__)
 _INSERT_ANSWERS = insert(Answer.__table__)
 _DELETE_DRAFT = delete(ResponseDraft.__table__).where(
     ResponseDraft.__table__.c.invitation_id == bindparam("invitation_id"))
@@ -345,53 +349,74 @@ def _answer_row(response: dict[str, Any], item: CleanedAnswer, thresholds: Thres
 
 
 def submit_response(context: SurveyContext, form_data: Mapping[str, Any], *, now: datetime,
-                    thresholds: Thresholds) -> uuid.UUID:
-    """Validate and store one survey submission, all in one transaction; return the response's id.
+                    thresholds: Thresholds, secret_key: str) -> uuid.UUID | None:
+    """Validate and store one survey submission; return the response's id (None in anonymous mode).
 
-    The response, its answers with the sentiment of each comment, the tallies, the end of the draft and
-    the invitation's `responded_at` are committed together. `responded_at` is set by a conditional
-    UPDATE: when another request got there first it changes no row, everything rolls back and
-    AlreadyAnswered is raised, so two simultaneous submissions store one response. Raises InvalidInput
-    (nothing stored) when an answer is missing or wrong, and the errors of `check_answerable`.
+    Confidential mode: the response, its answers with the sentiment of each comment, the tallies, the end
+    of the draft and the invitation's `responded_at` are committed together, in one transaction.
+
+    Anonymous mode: one transaction sets `responded_at` (the day only), ends the draft and adds the
+    prepared response, sealed under a key derived from `secret_key`, to the wave's pool, and writes
+    nothing else. The response is written later in another transaction, with others of its wave, as a
+    shuffled batch (`anonymous_pool`): who answered and what was answered never share a transaction, an
+    id order or a time. The submission that brings the pool to the campaign's minimum group size writes
+    the batch, after its own commit.
+
+    In both modes `responded_at` is set by a conditional UPDATE: when another request got there first it
+    changes no row, everything rolls back and AlreadyAnswered is raised, so two simultaneous submissions
+    store one response. Raises InvalidInput (nothing stored) when an answer is missing or wrong, and the
+    errors of `check_answerable`.
     """
     invitation, wave, campaign = context.invitation, context.wave, context.campaign
     check_answerable(invitation, wave, now)
     cleaned = parse_submission(context.layout, form_data)
     anonymous = campaign.anonymous
 
-    # Everything slower than a row insert (sentiment) happens before the invitation row is claimed,
-    # so the write lock is held briefly.
+    # Everything slower than a row insert (sentiment, sealing) happens before the invitation row is
+    # claimed, so the write lock is held briefly.
     response = {
-        "id": uuid.uuid4(),
+        "id": None if anonymous else uuid.uuid4(),
         "wave_id": wave.id,
         "invitation_id": None if anonymous else invitation.id,
-        "submitted_at": start_of_day(now) if anonymous else now,
+        "submitted_at": now,
         **segment_values(campaign, invitation),
     }
     rows = [_answer_row(response, item, thresholds) for item in cleaned]
     tallies = tally_keys_for(_TallyView(wave.id, response["department"], [
         _TallyAnswer(row["score"], row["service_area_id"], item.question) for row, item in zip(rows, cleaned)]))
+    if anonymous:
+        # Even the invitation only learns the day: its time of day could be lined up with the pool.
+        day = start_of_day(now)
+        pooled = anonymous_pool.pool_row(wave.id, anonymous_pool.PooledSubmission.prepare(
+            day=day.date(), segments=response, answer_rows=rows, tallies=tallies), secret_key=secret_key)
+        _store(invitation.id, day, [(_INSERT_POOLED, pooled)])
+        anonymous_pool.flush_if_full(wave.id, minimum=campaign.min_group_size, secret_key=secret_key)
+        return None
 
+    writes = [(_INSERT_RESPONSE, response)] + ([(_INSERT_ANSWERS, rows)] if rows else [])
+    _store(invitation.id, now, writes, tallies)
+    return response["id"]
+
+
+def _store(invitation_id: int, responded_at: datetime, writes: list[tuple[Any, Any]],
+           tallies: Counter[TallyKey] | None = None) -> None:
+    """One transaction: claim the invitation, run `writes`, add `tallies`, end the draft. Commits."""
     connection = db.session.connection()
     try:
-        # In anonymous mode even the invitation only learns the day, so its time cannot be matched
-        # with the order in which answers were stored.
-        claimed = connection.execute(_CLAIM, {"invitation_id": invitation.id,
-                                              "responded_at": start_of_day(now) if anonymous else now})
+        claimed = connection.execute(_CLAIM, {"invitation_id": invitation_id, "responded_at": responded_at})
         if claimed.rowcount != 1:
             raise AlreadyAnswered(None)
-        connection.execute(_INSERT_RESPONSE, response)
-        if rows:
-            connection.execute(_INSERT_ANSWERS, rows)
-        add_to_tallies(tallies)
-        connection.execute(_DELETE_DRAFT, {"invitation_id": invitation.id})
+        for statement, values in writes:
+            connection.execute(statement, values)
+        if tallies:
+            add_to_tallies(tallies)
+        connection.execute(_DELETE_DRAFT, {"invitation_id": invitation_id})
         db.session.commit()
     except AlreadyAnswered:
-        _refuse_as_answered(invitation.id)
+        _refuse_as_answered(invitation_id)
     except Exception:
         db.session.rollback()
         raise
-    return response["id"]
 
 
 def _refuse_as_answered(invitation_id: int) -> NoReturn:

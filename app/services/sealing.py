@@ -19,9 +19,10 @@ from app.errors import VendorPulseError
 KEY_BYTES = 32
 NONCE_BYTES = 12
 TAG_BYTES = 16
-# Padded sizes are this many bytes, or the next power of two above it: a draft or a survey with short
-# comments all look alike, and a long comment shows at most as a larger bucket.
-SMALLEST_BUCKET = 8192
+# Padded sizes are this many bytes, or the next power of two above it. A draft, or a submission with six
+# service areas and a few long comments, fits the smallest bucket, so nearly all blobs look alike; only
+# unusually much text shows, as a larger bucket.
+SMALLEST_BUCKET = 16384
 _PAD_START = b"\x80"  # ISO/IEC 7816-4 padding: one 0x80 byte, then zeros up to the bucket
 
 

@@ -6,8 +6,8 @@ from datetime import datetime, time, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from app.models import Answer, Invitation, Response, ResponseDraft, ScoreTally
-from app.services import responses, sentiment
+from app.models import Answer, Invitation, PooledResponse, Response, ResponseDraft, ScoreTally
+from app.services import anonymous_pool, responses, sentiment
 from tests.factories import extract_csrf, make_invitation, make_stakeholder
 from tests.respond_support import answers, make_survey
 
@@ -142,10 +142,10 @@ def test_optional_questions_may_be_left_empty(client, survey, db):
     assert "time_lost" not in codes and "comment" not in codes and "responsiveness" not in codes
 
 
-def test_anonymous_response_carries_nothing_that_leads_back_to_the_person(client, survey, db):
+def test_anonymous_response_carries_nothing_that_leads_back_to_the_person(app, client, survey, db):
     s = make_survey(survey, anonymity="anonymous")
     assert submit(client, s).status_code == 303
-    stored = db.session.scalar(select(Response))
+    assert count(db, Response) == 0  # it waits in the pool for four more (tests/test_anonymity.py)
     person = {s.stakeholder.email, s.stakeholder.name, s.token, "Berlin"}
     linking_tables = {"invitation", "invitation_token", "stakeholder", "user"}
 
@@ -161,6 +161,11 @@ def test_anonymous_response_carries_nothing_that_leads_back_to_the_person(client
             if isinstance(value, datetime):
                 assert value.timetz() == time(0, tzinfo=timezone.utc), f"{column} is more precise than a day"
 
+    pooled = db.session.scalar(select(PooledResponse))
+    check_row(pooled, {"wave"})
+    assert all(value.encode() not in pooled.sealed for value in person)
+    assert anonymous_pool.flush_wave(s.wave.id, minimum=1, secret_key=app.config["SECRET_KEY"]) == 1
+    stored = db.session.scalar(select(Response))
     check_row(stored, {"wave"})
     assert stored.invitation_id is None
     assert stored.department == "Finance"

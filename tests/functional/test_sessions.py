@@ -10,7 +10,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.extensions import db as _db
 from app.models import User
@@ -204,6 +204,17 @@ def test_a_cookie_without_a_session_version_signs_nobody_in(app, db):
         session["_user_id"] = str(user.id)
         session["_fresh"] = True
     assert not is_signed_in(client)
+
+
+def test_two_raises_at_once_both_count(app, db):
+    """A raise by another request in between (here a plain UPDATE the session does not see) is not lost."""
+    user = make_user(role="manager")
+    version = user.session_version
+    db.session.execute(update(User).where(User.id == user.id).values(session_version=User.session_version + 1)
+                       .execution_options(synchronize_session=False))
+    user.end_sessions()
+    db.session.commit()
+    assert user.session_version == version + 2
 
 
 # --- the forced change of a one-time password -----------------------------------------------------------
