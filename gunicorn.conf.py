@@ -14,7 +14,9 @@ loglevel = os.environ.get("LOG_LEVEL", "info")
 # gunicorn takes the scheme (X-Forwarded-Proto) only from these proxy addresses. The client's address
 # (X-Forwarded-For), which rate limits count by, is read by the app itself: see PROXY_FIX_X_FOR.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
-# Survey links are credentials and could de-anonymise answers: the access log shows /s/[token].
+# Survey links are credentials and could de-anonymise answers: the access log shows /s/[token], and for
+# survey pages neither the client's address, user agent and referrer nor the time of day; the error log
+# redacts tokens too (app/access_log.py, app/logging_filters.py).
 logger_class = "app.access_log.RedactingLogger"
 
 

@@ -45,6 +45,11 @@ def trust_proxy_headers(app: Flask) -> None:
 def configure_logging(app: Flask) -> None:
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Survey links are credentials: no log record of this process (the app's, Flask's, gunicorn's error
+    # log on a 500, tracebacks included) keeps a token. The access log is app.access_log's.
+    from app.logging_filters import install_token_redaction
+
+    install_token_redaction()
 
 
 def register_extensions(app: Flask) -> None:
