@@ -142,7 +142,8 @@ def test_unusable_files_are_refused_with_a_reason(db, content, problem):
     ('email,name\nann@example.com,"Ann\nbo@example.com,Bo\ncy@example.com,Cy"\ndi@example.com,Di\n',
      2, "to line 4"),
     ('email,name\nann@example.com,"Ann" Smith\n', 2, "more text follows"),
-    ("email,name,department\nann@example.com,Ann,HR\nbo@example.com,Bo\n", 3, "has 2 values but the first line names 3"),
+    ("email,name,department\nann@example.com,Ann,HR\nbo@example.com,Bo\n", 3,
+     "has 2 values but the first line names 3"),
     ("email;name\nann@example.com;Ann;HR;x\n", 2, "has 4 values but the first line names 2 columns"),
     (b"email,name\nann@example.com,Ann\nbo@example.com,B\xf6\n", 3, "not UTF-8"),
 ])
