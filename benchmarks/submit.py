@@ -10,8 +10,10 @@ rounds. Four targets are measured:
   any CSRF-protected form of this size can reach on this stack, and shows how much of the budget the
   framework spends before a submission does any work;
 - submission (the figure the goal is about): POST the answers of one invitation (two areas,
-  22 answers, three comments) and get the redirect to the thank-you page. Like any load generator,
-  each client thread takes a session cookie and CSRF token once, from one survey page;
+  22 answers, three comments) and get the redirect to the thank-you page. The campaign is anonymous,
+  so each submission adds a sealed row to the response pool, and every fifth (the minimum group size)
+  also writes the waiting five as a shuffled batch. Like any load generator, each client thread takes
+  a session cookie and CSRF token once, from one survey page;
 - visit: what one respondent costs, GET the survey page and then POST it.
 
 Run from the repository root: `python benchmarks/submit.py`. The last line printed is one JSON object.
@@ -106,26 +108,33 @@ BASELINE_APP = textwrap.dedent('''
 
 def database_share(database: Path, area_ids: list[int], token: str, rounds: int = 400) -> dict[str, float]:
     """In this process, on a copy of the seeded database, with no HTTP, Flask or SQLAlchemy: what a bare
-    insert costs, and what sqlite3 alone spends executing the writes of one submission (the same rows
-    the app writes: the invitation claimed, the response, 22 answers with their comments' sentiment,
-    the tallies, the draft removed, one commit), with every value prepared beforehand. Also the
-    app's own Python work that no storage choice removes: checking the answers and scoring 3 comments."""
+    insert costs, and what sqlite3 alone spends executing the writes of one anonymous submission, with
+    every value prepared beforehand. Those are the app's writes: the invitation claimed, the draft removed
+    and one sealed pool row, one commit; and, for every `min_group_size` submissions, the batch they are
+    written in (the pool read under the write lock, the responses, 22 answers each with their comments'
+    sentiment, the tallies, the pool rows deleted, one commit), counted here by its share per submission.
+    Also the app's own Python work that no storage choice removes: checking the answers, scoring 3
+    comments, and sealing the submission plus opening it again when its batch is written."""
     import json as json_module
     import shutil
     import timeit
     import uuid
+    from collections import Counter
+    from datetime import date
 
     from werkzeug.datastructures import MultiDict
 
     from app import create_app
-    from app.services import responses
+    from app.services import anonymous_pool, responses, sealing
     from app.services.comment_scores import Thresholds
 
     copy = database.with_name("share.sqlite3")
     shutil.copy(database, copy)
     app = create_app()
     with app.test_request_context():
+        secret_key = app.config["SECRET_KEY"]
         context = responses.load_survey_context(token)  # reads only
+        batch_size = context.campaign.min_group_size
         form = MultiDict(answers(area_ids, 3))
         thresholds = Thresholds()
         check_ms = timeit.timeit(lambda: responses.parse_submission(context.layout, form), number=rounds) / rounds * 1e3
@@ -134,9 +143,19 @@ def database_share(database: Path, area_ids: list[int], token: str, rounds: int 
         sentiment_ms = timeit.timeit(lambda: [responses.sentiment_columns(t, thresholds) for t in texts],
                                      number=rounds) / rounds * 1e3
         rows = [responses._answer_row({"id": None, "wave_id": context.wave.id}, item, thresholds) for item in cleaned]
+        submission = anonymous_pool.PooledSubmission.prepare(
+            day=date.today(), segments={"department": "IT", "location": None}, answer_rows=rows, tallies=Counter())
+        pool_row = anonymous_pool.pool_row(context.wave.id, submission, secret_key=secret_key)
+        key, seal_context = sealing.pool_key(secret_key), f"response_pool:{context.wave.id}"
+
+        def seal_and_open() -> None:
+            sealing.unseal(key, anonymous_pool.pool_row(context.wave.id, submission, secret_key=secret_key)["sealed"],
+                           context=seal_context)
+
+        seal_ms = timeit.timeit(seal_and_open, number=rounds) / rounds * 1e3
 
     connection = sqlite3.connect(copy, isolation_level=None)
-    for pragma in ("foreign_keys=ON", "journal_mode=WAL", "synchronous=NORMAL"):
+    for pragma in ("foreign_keys=ON", "secure_delete=ON", "journal_mode=WAL", "synchronous=NORMAL"):
         connection.execute(f"PRAGMA {pragma}")
     connection.execute("CREATE TABLE hit (id INTEGER PRIMARY KEY, created_at TEXT NOT NULL)")
     insert_ms = timeit.timeit(lambda: connection.execute("INSERT INTO hit (created_at) VALUES (datetime('now'))"),
@@ -148,26 +167,46 @@ def database_share(database: Path, area_ids: list[int], token: str, rounds: int 
                for row in rows]
     tallies = [(context.wave.id, f"q{n}", area_ids[n % 2], "IT", 4) for n in range(15)]
     invitation_ids = iter([row[0] for row in connection.execute("SELECT id FROM invitation ORDER BY id")])
-    wave_id = context.wave.id
+    wave_id, sealed = context.wave.id, pool_row["sealed"]
+    waiting = 0
+
+    def write_batch() -> None:
+        connection.execute("BEGIN")
+        connection.execute("DELETE FROM response_pool WHERE 0 = 1")  # the write lock, as the app takes it
+        pooled = connection.execute("SELECT id, sealed FROM response_pool WHERE wave_id = ?", (wave_id,)).fetchall()
+        for _ in pooled:
+            response_id = uuid.uuid4().hex
+            connection.execute("INSERT INTO response (id, wave_id, invitation_id, submitted_at, department, "
+                               "location) VALUES (?, ?, NULL, '2026-01-01 00:00:00.000000', 'IT', NULL)",
+                               (response_id, wave_id))
+            connection.executemany(answer_sql, [(response_id, wave_id, *values) for values in encoded])
+        connection.executemany(
+            "INSERT INTO score_tally (wave_id, question_code, area_key, department, score, answer_count) "
+            f"VALUES (?, ?, ?, ?, ?, {len(pooled)}) ON CONFLICT (wave_id, question_code, area_key, department, score) "
+            "DO UPDATE SET answer_count = answer_count + excluded.answer_count", tallies)
+        connection.executemany("DELETE FROM response_pool WHERE id = ?", [(row[0],) for row in pooled])
+        connection.execute("COMMIT")
 
     def store_one() -> None:
-        invitation_id, response_id = next(invitation_ids), uuid.uuid4().hex
+        nonlocal waiting
+        invitation_id = next(invitation_ids)
         connection.execute("BEGIN")
         connection.execute("UPDATE invitation SET responded_at = '2026-01-01 00:00:00.000000' "
                            "WHERE id = ? AND responded_at IS NULL", (invitation_id,))
-        connection.execute("INSERT INTO response (id, wave_id, invitation_id, submitted_at, department, location) "
-                           "VALUES (?, ?, NULL, '2026-01-01 00:00:00.000000', 'IT', NULL)", (response_id, wave_id))
-        connection.executemany(answer_sql, [(response_id, wave_id, *values) for values in encoded])
-        connection.executemany(
-            "INSERT INTO score_tally (wave_id, question_code, area_key, department, score, answer_count) "
-            "VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT (wave_id, question_code, area_key, department, score) "
-            "DO UPDATE SET answer_count = answer_count + excluded.answer_count", tallies)
         connection.execute("DELETE FROM response_draft WHERE invitation_id = ?", (invitation_id,))
+        connection.execute("INSERT INTO response_pool (id, wave_id, sealed) VALUES (?, ?, ?)",
+                           (uuid.uuid4().hex, wave_id, sealed))
         connection.execute("COMMIT")
+        waiting += 1
+        if waiting >= batch_size:
+            write_batch()
+            waiting = 0
 
+    rounds -= rounds % batch_size  # whole batches only
     writes_ms = timeit.timeit(store_one, number=rounds) / rounds * 1e3
     connection.close()
-    return {"insert_ms": insert_ms, "writes_ms": writes_ms, "check_ms": check_ms, "sentiment_ms": sentiment_ms}
+    return {"insert_ms": insert_ms, "writes_ms": writes_ms, "check_ms": check_ms, "sentiment_ms": sentiment_ms,
+            "seal_ms": seal_ms}
 
 
 def free_port() -> int:
@@ -436,7 +475,8 @@ def main() -> None:
           f"the stack floor alone costs {1 / ratio('floor'):.2f}" if ratio("floor") else "")
     print(f"in-process, no HTTP and no ORM: a bare insert {share['insert_ms']:.3f} ms; sqlite3 executing the "
           f"writes of one submission {share['writes_ms']:.3f} ms ({share['writes_ms'] / share['insert_ms']:.0f}x); "
-          f"checking its answers {share['check_ms']:.3f} ms; scoring its 3 comments {share['sentiment_ms']:.3f} ms")
+          f"checking its answers {share['check_ms']:.3f} ms; scoring its 3 comments {share['sentiment_ms']:.3f} ms; "
+          f"sealing it and opening it for its batch {share['seal_ms']:.3f} ms")
     failed = sum(results[name]["failed"] for name in ("submission", "visit"))
     print(json.dumps({
         "benchmark": "submit", "submissions_per_second": round(results["submission"]["rate"], 1),
@@ -447,6 +487,7 @@ def main() -> None:
         "failed": failed,
         "inprocess_insert_ms": round(share["insert_ms"], 3), "inprocess_writes_ms": round(share["writes_ms"], 3),
         "inprocess_check_ms": round(share["check_ms"], 3), "inprocess_sentiment_ms": round(share["sentiment_ms"], 3),
+        "inprocess_seal_ms": round(share["seal_ms"], 3),
     }))
 
 
