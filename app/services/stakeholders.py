@@ -177,39 +177,47 @@ def _read_table(stream: IO[bytes]) -> _Table:
     delimiter = _delimiter(first)
     # strict: a quote followed by more text, or the file ending inside quotes, is an error, not a guess.
     reader = csv.reader(chain([first], lines), delimiter=delimiter, strict=True)
-    header = [_normalise_header(h) for h in next(reader)]
+    header = [_normalise_header(h) for h in _next_record(reader, 1) or []]
     if "email" not in header:
         raise InvalidInput("The first line must name the columns, including an \"email\" column.",
                            errors={"file": ["no email column"]})
     return _Table(header, _records(reader, len(header), delimiter))
 
 
-def _records(reader, width: int, delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    separator = "semicolon (;)" if delimiter == ";" else "comma (,)"
-    last_line = reader.line_num
-    while True:
-        start = last_line + 1
-        try:
-            cells = next(reader, None)
-        except csv.Error as exc:
-            if "unexpected end of data" in str(exc):
-                raise InvalidInput(
-                    f"Line {start}: a quoted value starts on this line and is never closed, so every line after "
-                    f"it would be read as part of that value. Add the missing closing quote (\") and try again.",
-                    errors={"file": [f"line {start}: quote never closed"]}) from exc
+def _next_record(reader, start: int) -> list[str] | None:
+    """The record starting on line `start`, or None at the end; InvalidInput when its quotes are broken
+    or it runs over several lines (no value of this file may contain a line break)."""
+    try:
+        cells = next(reader, None)
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            raise InvalidInput(
+                f"Line {start}: a quoted value starts on this line and is never closed, so every line after "
+                f"it would be read as part of that value. Add the missing closing quote (\") and try again.",
+                errors={"file": [f"line {start}: quote never closed"]}) from exc
+        if "expected after" in str(exc):
             raise InvalidInput(
                 f"Line {reader.line_num}: a quote (\") ends a value but more text follows it. Inside a quoted "
                 f"value, write a quote twice (\"\"); or take the quotes away.",
                 errors={"file": [f"line {reader.line_num}: {exc}"]}) from exc
+        raise InvalidInput(f"Line {reader.line_num}: the file is not valid CSV ({exc}).",
+                           errors={"file": [f"line {reader.line_num}: {exc}"]}) from exc
+    if cells is not None and reader.line_num > start:
+        raise InvalidInput(
+            f"Line {start}: a quoted value runs over several lines, to line {reader.line_num}. Values cannot "
+            f"contain line breaks: a closing quote (\") is probably missing on line {start}, which makes the "
+            f"lines after it part of one value.",
+            errors={"file": [f"lines {start}-{reader.line_num}: line break inside a value"]})
+    return cells
+
+
+def _records(reader, width: int, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    separator = "semicolon (;)" if delimiter == ";" else "comma (,)"
+    while True:
+        start = reader.line_num + 1
+        cells = _next_record(reader, start)
         if cells is None:
             return
-        last_line = reader.line_num
-        if last_line > start:
-            raise InvalidInput(
-                f"Line {start}: a quoted value runs over several lines, to line {last_line}. Values cannot "
-                f"contain line breaks: a closing quote (\") is probably missing on line {start}, which makes the "
-                f"lines after it part of one value.",
-                errors={"file": [f"lines {start}-{last_line}: line break inside a value"]})
         if not any(c.strip() for c in cells):
             continue
         if len(cells) != width:

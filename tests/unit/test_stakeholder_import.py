@@ -142,6 +142,9 @@ def test_unusable_files_are_refused_with_a_reason(db, content, problem):
     ('email,name\nann@example.com,"Ann\nbo@example.com,Bo\ncy@example.com,Cy"\ndi@example.com,Di\n',
      2, "to line 4"),
     ('email,name\nann@example.com,"Ann" Smith\n', 2, "more text follows"),
+    ('"email"\t"name"\nann@example.com\tAnn\n', 1, "more text follows"),  # found by test_properties
+    ('email,"name\n",department\nann@example.com,Ann,HR\n', 1, "to line 2"),
+    ("email,name\nann@example.com," + "x" * 200_000 + "\n", 2, "not valid CSV (field larger than field limit"),
     ("email,name,department\nann@example.com,Ann,HR\nbo@example.com,Bo\n", 3,
      "has 2 values but the first line names 3"),
     ("email;name\nann@example.com;Ann;HR;x\n", 2, "has 4 values but the first line names 2 columns"),
