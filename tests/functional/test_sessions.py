@@ -7,6 +7,7 @@ them would: before the event they sign in, after it they must land on the sign-i
 """
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
 import pytest
@@ -414,7 +415,18 @@ def test_cli_generated_and_strong_passwords_pass(app, db, runner):
     assert robin.check_password(NEW_PASSWORD) and not robin.must_change_password
 
 
-def test_flask_init_checks_a_given_admin_password(tmp_path):
+@pytest.fixture
+def loggers_kept():
+    """`flask init` migrates, and Alembic's logging set-up disables every logger that exists by then
+    (migrations/env.py `fileConfig`): put them back so later tests still see their log records."""
+    loggers = [logger for logger in logging.Logger.manager.loggerDict.values() if isinstance(logger, logging.Logger)]
+    disabled = {logger: logger.disabled for logger in loggers}
+    yield
+    for logger, was_disabled in disabled.items():
+        logger.disabled = was_disabled
+
+
+def test_flask_init_checks_a_given_admin_password(tmp_path, loggers_kept):
     """`flask init` creates the first admin with ADMIN_PASSWORD when given: it must meet the policy too."""
     from app import create_app
     from app.config import TestConfig
