@@ -35,7 +35,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from app.extensions import db
 from app.models import Campaign, Invitation, Stakeholder, Wave
-from app.services import campaigns
+from app.services import anonymous_pool, campaigns
 from app.services.invitations import issue_token
 from app.services.mailer import (
     EmailContent,
@@ -71,6 +71,7 @@ class PassReport:
     waves_created: int = 0
     waves_opened: int = 0
     waves_closed: int = 0
+    anonymous_written: int = 0  # anonymous answers written from the pool (see anonymous_pool)
     invited: int = 0
     skipped_for_fatigue: int = 0
     sent: int = 0
@@ -118,7 +119,8 @@ def run_dispatch_pass(now: datetime, *, worker_id: str | None = None, batch_size
                       settings: MailSettings | None = None, transport: Transport | None = None,
                       lease: timedelta = LEASE, commit_every: int = COMMIT_EVERY, max_attempts: int = MAX_ATTEMPTS,
                       should_stop: Callable[[], bool] | None = None) -> PassReport:
-    """One pass: plan waves, close ended ones, open due ones, send due invitations, then due reminders.
+    """One pass: plan waves, close ended ones, write the anonymous answers waiting for them, open due
+    waves, send due invitations, then due reminders.
 
     `should_stop` is polled between messages: a pass asked to stop releases what it claimed but did not
     send and returns. Needs an app context (database session and the email templates).
@@ -132,6 +134,7 @@ def run_dispatch_pass(now: datetime, *, worker_id: str | None = None, batch_size
 
     schedule_campaign_waves(now, settings.timezone, report)
     close_ended_waves(now, lease, report)
+    report.anonymous_written += anonymous_pool.flush_due(now, current_app.config["SECRET_KEY"])
     open_due_waves(now, report)
     transport = transport or transport_for(settings)
     sender = _BatchSender(transport, settings, worker_id, clock, lease, commit_every, max_attempts, stop, report)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from app.models import Invitation, InvitationToken, Wave
+from app.models import Answer, Invitation, InvitationToken, Wave
 from app.services.dispatch import LEASE, MAX_ATTEMPTS, retry_delay, run_dispatch_pass
 from app.services.invitations import find_invitation
 from app.services import dispatch as dispatch_service
@@ -454,3 +454,27 @@ def test_unusable_recipients_are_explained(email, name, problem):
 ])
 def test_names_are_folded_onto_one_line(name, greeting):
     assert checked_recipient("Ann@Example.com", name) == ("Ann@example.com", greeting)
+
+
+def test_a_pass_writes_the_anonymous_answers_still_waiting_when_their_wave_has_closed(app, db, client, survey,
+                                                                                      smtp_server):
+    from app.models import Response
+    from tests.factories import extract_csrf
+    from tests.respond_support import answers, make_crowd
+
+    crowd = make_crowd(survey, 3, min_group_size=5)  # fewer than the minimum: they wait in the pool
+    csrf = extract_csrf(client.get(f"/s/{crowd.tokens[0]}").get_data(as_text=True))
+    for token in crowd.tokens:
+        reply = client.post(f"/s/{token}", data={**answers(crowd.area, comment=None, rel__relationship_comment=None),
+                                                 "csrf_token": csrf})
+        assert reply.status_code == 303
+    now = datetime.now(timezone.utc)
+    run_dispatch_pass(now, worker_id="w1", settings=smtp_server.settings())
+    assert db.session.scalar(select(func.count()).select_from(Response)) == 0, "an open wave keeps them waiting"
+
+    db.session.execute(update(Wave).where(Wave.id == crowd.wave.id).values(closes_at=now - timedelta(minutes=1)))
+    db.session.commit()
+    report = run_dispatch_pass(now, worker_id="w1", settings=smtp_server.settings())
+    assert report.anonymous_written >= 3
+    assert db.session.scalar(select(func.count(func.distinct(Answer.wave_id))).select_from(Answer)) == 1
+    assert "anonymous written" in report.summary()
