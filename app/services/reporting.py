@@ -46,6 +46,7 @@ from app.services.stats import (
     distance_to_target,
     distribution_shares,
     happiness_estimate,
+    happiness_groups,
     is_reportable,
     mean_estimate,
     suppression_label,
@@ -57,8 +58,6 @@ Metric = Literal["satisfaction", "happiness"]
 METRICS: tuple[Metric, ...] = ("satisfaction", "happiness")
 DEFAULT_WAVE_COUNT = 8
 THEME_SAMPLE = 1000  # themes read the most recent comments only, so their cost does not grow with the data
-HAPPINESS_SCALE = (-100, 100)
-HAPPINESS_GROUPS = ("Detractors (0-6)", "Passives (7-8)", "Promoters (9-10)")
 
 T = TypeVar("T")
 
@@ -466,13 +465,6 @@ def _cell(metric: Metric, question: MetricQuestion | None, hist: dict[int, int],
     return MetricCell(metric, n, min_group_size, estimate, change, target)
 
 
-def _happiness_groups(hist: dict[int, int]) -> tuple[float, float, float]:
-    n = sum(hist.values())
-    detractors = sum(c for v, c in hist.items() if v <= 6)
-    promoters = sum(c for v, c in hist.items() if v >= 9)
-    return (detractors / n, (n - detractors - promoters) / n, promoters / n)
-
-
 def _area_waves(scope: Scope, hists: Histograms, area: AreaRef, waves: Sequence[WaveRef],
                 previous: WaveRef | None) -> list[AreaWave]:
     result = []
@@ -494,7 +486,8 @@ def _area_waves(scope: Scope, hists: Histograms, area: AreaRef, waves: Sequence[
         if sat_cell.estimate is not None and scope.satisfaction is not None:
             low, high = scope.satisfaction.scale
             shares = tuple(distribution_shares(sat, range(low, high + 1)))
-        groups = _happiness_groups(hap) if hap_cell.estimate is not None else None
+        groups = tuple(count / hap_cell.n for count in happiness_groups(hap)) if hap_cell.estimate is not None \
+            else None
         result.append(AreaWave(area.id, wave, sat_cell, hap_cell, shares, groups))
         before = wave
     return result

@@ -8,17 +8,23 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Generic, Literal, TypeVar
+from typing import Literal
 
 from scipy import stats as _sp
-
-T = TypeVar("T")
 
 DEFAULT_MIN_GROUP_SIZE = 5
 
 WELCH_T_TEST = "Welch's t-test"
-NPS_Z_TEST = "two-sample z-test on happiness score"
+HAPPINESS_Z_TEST = "two-sample z-test on happiness score"
 NOT_TESTED = "not tested (fewer than 2 responses in a wave)"
+
+# The happiness question is answered 0 to 10: detractors answer up to 6, promoters 9 or more, passives between.
+HAPPINESS_DETRACTOR_MAX = 6
+HAPPINESS_PROMOTER_MIN = 9
+HAPPINESS_GROUPS = (f"Detractors (0-{HAPPINESS_DETRACTOR_MAX})",
+                    f"Passives ({HAPPINESS_DETRACTOR_MAX + 1}-{HAPPINESS_PROMOTER_MIN - 1})",
+                    f"Promoters ({HAPPINESS_PROMOTER_MIN}-10)")
+HAPPINESS_SCALE = (-100, 100)  # the score: % promoters minus % detractors
 
 # Float noise from summing weighted histograms must not flip "met" to "below".
 _TARGET_TOLERANCE = 1e-9
@@ -73,27 +79,6 @@ class Change:
     test: str
 
 
-@dataclass(frozen=True)
-class Cell(Generic[T]):
-    """A value as shown in a dashboard, CSV export or PDF: hidden when the group is too small."""
-
-    value: T | None
-    n: int
-    min_group_size: int
-
-    @property
-    def suppressed(self) -> bool:
-        return not is_reportable(self.n, self.min_group_size)
-
-    def as_text(self, value_format: str = "{:.1f}", suppressed_text: str | None = None) -> str:
-        """Format for display; suppressed cells read ``n<5`` unless ``suppressed_text`` is given."""
-        if self.suppressed:
-            return suppression_label(self.min_group_size) if suppressed_text is None else suppressed_text
-        if self.value is None:
-            return ""
-        return value_format.format(self.value)
-
-
 def _validated_counts(hist: Mapping[int, int]) -> dict[int, int]:
     counts = {}
     for value, count in hist.items():
@@ -142,7 +127,14 @@ def mean_estimate(
     return MeanEstimate(n=n, mean=mean, sd=sd, ci_low=float(low), ci_high=float(high))
 
 
-def _nps_variance(promoter_share: float, detractor_share: float, n: int) -> float:
+def happiness_groups(hist: Mapping[int, int]) -> tuple[int, int, int]:
+    """(detractors, passives, promoters): how many answers of a 0..10 histogram fall in each group."""
+    detractors = sum(c for v, c in hist.items() if v <= HAPPINESS_DETRACTOR_MAX)
+    promoters = sum(c for v, c in hist.items() if v >= HAPPINESS_PROMOTER_MIN)
+    return detractors, sum(hist.values()) - detractors - promoters, promoters
+
+
+def _happiness_variance(promoter_share: float, detractor_share: float, n: int) -> float:
     # Variance of (promoter share - detractor share) for a trinomial sample, in share units.
     return (promoter_share + detractor_share - (promoter_share - detractor_share) ** 2) / n
 
@@ -150,7 +142,8 @@ def _nps_variance(promoter_share: float, detractor_share: float, n: int) -> floa
 def happiness_estimate(hist: Mapping[int, int], confidence: float = 0.95) -> HappinessEstimate | None:
     """Happiness score from a 0..10 "would you recommend" histogram, with a Wald interval.
 
-    Method: promoters answer 9-10, passives 7-8, detractors 0-6; score = 100 * (p_p - p_d).
+    Method: the groups of ``happiness_groups`` (promoters 9-10, passives 7-8, detractors 0-6);
+    score = 100 * (p_p - p_d).
     Its variance is (p_p + p_d - (p_p - p_d)**2) / n (the trinomial variance of a difference of
     shares); the interval is score +/- z * 100 * sqrt(variance) with z from the normal
     distribution, clamped to [-100, 100]. With a single response the interval is the whole range,
@@ -164,16 +157,14 @@ def happiness_estimate(hist: Mapping[int, int], confidence: float = 0.95) -> Hap
     n = sum(counts.values())
     if n == 0:
         return None
-    promoters = sum(c for v, c in counts.items() if v >= 9)
-    detractors = sum(c for v, c in counts.items() if v <= 6)
-    passives = n - promoters - detractors
+    detractors, passives, promoters = happiness_groups(counts)
     p_p, p_d = promoters / n, detractors / n
     score = 100.0 * (p_p - p_d)
     if n == 1:
         low, high = -100.0, 100.0
     else:
         z = _sp.norm.ppf(0.5 + confidence / 2)
-        half_width = 100.0 * z * math.sqrt(_nps_variance(p_p, p_d, n))
+        half_width = 100.0 * z * math.sqrt(_happiness_variance(p_p, p_d, n))
         low, high = _clamp(score - half_width, -100.0, 100.0), _clamp(score + half_width, -100.0, 100.0)
     return HappinessEstimate(
         n=n,
@@ -219,14 +210,14 @@ def compare_happiness(prev: HappinessEstimate, cur: HappinessEstimate, alpha: fl
     delta = cur.score - prev.score
     if prev.n < 2 or cur.n < 2:
         return Change(delta=delta, p_value=None, significant=False, test=NOT_TESTED)
-    variance = _nps_variance(prev.promoter_share, prev.detractor_share, prev.n) + _nps_variance(
+    variance = _happiness_variance(prev.promoter_share, prev.detractor_share, prev.n) + _happiness_variance(
         cur.promoter_share, cur.detractor_share, cur.n
     )
     if variance <= 0:
-        return _zero_variance_change(delta, alpha, NPS_Z_TEST)
+        return _zero_variance_change(delta, alpha, HAPPINESS_Z_TEST)
     z = (delta / 100.0) / math.sqrt(variance)
     p_value = float(2.0 * _sp.norm.sf(abs(z)))
-    return Change(delta=delta, p_value=p_value, significant=p_value < alpha, test=NPS_Z_TEST)
+    return Change(delta=delta, p_value=p_value, significant=p_value < alpha, test=HAPPINESS_Z_TEST)
 
 
 def distribution_shares(hist: Mapping[int, int], scale: Sequence[int]) -> list[float]:
@@ -265,16 +256,6 @@ def suppression_label(min_group_size: int) -> str:
     """Short marker for a hidden figure in tables and charts, e.g. "n<5"."""
     _check_min_group_size(min_group_size)
     return f"n<{min_group_size}"
-
-
-def reportable_or_none(value: T, n: int, min_group_size: int) -> T | None:
-    """``value`` when the group is reportable, else None."""
-    return value if is_reportable(n, min_group_size) else None
-
-
-def reportable_cell(value: T | None, n: int, min_group_size: int) -> Cell[T]:
-    """Wrap a value in a Cell whose value is dropped when the group is too small to report."""
-    return Cell(value=reportable_or_none(value, n, min_group_size), n=n, min_group_size=min_group_size)
 
 
 def target_status(value: float | None, target: float | None) -> Literal["met", "below", "unknown"]:

@@ -9,7 +9,7 @@ from scipy import stats as sp
 from app.models import Answer
 from app.services import reporting
 from app.services.reporting import CommentFilter
-from app.services.stats import NPS_Z_TEST, WELCH_T_TEST
+from app.services.stats import HAPPINESS_Z_TEST, WELCH_T_TEST
 from tests.factories import make_user
 from tests.reporting_seed import NEGATIVE, POSITIVE, AreaAnswers, add_wave, make_reporting_campaign, story
 
@@ -52,7 +52,7 @@ def test_significant_change_is_flagged_and_noise_is_not(db, survey):
     assert noisy.delta == pytest.approx(-0.1)
     assert not noisy.significant and noisy.p_value > 0.05
     happiness = table[seeded.areas[0].id][1].happiness.change
-    assert happiness.test == NPS_Z_TEST and happiness.significant
+    assert happiness.test == HAPPINESS_Z_TEST and happiness.significant
     # The first wave of the campaign has nothing to compare with.
     assert table[seeded.areas[0].id][0].satisfaction.change is None
 

@@ -10,7 +10,8 @@ import scipy.stats
 from app.services.stats import (
     DEFAULT_MIN_GROUP_SIZE,
     NOT_TESTED,
-    NPS_Z_TEST,
+    HAPPINESS_GROUPS,
+    HAPPINESS_Z_TEST,
     WELCH_T_TEST,
     compare_happiness,
     compare_means,
@@ -19,8 +20,6 @@ from app.services.stats import (
     happiness_estimate,
     is_reportable,
     mean_estimate,
-    reportable_cell,
-    reportable_or_none,
     suppression_label,
     suppression_note,
     target_status,
@@ -96,6 +95,7 @@ def test_student_t_band_covers_true_mean_about_95_percent_of_simulated_waves():
 def test_happiness_from_known_histogram():
     est = happiness_estimate({10: 30, 9: 20, 8: 20, 7: 10, 6: 5, 3: 10, 0: 5})
     assert (est.n, est.promoters, est.passives, est.detractors) == (100, 50, 30, 20)
+    assert HAPPINESS_GROUPS == ("Detractors (0-6)", "Passives (7-8)", "Promoters (9-10)")  # the charts' legend
     assert est.score == pytest.approx(30.0)
     assert (est.promoter_share, est.detractor_share) == (0.5, 0.2)
     half_width = 100 * scipy.stats.norm.ppf(0.975) * math.sqrt((0.5 + 0.2 - 0.3**2) / 100)
@@ -145,13 +145,13 @@ def test_zero_variance_waves_are_classified_without_warnings_or_nan():
         same = compare_means(mean_estimate({5: 10}), mean_estimate({5: 12}))
         moved = compare_means(mean_estimate({5: 2}), mean_estimate({1: 2}))
         one_sided = compare_means(mean_estimate({5: 10}), mean_estimate({4: 5, 5: 5}))
-        nps_same = compare_happiness(happiness_estimate({10: 6}), happiness_estimate({9: 8}))
-        nps_moved = compare_happiness(happiness_estimate({10: 6}), happiness_estimate({2: 8}))
+        happiness_same = compare_happiness(happiness_estimate({10: 6}), happiness_estimate({9: 8}))
+        happiness_moved = compare_happiness(happiness_estimate({10: 6}), happiness_estimate({2: 8}))
     assert (same.delta, same.p_value, same.significant) == (0, 1.0, False)
     assert (moved.delta, moved.p_value, moved.significant) == (-4, 0.0, True)
     assert 0 < one_sided.p_value < 1 and not math.isnan(one_sided.p_value)
-    assert (nps_same.p_value, nps_same.significant) == (1.0, False)
-    assert (nps_moved.delta, nps_moved.p_value, nps_moved.significant) == (-200, 0.0, True)
+    assert (happiness_same.p_value, happiness_same.significant) == (1.0, False)
+    assert (happiness_moved.delta, happiness_moved.p_value, happiness_moved.significant) == (-200, 0.0, True)
 
 
 def test_single_response_wave_is_not_tested():
@@ -168,7 +168,7 @@ def test_happiness_z_test_matches_hand_computation():
     change = compare_happiness(prev, cur)
     assert change.delta == pytest.approx(30)
     assert change.p_value == pytest.approx(2 * scipy.stats.norm.sf(z))
-    assert change.significant and change.test == NPS_Z_TEST
+    assert change.significant and change.test == HAPPINESS_Z_TEST
     noisy = compare_happiness(happiness_estimate({10: 3, 8: 3, 2: 2}), happiness_estimate({10: 4, 8: 2, 2: 2}))
     assert not noisy.significant
 
@@ -192,18 +192,8 @@ def test_groups_of_four_are_suppressed_and_groups_of_five_are_shown():
     assert DEFAULT_MIN_GROUP_SIZE == 5
     assert not is_reportable(4, DEFAULT_MIN_GROUP_SIZE)
     assert is_reportable(5, DEFAULT_MIN_GROUP_SIZE)
-    assert reportable_or_none(4.2, 4, 5) is None
-    assert reportable_or_none(4.2, 5, 5) == 4.2
     assert suppression_note(5) == "fewer than 5 responses"
     assert suppression_label(10) == "n<10"
-
-
-def test_cell_hides_value_of_small_group_in_every_format():
-    hidden = reportable_cell(4.25, 3, 5)
-    shown = reportable_cell(4.25, 12, 5)
-    assert (hidden.value, hidden.suppressed, hidden.as_text()) == (None, True, "n<5")
-    assert hidden.as_text(suppressed_text="") == ""
-    assert (shown.value, shown.suppressed, shown.as_text("{:.2f}")) == (4.25, False, "4.25")
 
 
 def test_target_status_and_distance():
