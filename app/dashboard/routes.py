@@ -10,7 +10,9 @@ from app.dashboard import bp
 from app.dashboard.forms import CommentFilterForm, FilterForm, LabelCorrectionForm, ShareableForm
 from app.models.response import SENTIMENT_LABELS
 from app.services import chart_specs, reporting
-from app.services.reporting import METRICS, CommentFilter, Scope
+from app.services import comments as comment_service
+from app.services.comments import CommentFilter
+from app.services.reporting import METRICS, Scope
 
 COMMENTS_PER_PAGE = 25
 SCORECARD_COMMENTS = 12
@@ -105,9 +107,9 @@ def area(area_id: int):
         "timelost": chart_specs.time_lost_spec(report),
         "reasons": chart_specs.reasons_spec(report),
     }
-    comments = reporting.list_comments(scope, CommentFilter(area_id=area_id, wave_id=scope.current_wave.id
-                                                            if scope.current_wave else None), per_page=8,
-                                     count=False)
+    comments = comment_service.list_comments(scope, CommentFilter(area_id=area_id, wave_id=scope.current_wave.id
+                                                                  if scope.current_wave else None), per_page=8,
+                                             count=False)
     return render_template("dashboard/area.html", form=form, scope=scope, report=report, specs=specs,
                            args=filter_args(scope), comments=comments, label_form=LabelCorrectionForm(),
                            share_form=ShareableForm())
@@ -131,8 +133,8 @@ def comments():
         search=(form.q.data or "").strip()[:200] or None,
         shareable_only=bool(form.shared.data),
     )
-    page = reporting.list_comments(scope, filters, page=request.args.get("page", 1, type=int),
-                                   per_page=COMMENTS_PER_PAGE)
+    page = comment_service.list_comments(scope, filters, page=request.args.get("page", 1, type=int),
+                                         per_page=COMMENTS_PER_PAGE)
     theme_area = filters.area_id
     themes = reporting.themes(scope, theme_area) if theme_area else ()
     page_args = {k: v for k, v in request.args.items() if k != "page"}
@@ -147,7 +149,7 @@ def correct_label(answer_id: int):
     form = LabelCorrectionForm()
     if not form.validate_on_submit():
         abort(422)
-    answer = reporting.correct_label(answer_id, form.label.data or None, current_user)
+    answer = comment_service.correct_label(answer_id, form.label.data or None, current_user)
     flash("Label saved: " + (f"corrected to {answer.label_override}." if answer.label_override
                              else "back to the computed label."), "success")
     return redirect(safe_next(form.next.data, url_for("dashboard.comments")))
@@ -160,7 +162,7 @@ def set_shareable(answer_id: int):
     if not form.validate_on_submit() or form.shareable.data not in ("0", "1"):
         abort(422)
     shared = form.shareable.data == "1"
-    reporting.set_shareable(answer_id, shared)
+    comment_service.set_shareable(answer_id, shared)
     flash("The provider can now see this comment." if shared else "The comment is no longer shared.", "success")
     return redirect(safe_next(form.next.data, url_for("dashboard.comments")))
 
@@ -176,8 +178,8 @@ def scorecard():
     report = reporting.overview(scope)
     area_reports = [reporting.area_report(scope, a.id, for_provider=True) for a in scope.areas]
     trends = {r.area.id: chart_specs.trend_spec(r, "satisfaction") for r in area_reports}
-    shared = reporting.list_comments(scope, CommentFilter(shareable_only=True), per_page=SCORECARD_COMMENTS,
-                                     count=False, for_provider=True)
+    shared = comment_service.list_comments(scope, CommentFilter(shareable_only=True),
+                                           per_page=SCORECARD_COMMENTS, count=False, for_provider=True)
     return render_template("dashboard/scorecard.html", form=form, scope=scope, report=report, trends=trends,
                            args=filter_args(scope), shared=shared)
 

@@ -12,13 +12,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Literal, TypeVar
 
 from sqlalchemy import and_, case, event, false, func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from app.errors import InvalidInput, NotFound
+from app.errors import NotFound
 from app.extensions import db
 from app.models import (
     Answer,
@@ -30,10 +29,8 @@ from app.models import (
     ScoreTally,
     Stakeholder,
     SurveyDefinition,
-    User,
     Wave,
 )
-from app.models.base import utcnow
 from app.models.response import SENTIMENT_LABELS
 from app.services import sentiment as sentiment_service
 from app.services.disclosure import OTHER_DEPARTMENTS, DepartmentCounts, count_departments, mask_personal_details
@@ -581,11 +578,11 @@ class SentimentMix:
         return self.share("negative")
 
 
-def _effective_label():
+def effective_label():
     return func.coalesce(Answer.label_override, Answer.sentiment_label)
 
 
-def _answers_in_scope(query, scope: Scope):
+def answers_in_scope(query, scope: Scope):
     """Restrict an answer query to the scope's department (answers carry no department themselves)."""
     if scope.department:
         query = query.join(Response, Response.id == Answer.response_id).where(Response.department == scope.department)
@@ -596,7 +593,7 @@ def sentiment_mix(scope: Scope, wave_ids: Sequence[int], area_id: int | None = N
     """(wave_id, area_id) -> SentimentMix for area comments, grouped in SQL."""
     if not wave_ids or not scope.comment_question_ids:
         return {}
-    label = _effective_label()
+    label = effective_label()
     query = (
         select(Answer.wave_id, Answer.service_area_id, func.count(),
                *[func.sum(case((label == value, 1), else_=0)) for value in SENTIMENT_LABELS],
@@ -608,7 +605,7 @@ def sentiment_mix(scope: Scope, wave_ids: Sequence[int], area_id: int | None = N
     if area_id is not None:
         query = query.where(Answer.service_area_id == area_id)
     result = {}
-    for wave_id, area, count, positive, neutral, negative, polarity in db.session.execute(_answers_in_scope(query, scope)):
+    for wave_id, area, count, positive, neutral, negative, polarity in db.session.execute(answers_in_scope(query, scope)):
         if not _allowed(scope, wave_id, area, "comments"):
             mix = SentimentMix(int(count), 0, 0, 0, None, scope.min_group_size, withheld=True)
         elif scope.reportable(count):
@@ -646,7 +643,7 @@ def time_lost(scope: Scope, area_id: int) -> list[TimeLost]:
                    Answer.service_area_id == area_id, Answer.hours.is_not(None))
             .group_by(Answer.wave_id)
         )
-        by_wave = {w: (int(n), avg) for w, n, avg in db.session.execute(_answers_in_scope(query, scope))}
+        by_wave = {w: (int(n), avg) for w, n, avg in db.session.execute(answers_in_scope(query, scope))}
     result = []
     for wave in scope.waves:
         n, avg = by_wave.get(wave.id, (0, None))
@@ -692,7 +689,7 @@ def top_reasons(scope: Scope, area_id: int, wave: WaveRef | None = None, limit: 
         return Reasons(wave, 0, (), scope.min_group_size)
     base = (Answer.wave_id == wave.id, Answer.question_id.in_(scope.reasons_question_ids),
             Answer.service_area_id == area_id, Answer.reasons.is_not(None))
-    respondents = db.session.scalar(_answers_in_scope(select(func.count()).select_from(Answer).where(*base), scope))
+    respondents = db.session.scalar(answers_in_scope(select(func.count()).select_from(Answer).where(*base), scope))
     respondents = int(respondents or 0)
     if not _allowed(scope, wave.id, area_id, "reasons"):
         return Reasons(wave, respondents, (), scope.min_group_size, withheld=True)
@@ -710,13 +707,13 @@ def top_reasons(scope: Scope, area_id: int, wave: WaveRef | None = None, limit: 
     )
     labels = {code: (label, polarity) for code, label, polarity in scope.reason_labels}
     items = []
-    for code, count in db.session.execute(_answers_in_scope(query, scope)):
+    for code, count in db.session.execute(answers_in_scope(query, scope)):
         label, polarity = labels.get(code, (str(code).replace("_", " ").capitalize(), "bad"))
         items.append(ReasonCount(str(code), label, polarity, int(count), int(count) / respondents))
     return Reasons(wave, respondents, tuple(items), scope.min_group_size)
 
 
-def _reportable_groups(scope: Scope, area_id: int | None = None, wave_id: int | None = None) -> list[tuple[int, int]]:
+def reportable_groups(scope: Scope, area_id: int | None = None, wave_id: int | None = None) -> list[tuple[int, int]]:
     """(wave_id, area_id) pairs with enough responses (satisfaction answers) to show their comments."""
     if scope.satisfaction is None or not scope.waves:
         return []
@@ -734,7 +731,7 @@ def _reportable_groups(scope: Scope, area_id: int | None = None, wave_id: int | 
     return [(w, a) for w, a, n in db.session.execute(query) if scope.reportable(int(n or 0))]
 
 
-def _in_groups(groups: Sequence[tuple[int, int]]):
+def in_groups(groups: Sequence[tuple[int, int]]):
     if not groups:
         return false()
     by_wave: dict[int, list[int]] = {}
@@ -754,10 +751,10 @@ def themes(scope: Scope, area_id: int, wave: WaveRef | None = None, top_n: int =
     wave = wave or scope.current_wave
     if wave is None or not scope.comment_question_ids or scope.department:
         return []
-    groups = _reportable_groups(scope, area_id, wave.id)
+    groups = reportable_groups(scope, area_id, wave.id)
     query = (
         select(Answer.text)
-        .where(_in_groups(groups), Answer.question_id.in_(scope.comment_question_ids), Answer.text.is_not(None))
+        .where(in_groups(groups), Answer.question_id.in_(scope.comment_question_ids), Answer.text.is_not(None))
         .order_by(Answer.id.desc())
         .limit(THEME_SAMPLE)
     )
@@ -980,158 +977,3 @@ def summary_rows(scope: Scope) -> list[SummaryRow]:
                     share_negative=negative.share_negative if negative else None,
                 ))
     return rows
-
-
-# --------------------------------------------------------------------------------------------
-# Comments: listing, label corrections, sharing
-# --------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class CommentFilter:
-    wave_id: int | None = None
-    area_id: int | None = None
-    label: str | None = None
-    search: str | None = None
-    shareable_only: bool = False
-
-
-@dataclass(frozen=True)
-class CommentItem:
-    id: int
-    text: str
-    wave: str
-    area: str
-    label: str | None  # the effective label
-    computed_label: str | None
-    corrected: bool
-    corrected_by: str | None
-    corrected_at: datetime | None
-    polarity: float | None
-    drivers: tuple[tuple[str, float], ...]
-    shareable: bool
-
-
-@dataclass(frozen=True)
-class CommentPage:
-    items: tuple[CommentItem, ...]
-    page: int
-    pages: int
-    total: int
-    per_page: int
-    hidden_groups: int  # wave x area groups left out because they are under the minimum
-    by_department: bool = False  # a department filter was asked for: comments are never listed by department
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def comment_query(scope: Scope, filters: CommentFilter):
-    """The select behind the comment list: only comments from groups that are large enough, and none under a
-    department filter (a comment's wording with its department can point at its writer, and the rows
-    of a department in the exports are coarsened where it is small)."""
-    groups = [] if scope.department else _reportable_groups(scope, filters.area_id, filters.wave_id)
-    query = (
-        select(Answer)
-        .where(_in_groups(groups), Answer.question_id.in_(scope.comment_question_ids or (-1,)),
-               Answer.text.is_not(None), Answer.text != "")
-        .order_by(Answer.wave_id.desc(), Answer.id.desc())
-    )
-    if filters.label in SENTIMENT_LABELS:
-        query = query.where(_effective_label() == filters.label)
-    if filters.search:
-        query = query.where(Answer.text.ilike(f"%{_escape_like(filters.search.strip())}%", escape="\\"))
-    if filters.shareable_only:
-        query = query.where(Answer.shareable.is_(True))
-    return _answers_in_scope(query, scope), groups
-
-
-def list_comments(scope: Scope, filters: CommentFilter, *, page: int = 1, per_page: int = 25,
-                  count: bool = True, for_provider: bool = False) -> CommentPage:
-    """One page of comments, newest wave first, each with its label, drivers and correction.
-
-    `count=False` skips the total (a COUNT over every matching comment) for previews. The provider's
-    copy (`for_provider`) holds only shareable comments, with email addresses and phone numbers masked.
-    """
-    if for_provider:
-        filters = CommentFilter(filters.wave_id, filters.area_id, filters.label, filters.search, shareable_only=True)
-    query, groups = comment_query(scope, filters)
-    pagination = db.paginate(query, page=max(page, 1), per_page=per_page, error_out=False, count=count)
-    waves = {w.id: w.label for w in scope.all_waves}
-    areas = {a.id: a.name for a in scope.areas}
-    correctors = {}
-    ids = {a.label_override_by_id for a in pagination.items if a.label_override_by_id}
-    if ids:
-        correctors = dict(db.session.execute(select(User.id, func.coalesce(func.nullif(User.name, ""), User.email))
-                                             .where(User.id.in_(ids))).all())
-    items = tuple(
-        CommentItem(
-            id=a.id, text=mask_personal_details(a.text or "") if for_provider else a.text or "", wave=waves.get(a.wave_id, ""), area=areas.get(a.service_area_id, ""),
-            label=a.effective_label, computed_label=a.sentiment_label, corrected=a.label_override is not None,
-            corrected_by=correctors.get(a.label_override_by_id), corrected_at=a.label_override_at,
-            polarity=a.sentiment_polarity,
-            drivers=tuple((d.get("phrase", ""), float(d.get("contribution", 0))) for d in (a.sentiment_drivers or [])[:4]),
-            shareable=bool(a.shareable),
-        )
-        for a in pagination.items
-    )
-    wanted = len({(w, a.id) for w in ([filters.wave_id] if filters.wave_id else scope.wave_ids)
-                  for a in scope.areas if filters.area_id in (None, a.id)})
-    total = pagination.total if count else len(items)
-    if scope.department:
-        return CommentPage((), 1, 1, 0, per_page, 0, by_department=True)
-    return CommentPage(items, pagination.page, pagination.pages or 1 if count else 1, total or 0, per_page,
-                       max(0, wanted - len(groups)))
-
-
-def _comment_answer(answer_id: int, scope: Scope | None = None) -> Answer:
-    answer = db.session.get(Answer, answer_id)
-    if answer is None or answer.text is None:
-        raise NotFound("That comment does not exist.")
-    if scope is not None and answer.question_id not in scope.comment_question_ids:
-        raise NotFound("That comment does not exist.")
-    return answer
-
-
-def correct_label(answer_id: int, label: str | None, user: User) -> Answer:
-    """Store a manager's label beside the computed one (None removes the correction). Commits."""
-    if label is not None and label not in SENTIMENT_LABELS:
-        raise InvalidInput(f"Unknown label {label!r}.", errors={"label": ["unknown"]})
-    answer = _comment_answer(answer_id)
-    if label is None or label == answer.sentiment_label:
-        answer.label_override = None
-        answer.label_override_by_id = None
-        answer.label_override_at = None
-    else:
-        answer.label_override = label
-        answer.label_override_by_id = user.id
-        answer.label_override_at = utcnow()
-    db.session.commit()
-    clear_cache()
-    return answer
-
-
-def set_shareable(answer_id: int, shareable: bool) -> Answer:
-    """Mark a comment as one the provider may read on its scorecard (or withdraw it). Commits."""
-    answer = _comment_answer(answer_id)
-    answer.shareable = shareable
-    db.session.commit()
-    clear_cache()
-    return answer
-
-
-def comment_scope_for(answer_id: int) -> int:
-    """The campaign a comment belongs to, so a view can check the caller may act on it."""
-    campaign_id = db.session.scalar(
-        select(Wave.campaign_id).join(Answer, Answer.wave_id == Wave.id).where(Answer.id == answer_id))
-    if campaign_id is None:
-        raise NotFound("That comment does not exist.")
-    return campaign_id

@@ -18,7 +18,8 @@ from matplotlib.patches import Rectangle
 
 from app.services import charts, chart_specs, reporting
 from app.services.disclosure import mask_personal_details
-from app.services.reporting import CommentFilter, Scope
+from app.services.comments import CommentFilter, CommentItem, list_comments
+from app.services.reporting import Scope
 
 PAGE = (11.69, 8.27)  # A4 landscape, inches
 INK, MUTED, GOOD, BAD, BRAND = "#1b2430", "#4a5565", "#1a7f37", "#b42318", "#0b5cad"
@@ -161,13 +162,13 @@ def area_page(scope: Scope, report: reporting.AreaReport) -> Figure:
 
 def _comment_pages(scope: Scope) -> Iterator[Figure]:
     wave = scope.waves[-1] if scope.waves else None
-    blocks: list[tuple[str, list[reporting.CommentItem]]] = []
+    blocks: list[tuple[str, list[CommentItem]]] = []
     for area in scope.areas:
-        picked: list[reporting.CommentItem] = []
+        picked: list[CommentItem] = []
         for label in ("negative", "positive", "neutral"):
-            page = reporting.list_comments(scope, CommentFilter(wave_id=wave.id if wave else None, area_id=area.id,
-                                                                label=label, shareable_only=True),
-                                           page=1, per_page=2)
+            page = list_comments(scope, CommentFilter(wave_id=wave.id if wave else None, area_id=area.id,
+                                                      label=label, shareable_only=True),
+                                 page=1, per_page=2)
             picked.extend(page.items)
         if picked:
             blocks.append((area.name, picked[:COMMENTS_PER_AREA]))

@@ -1,0 +1,162 @@
+"""Comments in a report's scope: the dashboard's comment list and the provider's shared copy, and the
+two things a manager writes on a comment (a corrected sentiment label, whether the provider may read it).
+
+Only comments of wave and area groups large enough to report are listed, and none under a department
+filter: a comment's wording with its department can point at its writer.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from app.errors import InvalidInput, NotFound
+from app.extensions import db
+from app.models import Answer, User
+from app.models.base import utcnow
+from app.models.response import SENTIMENT_LABELS
+from app.services.disclosure import mask_personal_details
+from app.services.reporting import Scope, answers_in_scope, clear_cache, effective_label, in_groups, reportable_groups
+
+
+@dataclass(frozen=True)
+class CommentFilter:
+    wave_id: int | None = None
+    area_id: int | None = None
+    label: str | None = None
+    search: str | None = None
+    shareable_only: bool = False
+
+
+@dataclass(frozen=True)
+class CommentItem:
+    id: int
+    text: str
+    wave: str
+    area: str
+    label: str | None  # the effective label
+    computed_label: str | None
+    corrected: bool
+    corrected_by: str | None
+    corrected_at: datetime | None
+    polarity: float | None
+    drivers: tuple[tuple[str, float], ...]
+    shareable: bool
+
+
+@dataclass(frozen=True)
+class CommentPage:
+    items: tuple[CommentItem, ...]
+    page: int
+    pages: int
+    total: int
+    per_page: int
+    hidden_groups: int  # wave x area groups left out because they are under the minimum
+    by_department: bool = False  # a department filter was asked for: comments are never listed by department
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def comment_query(scope: Scope, filters: CommentFilter):
+    """The select behind the comment list: only comments from groups that are large enough, and none under a
+    department filter (a comment's wording with its department can point at its writer, and the rows
+    of a department in the exports are coarsened where it is small)."""
+    groups = [] if scope.department else reportable_groups(scope, filters.area_id, filters.wave_id)
+    query = (
+        select(Answer)
+        .where(in_groups(groups), Answer.question_id.in_(scope.comment_question_ids or (-1,)),
+               Answer.text.is_not(None), Answer.text != "")
+        .order_by(Answer.wave_id.desc(), Answer.id.desc())
+    )
+    if filters.label in SENTIMENT_LABELS:
+        query = query.where(effective_label() == filters.label)
+    if filters.search:
+        query = query.where(Answer.text.ilike(f"%{_escape_like(filters.search.strip())}%", escape="\\"))
+    if filters.shareable_only:
+        query = query.where(Answer.shareable.is_(True))
+    return answers_in_scope(query, scope), groups
+
+
+def list_comments(scope: Scope, filters: CommentFilter, *, page: int = 1, per_page: int = 25,
+                  count: bool = True, for_provider: bool = False) -> CommentPage:
+    """One page of comments, newest wave first, each with its label, drivers and correction.
+
+    `count=False` skips the total (a COUNT over every matching comment) for previews. The provider's
+    copy (`for_provider`) holds only shareable comments, with email addresses and phone numbers masked.
+    """
+    if for_provider:
+        filters = CommentFilter(filters.wave_id, filters.area_id, filters.label, filters.search, shareable_only=True)
+    query, groups = comment_query(scope, filters)
+    pagination = db.paginate(query, page=max(page, 1), per_page=per_page, error_out=False, count=count)
+    waves = {w.id: w.label for w in scope.all_waves}
+    areas = {a.id: a.name for a in scope.areas}
+    correctors = {}
+    ids = {a.label_override_by_id for a in pagination.items if a.label_override_by_id}
+    if ids:
+        correctors = dict(db.session.execute(select(User.id, func.coalesce(func.nullif(User.name, ""), User.email))
+                                             .where(User.id.in_(ids))).all())
+    items = tuple(
+        CommentItem(
+            id=a.id, text=mask_personal_details(a.text or "") if for_provider else a.text or "",
+            wave=waves.get(a.wave_id, ""), area=areas.get(a.service_area_id, ""),
+            label=a.effective_label, computed_label=a.sentiment_label, corrected=a.label_override is not None,
+            corrected_by=correctors.get(a.label_override_by_id), corrected_at=a.label_override_at,
+            polarity=a.sentiment_polarity,
+            drivers=tuple((d.get("phrase", ""), float(d.get("contribution", 0)))
+                          for d in (a.sentiment_drivers or [])[:4]),
+            shareable=bool(a.shareable),
+        )
+        for a in pagination.items
+    )
+    wanted = len({(w, a.id) for w in ([filters.wave_id] if filters.wave_id else scope.wave_ids)
+                  for a in scope.areas if filters.area_id in (None, a.id)})
+    total = pagination.total if count else len(items)
+    if scope.department:
+        return CommentPage((), 1, 1, 0, per_page, 0, by_department=True)
+    return CommentPage(items, pagination.page, pagination.pages or 1 if count else 1, total or 0, per_page,
+                       max(0, wanted - len(groups)))
+
+
+def _comment_answer(answer_id: int) -> Answer:
+    answer = db.session.get(Answer, answer_id)
+    if answer is None or answer.text is None:
+        raise NotFound("That comment does not exist.")
+    return answer
+
+
+def correct_label(answer_id: int, label: str | None, user: User) -> Answer:
+    """Store a manager's label beside the computed one (None removes the correction). Commits."""
+    if label is not None and label not in SENTIMENT_LABELS:
+        raise InvalidInput(f"Unknown label {label!r}.", errors={"label": ["unknown"]})
+    answer = _comment_answer(answer_id)
+    if label is None or label == answer.sentiment_label:
+        answer.label_override = None
+        answer.label_override_by_id = None
+        answer.label_override_at = None
+    else:
+        answer.label_override = label
+        answer.label_override_by_id = user.id
+        answer.label_override_at = utcnow()
+    db.session.commit()
+    clear_cache()
+    return answer
+
+
+def set_shareable(answer_id: int, shareable: bool) -> Answer:
+    """Mark a comment as one the provider may read on its scorecard (or withdraw it). Commits."""
+    answer = _comment_answer(answer_id)
+    answer.shareable = shareable
+    db.session.commit()
+    clear_cache()
+    return answer
