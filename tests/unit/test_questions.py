@@ -1,13 +1,12 @@
 """Question types and submission parsing, without a database or HTTP."""
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 from werkzeug.datastructures import MultiDict
 
 from app.errors import InvalidInput
 from app.models import Question, ServiceArea
+from app.models.survey import QUESTION_KINDS
 from app.services.questions import (
     AnswerRejected,
     CommentType,
@@ -60,6 +59,10 @@ def test_every_kind_of_the_catalog_has_a_type():
     assert isinstance(question_type(rating()), RatingType)
 
 
+def test_the_registry_and_the_database_constraint_know_the_same_kinds():
+    assert set(QuestionType.registry) == set(QUESTION_KINDS)
+
+
 @pytest.mark.parametrize(("raw", "expected"), [(["1"], 1), (["5"], 5), ([" 3 "], 3), ([], None), ([""], None)])
 def test_rating_accepts_values_in_range(raw, expected):
     assert RatingType(rating()).clean(raw) == expected
@@ -71,14 +74,12 @@ def test_rating_rejects_out_of_range_and_wrong_types(raw):
         RatingType(rating()).clean(raw)
 
 
-def test_nps_is_always_0_to_10_and_summarises_promoters_minus_detractors():
+def test_nps_is_always_0_to_10():
     nps = NpsType(Question(code="recommend", kind="nps", scope="area", text="Recommend?", min_value=0, max_value=10,
                            options={}))
     assert nps.clean(["0"]) == 0 and nps.clean(["10"]) == 10
     with pytest.raises(AnswerRejected):
         nps.clean(["11"])
-    answers = [SimpleNamespace(score=s, hours=None, reasons=None, text=None) for s in (10, 9, 8, 3)]
-    assert nps.summarise(answers)["score"] == 25.0
 
 
 def test_hours_accept_a_decimal_comma_and_refuse_beyond_the_maximum():
@@ -158,12 +159,3 @@ def test_draft_keeps_only_this_surveys_fields():
                                          ("csrf_token", "secret"), ("other", "x"), ("area7__satisfaction", "")]))
     assert data == {"area7__reasons": ["fast", "kind"]}
 
-
-def test_summaries():
-    rows = [SimpleNamespace(score=s, hours=h, reasons=r, text=t)
-            for s, h, r, t in [(5, 1.0, ["fast"], "good"), (3, 2.0, ["fast", "kind"], None)]]
-    assert RatingType(rating()).summarise(rows) == {"count": 2, "mean": 4.0,
-                                                    "distribution": {1: 0, 2: 0, 3: 1, 4: 0, 5: 1}}
-    assert ReasonsType(reasons()).summarise(rows) == {"count": 2, "reasons": {"fast": 2, "kind": 1}}
-    hours = HoursType(Question(code="h", kind="hours", scope="area", text="h?", max_value=10, options={}))
-    assert hours.summarise(rows) == {"count": 2, "total": 3.0, "mean": 1.5}
