@@ -23,13 +23,13 @@ BIN = Path(sys.executable).parent
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "journey-admin-password"
 
-# `flask dispatch run` takes its clock from `app.dispatch_cli.utcnow` and has no option to set it, so
+# `flask dispatch run` takes its clock from `app.cli.dispatch.utcnow` and has no option to set it, so
 # the reminder pass runs the same command in a process whose clock is JOURNEY_CLOCK_OFFSET_DAYS ahead:
 # a reminder due in five days is due now, without touching the database behind the dispatcher's back.
 _SHIFTED_FLASK = """
 import os, sys
 from datetime import timedelta
-import app.dispatch_cli as cli
+import app.cli.dispatch as cli
 real_utcnow = cli.utcnow
 offset = timedelta(days=float(os.environ["JOURNEY_CLOCK_OFFSET_DAYS"]))
 cli.utcnow = lambda: real_utcnow() + offset

@@ -1,4 +1,4 @@
-"""`flask sentiment ...`: re-score stored comments after the lexicon or thresholds change."""
+"""`flask sentiment rescore`: re-score stored comments after the lexicon or thresholds change."""
 from __future__ import annotations
 
 import sys
@@ -30,6 +30,3 @@ def rescore(waves: tuple[str, ...], stale_only: bool, chunk_size: int) -> None:
         for done in rescore_comments(thresholds, waves, stale_only=stale_only, chunk_size=chunk_size):
             bar.update(done)
     click.echo(f"Re-scored {total} comments.")
-
-
-COMMANDS = [sentiment_group]

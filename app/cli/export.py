@@ -1,13 +1,28 @@
-"""`flask export KIND`: the dashboard's CSV exports from the command line, streamed to a file."""
+"""`flask export KIND` (the dashboard's CSV exports, streamed to a file) and `flask review-pack` (the PDF)."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import click
 
 from app.errors import InvalidInput
 from app.services.csv_stream import CsvDialect, stream_csv
 from app.services.exports import KINDS, build_table, scope_for_labels
+
+
+class _RowCounter:
+    """Passes rows through and counts them: stream_csv yields chunks of many rows, not one per row."""
+
+    def __init__(self, rows: Iterable[Any]) -> None:
+        self._rows = rows
+        self.count = 0
+
+    def __iter__(self) -> Iterator[Any]:
+        for row in self._rows:
+            self.count += 1
+            yield row
 
 
 @click.command("export")
@@ -28,17 +43,16 @@ def export_command(kind, waves, area, department, provider, campaign, excel, sem
     except InvalidInput as error:
         raise click.ClickException(error.message) from error
     dialect = CsvDialect(excel=excel, delimiter=";" if semicolon else ",")
+    rows = _RowCounter(table.rows)
     target = open(output, "wb") if output else sys.stdout.buffer
     try:
-        rows = 0
-        for chunk in stream_csv(table.columns, table.rows, dialect):
+        for chunk in stream_csv(table.columns, rows, dialect):
             target.write(chunk)
-            rows += 1
     finally:
         if output:
             target.close()
     if output:
-        click.echo(f"Wrote {rows - 1} rows to {output}", err=True)
+        click.echo(f"Wrote {rows.count} rows to {output}", err=True)
 
 
 @click.command("review-pack")
@@ -49,6 +63,7 @@ def export_command(kind, waves, area, department, provider, campaign, excel, sem
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True))
 def review_pack_command(waves, provider, campaign, prepared_by, output) -> None:
     """Write the PDF pack for the quarterly review with the provider."""
+    # The pack draws its charts with matplotlib: imported here, so no other command pays for it.
     from app.models.base import utcnow
     from app.services.review_pack import PackMeta, build_review_pack
 
@@ -60,6 +75,3 @@ def review_pack_command(waves, provider, campaign, prepared_by, output) -> None:
     with open(output, "wb") as target:
         target.write(pdf)
     click.echo(f"Wrote {len(pdf) // 1024} KB to {output}", err=True)
-
-
-COMMANDS = [export_command, review_pack_command]

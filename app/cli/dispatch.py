@@ -1,0 +1,68 @@
+"""`flask dispatch run|serve`: send survey invitations and reminders, open and close waves."""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+import click
+from flask.cli import AppGroup
+
+from app.extensions import db
+from app.models.base import utcnow
+from app.services import dispatch
+
+log = logging.getLogger(__name__)
+
+dispatch_group = AppGroup("dispatch", help="Send survey invitations and reminders.")
+
+
+def _pass_options(command):
+    command = click.option("--batch-size", default=dispatch.BATCH_SIZE, show_default=True,
+                           help="Invitations claimed and sent over one SMTP connection.")(command)
+    command = click.option("--commit-every", default=dispatch.COMMIT_EVERY, show_default=True,
+                           help="Record results every N messages; also the most messages a killed "
+                                "dispatcher can send twice.")(command)
+    command = click.option("--worker-id", default=None, help="Name in claims; default host:pid:random.")(command)
+    return command
+
+
+@dispatch_group.command("run")
+@_pass_options
+def dispatch_run(batch_size: int, commit_every: int, worker_id: str | None) -> None:
+    """One pass: plan and open due waves, send invitations and reminders, close ended waves."""
+    report = dispatch.run_dispatch_pass(utcnow(), worker_id=worker_id, batch_size=batch_size,
+                                        commit_every=commit_every)
+    click.echo(report.summary())
+
+
+@dispatch_group.command("serve")
+@click.option("--interval", default=60.0, show_default=True, help="Seconds between the starts of passes.")
+@_pass_options
+def dispatch_serve(interval: float, batch_size: int, commit_every: int, worker_id: str | None) -> None:
+    """Run passes every INTERVAL seconds until SIGTERM or Ctrl-C; a pass in progress finishes its
+    current message, releases the rest of its batch and records everything before exiting."""
+    stopping = threading.Event()
+
+    def request_stop(signum, _frame) -> None:
+        click.echo(f"{signal.Signals(signum).name} received: stopping after the current message.", err=True)
+        stopping.set()
+
+    previous = {signum: signal.signal(signum, request_stop) for signum in (signal.SIGTERM, signal.SIGINT)}
+    worker_id = worker_id or dispatch.default_worker_id()
+    click.echo(f"Dispatcher {worker_id} running a pass every {interval:g} s.")
+    try:
+        while not stopping.is_set():
+            try:
+                report = dispatch.run_dispatch_pass(utcnow(), worker_id=worker_id, batch_size=batch_size,
+                                                    commit_every=commit_every, should_stop=stopping.is_set)
+                click.echo(report.summary())
+            except Exception:  # a database hiccup must not end the service; the next pass retries
+                log.exception("Dispatch pass failed")
+                db.session.rollback()
+            db.session.remove()
+            stopping.wait(interval)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    click.echo("Dispatcher stopped.")
