@@ -183,6 +183,7 @@ def test_cli_export_writes_a_file(runner, db, survey, campaign, tmp_path):
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8-sig"))))
     assert len(rows) == 5 and rows[0]["wave"] == "2026-Q1"
+    assert result.stderr.strip() == f"Wrote 5 rows to {target}"
 
 
 def test_dashboard_pages_offer_exports_with_their_filters(manager_client, db, survey, campaign):
