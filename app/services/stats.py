@@ -10,7 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from scipy import stats as _sp
+# scipy.stats takes about half a second to import, so the four functions that need it import it when
+# they run (free after the first call): `flask` commands and app start-up never load it.
 
 DEFAULT_MIN_GROUP_SIZE = 5
 
@@ -120,6 +121,8 @@ def mean_estimate(
         low, high = -math.inf, math.inf
     else:
         sd = math.sqrt(sum(c * (v - mean) ** 2 for v, c in counts.items()) / (n - 1))
+        from scipy import stats as _sp
+
         half_width = _sp.t.ppf(0.5 + confidence / 2, n - 1) * sd / math.sqrt(n)
         low, high = mean - half_width, mean + half_width
     if scale is not None:
@@ -163,6 +166,8 @@ def happiness_estimate(hist: Mapping[int, int], confidence: float = 0.95) -> Hap
     if n == 1:
         low, high = -100.0, 100.0
     else:
+        from scipy import stats as _sp
+
         z = _sp.norm.ppf(0.5 + confidence / 2)
         half_width = 100.0 * z * math.sqrt(_happiness_variance(p_p, p_d, n))
         low, high = _clamp(score - half_width, -100.0, 100.0), _clamp(score + half_width, -100.0, 100.0)
@@ -194,6 +199,8 @@ def compare_means(prev: MeanEstimate, cur: MeanEstimate, alpha: float = 0.05) ->
         return Change(delta=delta, p_value=None, significant=False, test=NOT_TESTED)
     if prev.sd == 0 and cur.sd == 0:
         return _zero_variance_change(delta, alpha, WELCH_T_TEST)
+    from scipy import stats as _sp
+
     result = _sp.ttest_ind_from_stats(
         cur.mean, cur.sd, cur.n, prev.mean, prev.sd, prev.n, equal_var=False
     )
@@ -216,6 +223,8 @@ def compare_happiness(prev: HappinessEstimate, cur: HappinessEstimate, alpha: fl
     if variance <= 0:
         return _zero_variance_change(delta, alpha, HAPPINESS_Z_TEST)
     z = (delta / 100.0) / math.sqrt(variance)
+    from scipy import stats as _sp
+
     p_value = float(2.0 * _sp.norm.sf(abs(z)))
     return Change(delta=delta, p_value=p_value, significant=p_value < alpha, test=HAPPINESS_Z_TEST)
 
