@@ -8,9 +8,9 @@ from app.auth.access import manager_required
 from app.errors import InvalidInput
 from app.exports import bp
 from app.models.base import utcnow
-from app.services import reporting
 from app.services.csv_stream import CsvDialect, stream_csv
 from app.services.exports import KINDS, build_table, range_label
+from app.services.reporting.scope import Scope, resolve_scope
 from app.services.review_pack import PackMeta, build_review_pack
 
 
@@ -20,12 +20,12 @@ def dialect_from_request() -> CsvDialect:
     return CsvDialect(excel=excel, delimiter=delimiter)
 
 
-def scope_from_request(*, with_department: bool = True) -> reporting.Scope:
+def scope_from_request(*, with_department: bool = True) -> Scope:
     """The dashboard's filters: provider, campaign, first/last wave and department."""
     if "\x00" in (request.args.get("department") or "") + (request.args.get("area") or ""):
         # checked here because the CSV is streamed: a database error would come after the 200
         raise InvalidInput("The filters contain a NUL character.")
-    scope = reporting.resolve_scope(
+    scope = resolve_scope(
         provider_id=request.args.get("provider", type=int),
         campaign_id=request.args.get("campaign", type=int),
         first_wave_id=request.args.get("first", type=int),

@@ -17,7 +17,8 @@ from app.errors import NotFound
 from matplotlib.figure import Figure
 
 from app.services import charts
-from app.services.reporting import AreaReport, Metric, Overview, Scope
+from app.services.reporting.reports import AreaReport, Overview
+from app.services.reporting.scope import Metric, Scope
 from app.services.stats import HAPPINESS_GROUPS, HAPPINESS_SCALE
 
 CHART_KINDS = ("trend", "distribution", "sentiment", "timelost", "reasons", "sparkline", "heatmap")

@@ -17,7 +17,9 @@ from app.models import Answer, User
 from app.models.base import utcnow
 from app.models.response import SENTIMENT_LABELS
 from app.services.disclosure import mask_personal_details
-from app.services.reporting import Scope, answers_in_scope, clear_cache, effective_label, in_groups, reportable_groups
+from app.services.reporting.answers import answers_in_scope, effective_label, in_groups, reportable_groups
+from app.services.reporting.cache import clear_cache
+from app.services.reporting.scope import Scope
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,11 @@ from sqlalchemy import BigInteger, Select, case, distinct, func, literal, select
 from app.errors import InvalidInput
 from app.extensions import db
 from app.models import Answer, Question, Response, ServiceArea, Wave
-from app.services import reporting, sentiment
+from app.services import sentiment
 from app.services.csv_stream import Column
 from app.services.disclosure import NOT_RECORDED, RELATIONSHIP, RowPlan, count_departments, plan_rows
-from app.services.reporting import Scope
+from app.services.reporting.reports import summary_rows
+from app.services.reporting.scope import Scope, resolve_scope
 from app.services.stats import suppression_note
 
 KINDS = ("answers", "responses", "comments", "summary")
@@ -47,7 +48,7 @@ def range_label(scope: Scope) -> str:
 def scope_for_labels(waves: str | None = None, *, provider_id: int | None = None, campaign_id: int | None = None,
                      department: str | None = None) -> Scope:
     """The dashboard's report scope for a wave label or range ("2026-Q1..2026-Q4"; default: every wave)."""
-    everything = reporting.resolve_scope(provider_id=provider_id, campaign_id=campaign_id, wave_count=10**6)
+    everything = resolve_scope(provider_id=provider_id, campaign_id=campaign_id, wave_count=10**6)
     if everything is None:
         raise InvalidInput("There is no campaign to export yet.", errors={"campaign": ["none"]})
     first_id = last_id = None
@@ -62,9 +63,9 @@ def scope_for_labels(waves: str | None = None, *, provider_id: int | None = None
     else:
         first_id = everything.all_waves[0].id if everything.all_waves else None
         last_id = everything.all_waves[-1].id if everything.all_waves else None
-    return reporting.resolve_scope(provider_id=provider_id, campaign_id=everything.campaign_id,
-                                   first_wave_id=first_id, last_wave_id=last_id, department=department,
-                                   wave_count=10**6)
+    return resolve_scope(provider_id=provider_id, campaign_id=everything.campaign_id,
+                         first_wave_id=first_id, last_wave_id=last_id, department=department,
+                         wave_count=10**6)
 
 
 def check_area(scope: Scope, area_code: str | None) -> str | None:
@@ -334,7 +335,7 @@ def summary_table(scope: Scope, area_code: str | None = None) -> ExportTable:
         return None if value is None else round(value, digits)
 
     def rows() -> Iterator[Sequence[Any]]:
-        for row in reporting.summary_rows(scope):
+        for row in summary_rows(scope):
             if area_code and row.area_code != area_code:
                 continue
             if row.suppressed:

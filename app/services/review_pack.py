@@ -16,10 +16,11 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
-from app.services import charts, chart_specs, reporting
+from app.services import charts, chart_specs
 from app.services.disclosure import mask_personal_details
 from app.services.comments import CommentFilter, CommentItem, list_comments
-from app.services.reporting import Scope
+from app.services.reporting import reports
+from app.services.reporting.scope import Scope
 
 PAGE = (11.69, 8.27)  # A4 landscape, inches
 INK, MUTED, GOOD, BAD, BRAND = "#1b2430", "#4a5565", "#1a7f37", "#b42318", "#0b5cad"
@@ -57,7 +58,7 @@ def _change(cell) -> str:
     return f"{arrow} {value}{' *' if cell.change.significant else ''}"
 
 
-def cover_page(scope: Scope, overview: reporting.Overview, meta: PackMeta) -> Figure:
+def cover_page(scope: Scope, overview: reports.Overview, meta: PackMeta) -> Figure:
     fig = Figure(figsize=PAGE)
     fig.patch.set_facecolor("white")
     fig.add_artist(Rectangle((0, 0.62), 1, 0.38, transform=fig.transFigure, color=BRAND))
@@ -94,7 +95,7 @@ def cover_page(scope: Scope, overview: reporting.Overview, meta: PackMeta) -> Fi
     return fig
 
 
-def scorecard_page(scope: Scope, overview: reporting.Overview) -> Figure:
+def scorecard_page(scope: Scope, overview: reports.Overview) -> Figure:
     current = scope.waves[-1].label if scope.waves else ""
     fig = _page("Scorecard", f"{scope.provider_name}, {current}: every service area against its contract targets")
     ax = fig.add_axes((0.05, 0.08, 0.9, 0.76))
@@ -139,7 +140,7 @@ def _image(fig: Figure, rect: tuple[float, float, float, float], spec: chart_spe
     ax.axis("off")
 
 
-def area_page(scope: Scope, report: reporting.AreaReport) -> Figure:
+def area_page(scope: Scope, report: reports.AreaReport) -> Figure:
     current = report.current
     sat = current.satisfaction if current else None
     subtitle = (f"{scope.waves[-1].label}: satisfaction {_fmt(sat.value, 'satisfaction')} "
@@ -203,11 +204,11 @@ def _comment_pages(scope: Scope) -> Iterator[Figure]:
 
 
 def pack_pages(scope: Scope, meta: PackMeta) -> Iterator[Figure]:
-    overview = reporting.overview(scope)
+    overview = reports.overview(scope)
     yield cover_page(scope, overview, meta)
     yield scorecard_page(scope, overview)
     for area in scope.areas:
-        yield area_page(scope, reporting.area_report(scope, area.id, for_provider=True))
+        yield area_page(scope, reports.area_report(scope, area.id, for_provider=True))
     yield from _comment_pages(scope)
 
 

@@ -4,21 +4,23 @@ from __future__ import annotations
 import pytest
 
 from app.models import Answer
-from app.services import reporting
 from app.services.comments import CommentFilter, correct_label, list_comments, set_shareable
+from app.services.reporting.cache import clear_cache
+from app.services.reporting.reports import overview
+from app.services.reporting.scope import resolve_scope
 from tests.factories import make_user
 from tests.reporting_seed import NEGATIVE, story
 
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    reporting.clear_cache()
+    clear_cache()
     yield
-    reporting.clear_cache()
+    clear_cache()
 
 
 def _scope(seeded):
-    return reporting.resolve_scope(campaign_id=seeded.campaign.id)
+    return resolve_scope(campaign_id=seeded.campaign.id)
 
 
 def test_comment_list_hides_small_groups_and_filters(db, survey):
@@ -42,7 +44,7 @@ def test_label_correction_is_stored_beside_the_computed_label(db, survey):
     manager = make_user(role="manager")
     scope = _scope(seeded)
     item = list_comments(scope, CommentFilter(area_id=seeded.areas[0].id, label="positive")).items[0]
-    before = reporting.overview(scope).rows[0].sentiment
+    before = overview(scope).rows[0].sentiment
     correct_label(item.id, "negative", manager)
     answer = db.session.get(Answer, item.id)
     assert (answer.label_override, answer.sentiment_label, answer.label_override_by_id) == ("negative", "positive",
@@ -50,7 +52,7 @@ def test_label_correction_is_stored_beside_the_computed_label(db, survey):
     assert answer.label_override_at is not None
     shown = next(c for c in list_comments(scope, CommentFilter()).items if c.id == item.id)
     assert shown.corrected and shown.label == "negative" and shown.computed_label == "positive"
-    after = reporting.overview(scope).rows[0].sentiment
+    after = overview(scope).rows[0].sentiment
     assert (after.positive, after.negative) == (before.positive - 1, before.negative + 1)
     correct_label(item.id, None, manager)
     assert db.session.get(Answer, item.id).label_override is None

@@ -6,25 +6,29 @@ import math
 import pytest
 from scipy import stats as sp
 
-from app.services import reporting
+from app.services.reporting.cache import clear_cache, data_version
+from app.services.reporting.departments import departments
+from app.services.reporting.reports import area_report, overview, summary_rows
+from app.services.reporting.scope import resolve_scope
+from app.services.reporting.scores import area_wave_table, department_breakdown
 from app.services.stats import HAPPINESS_Z_TEST, WELCH_T_TEST
 from tests.reporting_seed import AreaAnswers, add_wave, make_reporting_campaign, story
 
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    reporting.clear_cache()
+    clear_cache()
     yield
-    reporting.clear_cache()
+    clear_cache()
 
 
 def _scope(seeded, **filters):
-    return reporting.resolve_scope(campaign_id=seeded.campaign.id, **filters)
+    return resolve_scope(campaign_id=seeded.campaign.id, **filters)
 
 
 def test_means_and_intervals_match_the_answers_and_scipy(db, survey):
     seeded = story(survey)
-    table = reporting.area_wave_table(_scope(seeded))
+    table = area_wave_table(_scope(seeded))
     first_area = seeded.areas[0]
     q2 = table[first_area.id][1]
     raw = [4, 5, 4, 4, 5, 4, 5, 4, 4, 5] * 2
@@ -41,7 +45,7 @@ def test_means_and_intervals_match_the_answers_and_scipy(db, survey):
 
 def test_significant_change_is_flagged_and_noise_is_not(db, survey):
     seeded = story(survey)
-    table = reporting.area_wave_table(_scope(seeded))
+    table = area_wave_table(_scope(seeded))
     improved = table[seeded.areas[0].id][1].satisfaction.change
     assert improved.delta == pytest.approx(2.0)
     assert improved.significant and improved.test == WELCH_T_TEST
@@ -57,50 +61,50 @@ def test_significant_change_is_flagged_and_noise_is_not(db, survey):
 def test_four_responses_are_suppressed_and_five_are_shown(db, survey):
     seeded = story(survey)
     scope = _scope(seeded)
-    small = reporting.area_wave_table(scope)[seeded.areas[1].id][2]
+    small = area_wave_table(scope)[seeded.areas[1].id][2]
     assert small.satisfaction.n == 4
     assert small.satisfaction.suppressed and small.satisfaction.estimate is None and small.satisfaction.value is None
     assert small.happiness.estimate is None and small.satisfaction_shares is None
     # No change is reported into or out of a suppressed wave.
     assert small.satisfaction.change is None
-    report = reporting.area_report(scope, seeded.areas[1].id)
+    report = area_report(scope, seeded.areas[1].id)
     assert report.time_lost[-1].suppressed and report.time_lost[-1].mean_hours is None
     last_mix = report.sentiment[-1][1]
     assert last_mix.suppressed and (last_mix.positive, last_mix.negative, last_mix.mean_polarity) == (0, 0, None)
 
     campaign, (area,) = make_reporting_campaign(survey, area_count=1)
     add_wave(campaign, survey, "W1", {area: AreaAnswers([2, 2, 2, 2, 3])})
-    five = reporting.area_wave_table(reporting.resolve_scope(campaign_id=campaign.id))[area.id][0]
+    five = area_wave_table(resolve_scope(campaign_id=campaign.id))[area.id][0]
     assert not five.satisfaction.suppressed and five.satisfaction.value == pytest.approx(2.2)
 
 
 def test_campaign_minimum_is_used(db, survey):
     campaign, (area,) = make_reporting_campaign(survey, area_count=1, min_group_size=8)
     add_wave(campaign, survey, "W1", {area: AreaAnswers([4] * 7)})
-    scope = reporting.resolve_scope(campaign_id=campaign.id)
+    scope = resolve_scope(campaign_id=campaign.id)
     assert scope.suppression_note == "fewer than 8 responses"
-    assert reporting.area_wave_table(scope)[area.id][0].satisfaction.suppressed
+    assert area_wave_table(scope)[area.id][0].satisfaction.suppressed
 
 
 def test_overview_response_rate_and_sentiment_mix(db, survey):
     seeded = story(survey)
     scope = _scope(seeded)
-    overview = reporting.overview(scope)
+    report = overview(scope)
     assert [w.label for w in scope.waves] == ["2025-Q1", "2025-Q2", "2025-Q3"]
-    assert overview.response_rate.invited == 40 and overview.response_rate.responded == 20
-    assert overview.response_rate.rate == pytest.approx(0.5)
-    first_row = overview.rows[0]
+    assert report.response_rate.invited == 40 and report.response_rate.responded == 20
+    assert report.response_rate.rate == pytest.approx(0.5)
+    first_row = report.rows[0]
     assert first_row.sentiment.comments == 6 and first_row.sentiment.positive == 6
     assert first_row.sparkline_values()[0] == pytest.approx(2.4)
-    assert overview.rows[1].sparkline_values()[-1] is None  # suppressed wave leaves a gap
-    assert overview.rows[1].sentiment.suppressed
+    assert report.rows[1].sparkline_values()[-1] is None  # suppressed wave leaves a gap
+    assert report.rows[1].sentiment.suppressed
 
 
 def test_area_report_reasons_time_lost_and_themes(db, survey):
     seeded = story(survey)
     scope = _scope(seeded, last_wave_id=seeded.waves[1].id)
     assert scope.current_wave.label == "2025-Q2"
-    report = reporting.area_report(scope, seeded.areas[0].id)
+    report = area_report(scope, seeded.areas[0].id)
     assert report.time_lost[0].mean_hours == pytest.approx(4.0)
     assert report.time_lost[1].mean_hours == pytest.approx(1.0)
     reasons = report.reasons
@@ -116,22 +120,22 @@ def test_area_report_reasons_time_lost_and_themes(db, survey):
 def test_wave_range_and_department_filters(db, survey):
     campaign, (area,) = make_reporting_campaign(survey, area_count=1)
     scores = [5] * 6 + [1] * 6
-    departments = ["Finance"] * 6 + ["Sales"] * 6
-    waves = [add_wave(campaign, survey, f"W{i}", {area: AreaAnswers(scores, departments=departments)}, index=i)
+    people = ["Finance"] * 6 + ["Sales"] * 6
+    waves = [add_wave(campaign, survey, f"W{i}", {area: AreaAnswers(scores, departments=people)}, index=i)
              for i in range(3)]
-    ranged = reporting.resolve_scope(campaign_id=campaign.id, first_wave_id=waves[1].id, last_wave_id=waves[1].id)
+    ranged = resolve_scope(campaign_id=campaign.id, first_wave_id=waves[1].id, last_wave_id=waves[1].id)
     assert [w.label for w in ranged.waves] == ["W1"] and ranged.previous_wave.label == "W0"
-    sales = reporting.resolve_scope(campaign_id=campaign.id, department="Sales")
-    cell = reporting.area_wave_table(sales)[area.id][-1].satisfaction
+    sales = resolve_scope(campaign_id=campaign.id, department="Sales")
+    cell = area_wave_table(sales)[area.id][-1].satisfaction
     assert cell.n == 6 and cell.value == pytest.approx(1.0)
-    assert reporting.departments(sales) == ["Finance", "Sales"]
+    assert departments(sales) == ["Finance", "Sales"]
 
 
 def test_department_breakdown_combines_and_protects_small_departments(db, survey):
     campaign, (area,) = make_reporting_campaign(survey, area_count=1)
-    departments = ["Finance"] * 6 + ["Sales"] * 7 + ["Legal"] * 2
-    add_wave(campaign, survey, "W1", {area: AreaAnswers([4] * 15, departments=departments)})
-    rows = reporting.department_breakdown(reporting.resolve_scope(campaign_id=campaign.id), area.id)
+    people = ["Finance"] * 6 + ["Sales"] * 7 + ["Legal"] * 2
+    add_wave(campaign, survey, "W1", {area: AreaAnswers([4] * 15, departments=people)})
+    rows = department_breakdown(resolve_scope(campaign_id=campaign.id), area.id)
     # Legal alone (2) would be under 5 and "total minus the rest" would reveal it, so the smallest
     # reportable department (Finance, 6) is combined with it.
     assert [(r.department, r.satisfaction.n, r.merged) for r in rows] == [("Sales", 7, 0),
@@ -142,14 +146,14 @@ def test_department_breakdown_combines_and_protects_small_departments(db, survey
 def test_provider_scope_never_reaches_another_provider(db, survey):
     seeded = story(survey)
     other_campaign, _ = make_reporting_campaign(survey)
-    scope = reporting.resolve_scope(provider_id=seeded.campaign.provider_id, campaign_id=other_campaign.id)
+    scope = resolve_scope(provider_id=seeded.campaign.provider_id, campaign_id=other_campaign.id)
     assert scope.campaign_id == seeded.campaign.id
-    assert reporting.resolve_scope(provider_id=-1) is None
+    assert resolve_scope(provider_id=-1) is None
 
 
 def test_summary_rows_carry_no_figures_for_small_groups(db, survey):
     seeded = story(survey)
-    rows = reporting.summary_rows(_scope(seeded))
+    rows = summary_rows(_scope(seeded))
     assert len(rows) == 3 * 2 * 2
     small = [r for r in rows if r.wave == "2025-Q3" and r.area_code == seeded.areas[1].code]
     assert all(r.suppressed and r.value is None and r.ci_low is None and r.change is None for r in small)
@@ -161,10 +165,10 @@ def test_summary_rows_carry_no_figures_for_small_groups(db, survey):
 def test_cached_overview_follows_new_responses(db, survey):
     campaign, (area,) = make_reporting_campaign(survey, area_count=1)
     add_wave(campaign, survey, "W1", {area: AreaAnswers([3] * 5)})
-    scope = reporting.resolve_scope(campaign_id=campaign.id)
-    assert reporting.overview(scope).rows[0].current.satisfaction.value == pytest.approx(3.0)
-    version = reporting.data_version(scope.wave_ids)
+    scope = resolve_scope(campaign_id=campaign.id)
+    assert overview(scope).rows[0].current.satisfaction.value == pytest.approx(3.0)
+    version = data_version(scope.wave_ids)
     add_wave(campaign, survey, "W2", {area: AreaAnswers([5] * 5)}, index=1)
-    assert reporting.data_version(scope.wave_ids) == version  # other waves do not disturb this scope
-    latest = reporting.resolve_scope(campaign_id=campaign.id)
-    assert reporting.overview(latest).rows[0].current.satisfaction.value == pytest.approx(5.0)
+    assert data_version(scope.wave_ids) == version  # other waves do not disturb this scope
+    latest = resolve_scope(campaign_id=campaign.id)
+    assert overview(latest).rows[0].current.satisfaction.value == pytest.approx(5.0)

@@ -1,0 +1,166 @@
+"""What each page and file is built from: the overview (dashboard and scorecard), one service area's
+report (its page, its charts and the PDF pack) and the summary rows of the CSV export, cached per scope."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.services.reporting.breakdowns import (
+    Reasons,
+    ResponseRate,
+    SentimentMix,
+    TimeLost,
+    response_rates,
+    sentiment_mix,
+    themes,
+    time_lost,
+    top_reasons,
+)
+from app.services.reporting.cache import cached, data_version
+from app.services.reporting.scope import DEFAULT_WAVE_COUNT, METRICS, AreaRef, Metric, Scope, WaveRef
+from app.services.reporting.scores import (
+    AreaWave,
+    DepartmentRow,
+    area_wave_table,
+    area_waves,
+    department_breakdown,
+    histograms,
+)
+
+
+@dataclass(frozen=True)
+class OverviewRow:
+    area: AreaRef
+    series: tuple[AreaWave, ...]  # every wave of the scope, oldest first
+    sentiment: SentimentMix | None
+
+    @property
+    def current(self) -> AreaWave:
+        return self.series[-1]
+
+    def sparkline_values(self, metric: Metric = "satisfaction") -> tuple[float | None, ...]:
+        return tuple(aw.metric(metric).value for aw in self.series[-DEFAULT_WAVE_COUNT:])
+
+
+@dataclass(frozen=True)
+class Overview:
+    scope: Scope
+    rows: tuple[OverviewRow, ...]
+    response_rate: ResponseRate | None
+    response_rates: tuple[ResponseRate, ...]
+
+    @property
+    def below_target(self) -> list[OverviewRow]:
+        return [r for r in self.rows
+                if r.current.satisfaction.status == "below" or r.current.happiness.status == "below"]
+
+    @property
+    def significant_changes(self) -> list[OverviewRow]:
+        return [r for r in self.rows if any(c.change is not None and c.change.significant
+                                            for c in (r.current.satisfaction, r.current.happiness))]
+
+
+def overview(scope: Scope) -> Overview:
+    """One row per service area for the scope's current wave, with its series for sparklines."""
+    def compute() -> Overview:
+        if not scope.waves:
+            return Overview(scope, (), None, ())
+        table = area_wave_table(scope)
+        mix = sentiment_mix(scope, [scope.current_wave.id])
+        rates = response_rates(scope)
+        rows = tuple(
+            OverviewRow(area, tuple(table[area.id]), mix.get((scope.current_wave.id, area.id)))
+            for area in scope.areas
+        )
+        return Overview(scope, rows, rates.get(scope.current_wave.id), tuple(rates[w.id] for w in scope.waves))
+
+    return cached(("overview", scope, data_version(scope.wave_ids_with_previous)), compute)
+
+
+@dataclass(frozen=True)
+class AreaReport:
+    scope: Scope
+    area: AreaRef
+    series: tuple[AreaWave, ...]
+    sentiment: tuple[tuple[WaveRef, SentimentMix | None], ...]
+    time_lost: tuple[TimeLost, ...]
+    reasons: Reasons
+    themes: tuple[tuple[str, int], ...]
+    departments: tuple[DepartmentRow, ...]  # empty unless asked for
+
+    @property
+    def current(self) -> AreaWave | None:
+        return self.series[-1] if self.series else None
+
+
+def area_report(scope: Scope, area_id: int, *, for_provider: bool = False) -> AreaReport:
+    """Everything the service area page shows. The provider's copy (`for_provider`: scorecard, PDF pack)
+    has no department breakdown and themes only from comments marked shareable."""
+    area = scope.area(area_id)
+
+    def compute() -> AreaReport:
+        if not scope.waves:
+            return AreaReport(scope, area, (), (), (), Reasons(None, 0, (), scope.min_group_size), (), ())
+        hists = histograms(scope.wave_ids_with_previous, scope.metric_codes, scope.department, area_key=area.id)
+        series = area_waves(scope, hists, area, scope.waves, scope.previous_wave)
+        mix = sentiment_mix(scope, scope.wave_ids, area.id)
+        return AreaReport(
+            scope=scope,
+            area=area,
+            series=tuple(series),
+            sentiment=tuple((w, mix.get((w.id, area.id))) for w in scope.waves),
+            time_lost=tuple(time_lost(scope, area.id)),
+            reasons=top_reasons(scope, area.id),
+            themes=tuple(themes(scope, area.id, shared_only=for_provider)),
+            departments=tuple(department_breakdown(scope, area.id)) if not for_provider and not scope.department
+            else (),
+        )
+
+    return cached(("area", scope, area_id, for_provider, data_version(scope.wave_ids_with_previous)), compute)
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One wave x service area x metric. Figures are None when the group is under the minimum."""
+
+    wave: str
+    area_code: str
+    area_name: str
+    metric: Metric
+    n: int
+    suppressed: bool
+    value: float | None
+    ci_low: float | None
+    ci_high: float | None
+    target: float | None
+    status: str  # met / below / unknown
+    change: float | None
+    p_value: float | None
+    significant: bool | None
+    test: str | None
+    share_negative: float | None
+
+
+def summary_rows(scope: Scope) -> list[SummaryRow]:
+    """Flat rows for CSV/PDF: one per wave, area and metric, suppression already applied."""
+    table = area_wave_table(scope)
+    mix = sentiment_mix(scope, scope.wave_ids)
+    rows = []
+    for wave_index, wave in enumerate(scope.waves):
+        for area in scope.areas:
+            area_wave = table[area.id][wave_index]
+            negative = mix.get((wave.id, area.id))
+            for metric in METRICS:
+                cell = area_wave.metric(metric)
+                ci = cell.ci
+                rows.append(SummaryRow(
+                    wave=wave.label, area_code=area.code, area_name=area.name, metric=metric, n=cell.n,
+                    suppressed=cell.suppressed, value=cell.value, ci_low=ci[0] if ci else None,
+                    ci_high=ci[1] if ci else None, target=cell.target,
+                    status=cell.status if not cell.suppressed else "unknown",
+                    change=cell.change.delta if cell.change else None,
+                    p_value=cell.change.p_value if cell.change else None,
+                    significant=cell.change.significant if cell.change else None,
+                    test=cell.change.test if cell.change else None,
+                    share_negative=negative.share_negative if negative else None,
+                ))
+    return rows
