@@ -5,8 +5,10 @@ Every score comes with the phrases that produced it, so a manager can see why a 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
+import threading
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -14,7 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from textblob.en import sentiment as _textblob_sentiment
+
+# TextBlob, and the nltk it imports, take about a second to load: the first comment scored loads them
+# (`_textblob_word_scores`), so app and `flask` command start-up do not, and every later call reuses them.
 
 LEXICON_PATH = Path(__file__).with_name("sentiment_lexicon.yaml")
 LABELS = ("positive", "neutral", "negative")
@@ -212,11 +216,18 @@ def _compile_lexicon(lexicon_text: str) -> _Lexicon:
     )
 
 
+_TEXTBLOB_LOAD = threading.Lock()
+
+
+@functools.cache
 def _textblob_word_scores() -> dict[str, tuple[float, float]]:
-    # TextBlob loads its lexicon lazily on first use; len() forces the load so the copy is complete.
-    len(_textblob_sentiment)
+    with _TEXTBLOB_LOAD:  # two threads' first comments must not both fill TextBlob's lazy lexicon
+        from textblob.en import sentiment as textblob_sentiment
+
+        # TextBlob loads its lexicon lazily on first use; len() forces the load so the copy is complete.
+        len(textblob_sentiment)
     scores = {}
-    for word, by_part_of_speech in dict.items(_textblob_sentiment):
+    for word, by_part_of_speech in dict.items(textblob_sentiment):
         polarity, subjectivity, _intensity = by_part_of_speech[None]
         # Words TextBlob scores 0.0 ("only", "just") carry no opinion and would only swallow negations.
         if polarity:
@@ -227,7 +238,6 @@ def _textblob_word_scores() -> dict[str, tuple[float, float]]:
 _LEXICON_BYTES = LEXICON_PATH.read_bytes()
 ANALYZER_VERSION = version_for_lexicon(_LEXICON_BYTES)
 _LEXICON = _compile_lexicon(_LEXICON_BYTES.decode("utf-8"))
-_TEXTBLOB_WORDS = _textblob_word_scores()
 _NO_SENTIMENT = Sentiment(polarity=0.0, subjectivity=0.0, label="neutral", drivers=())
 
 
@@ -260,6 +270,7 @@ def _clamp(value: float) -> float:
 def _opinions(text: str, lexicon: _Lexicon) -> list[_Opinion]:
     """Each opinion the (normalised) comment expresses, in reading order, weighted by its clause."""
     tokens = [(match.group(), match.start(), match.end()) for match in lexicon.token_pattern.finditer(text)]
+    textblob_words = _textblob_word_scores()
     token_count = len(tokens)
 
     patterns_at: dict[int, tuple[int, float]] = {}
@@ -332,7 +343,7 @@ def _opinions(text: str, lexicon: _Lexicon) -> list[_Opinion]:
             continue
 
         if rule is None:
-            known = token not in lexicon.factual_words and _TEXTBLOB_WORDS.get(token)
+            known = token not in lexicon.factual_words and textblob_words.get(token)
             if known:
                 add(i, i, known[0], known[1])
             else:
