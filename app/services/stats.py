@@ -62,10 +62,6 @@ class HappinessEstimate:
         return self.promoters / self.n
 
     @property
-    def passive_share(self) -> float:
-        return self.passives / self.n
-
-    @property
     def detractor_share(self) -> float:
         return self.detractors / self.n
 

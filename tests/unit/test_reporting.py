@@ -95,8 +95,8 @@ def test_overview_response_rate_and_sentiment_mix(db, survey):
     assert report.response_rate.rate == pytest.approx(0.5)
     first_row = report.rows[0]
     assert first_row.sentiment.comments == 6 and first_row.sentiment.positive == 6
-    assert first_row.sparkline_values()[0] == pytest.approx(2.4)
-    assert report.rows[1].sparkline_values()[-1] is None  # suppressed wave leaves a gap
+    assert first_row.series[0].satisfaction.value == pytest.approx(2.4)
+    assert report.rows[1].series[-1].satisfaction.value is None  # suppressed wave leaves a gap in the sparkline
     assert report.rows[1].sentiment.suppressed
 
 

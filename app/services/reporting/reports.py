@@ -16,7 +16,7 @@ from app.services.reporting.breakdowns import (
     top_reasons,
 )
 from app.services.reporting.cache import cached, data_version
-from app.services.reporting.scope import DEFAULT_WAVE_COUNT, METRICS, AreaRef, Metric, Scope, WaveRef
+from app.services.reporting.scope import METRICS, AreaRef, Metric, Scope, WaveRef
 from app.services.reporting.scores import (
     AreaWave,
     DepartmentRow,
@@ -36,9 +36,6 @@ class OverviewRow:
     @property
     def current(self) -> AreaWave:
         return self.series[-1]
-
-    def sparkline_values(self, metric: Metric = "satisfaction") -> tuple[float | None, ...]:
-        return tuple(aw.metric(metric).value for aw in self.series[-DEFAULT_WAVE_COUNT:])
 
 
 @dataclass(frozen=True)
