@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import Provider
 from app.models.base import utcnow
 from app.models.campaign import ANONYMITY_MODES, CADENCES
-from app.services import campaigns, catalog
+from app.services import campaigns
 
 campaigns_group = AppGroup("campaigns", help="Create and list survey campaigns.")
 
@@ -40,6 +40,9 @@ def campaigns_create(name: str, provider_name: str, survey_code: str, cadence: s
                      anchor_date: datetime, window_days: int, reminders: str, anonymity: str, min_group_size: int,
                      fatigue_days: int, departments: tuple[str, ...], audience_areas: tuple[str, ...]) -> None:
     """Create a campaign and plan its first waves."""
+    # The catalog loads jsonschema, which only this command of the group needs.
+    from app.services import catalog
+
     provider = db.session.scalar(select(Provider).where(Provider.name == provider_name))
     definition = catalog.latest_definition(survey_code)
     try:

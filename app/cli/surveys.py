@@ -9,7 +9,9 @@ from flask.cli import AppGroup
 
 from app.errors import CatalogError
 from app.extensions import db
-from app.services import catalog
+
+# The catalog validates definitions with jsonschema, which no other command needs: each command here
+# imports it when it runs, so `flask --help` and the dispatcher start without it.
 
 surveys_group = AppGroup("surveys", help="Validate and load survey definitions from surveys/.")
 
@@ -22,6 +24,8 @@ def _surveys_dir(directory: str | None) -> Path:
 @click.argument("directory", required=False)
 def surveys_validate(directory: str | None) -> None:
     """Check every definition file; exit 1 naming each broken file and the place inside it."""
+    from app.services import catalog
+
     failures = 0
     for path, error in catalog.validate_directory(_surveys_dir(directory)):
         if error is None:
@@ -37,6 +41,8 @@ def surveys_validate(directory: str | None) -> None:
 @click.argument("directory", required=False)
 def surveys_load(directory: str | None) -> None:
     """Load definitions; an unchanged file is a no-op, a changed one becomes a new version."""
+    from app.services import catalog
+
     try:
         results = catalog.load_directory(_surveys_dir(directory))
     except CatalogError as error:
