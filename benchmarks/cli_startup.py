@@ -1,0 +1,149 @@
+"""Benchmark: how long `flask --help` takes to start (goal: within 1.5x of a bare Flask app with the same
+extensions, and none of scipy, matplotlib, textblob or nltk imported).
+
+Every `flask` command, the dispatcher's passes included, first builds the app and imports the CLI, so
+`flask --help` is the start-up every command pays. The baseline is a Flask app in a temporary module with
+Flask-SQLAlchemy, Flask-Migrate, Flask-WTF's CSRF, Flask-Login and Flask-Limiter initialised and no
+blueprints. The two run alternately as fresh processes, best of --runs each. Then `python -X importtime`
+runs `flask --help` and `flask dispatch run --help` (the start of a dispatcher pass), and each heavy
+library found is printed with the import chain that pulled it in. Ends with one JSON line.
+Run from the repository root: `python benchmarks/cli_startup.py [--runs N]`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+GOAL_RATIO = 1.5
+HEAVY = ("scipy", "matplotlib", "textblob", "nltk")
+
+BARE_APP = '''
+from flask import Flask
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+
+db = SQLAlchemy()
+migrate = Migrate()
+csrf = CSRFProtect()
+login_manager = LoginManager()
+limiter = Limiter(key_func=get_remote_address)
+
+
+def create_app():
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="benchmark", SQLALCHEMY_DATABASE_URI="sqlite://", RATELIMIT_STORAGE_URI="memory://")
+    db.init_app(app)
+    migrate.init_app(app, db)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    return app
+'''
+
+
+def environment(flask_app: str, instance: Path) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("FLASK_")}
+    env.update(FLASK_APP=flask_app, INSTANCE_PATH=str(instance), SECRET_KEY="benchmark")
+    return env
+
+
+def time_once(env: dict[str, str], args: list[str]) -> float:
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "flask", *args], cwd=ROOT, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"flask {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    return elapsed
+
+
+def parse_importtime(log: str) -> list[tuple[int, str]]:
+    """(depth, module) for each line of a -X importtime log, in the order printed (children first)."""
+    entries = []
+    for line in log.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        name = line.split("|", 2)[2]
+        entries.append(((len(name) - len(name.lstrip(" ")) - 1) // 2, name.strip()))
+    return entries
+
+
+def heavy_chains(entries: list[tuple[int, str]]) -> dict[str, list[str]]:
+    """For each heavy library imported, the chain of modules from the outermost import down to it."""
+    chains: dict[str, list[str]] = {}
+    for i, (depth, module) in enumerate(entries):
+        top = module.split(".")[0]
+        if top not in HEAVY or top in chains:
+            continue
+        chain, current = [module], depth
+        for parent_depth, parent in entries[i + 1:]:  # a parent is printed after its children, less indented
+            if parent_depth < current:
+                chain.append(parent)
+                current = parent_depth
+        chain.reverse()
+        first_heavy = next(n for n, name in enumerate(chain) if name.split(".")[0] in HEAVY)
+        chains[top] = chain[:first_heavy + 1]
+    return chains
+
+
+def imported_heavy(env: dict[str, str], args: list[str]) -> dict[str, list[str]]:
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "flask", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"flask {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    return heavy_chains(parse_importtime(done.stderr))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7, help="Runs of each command; the best counts.")
+    options = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        (directory / "bare_app.py").write_text(BARE_APP, encoding="utf-8")
+        ours = environment("wsgi.py", directory / "instance")
+        bare = environment(str(directory / "bare_app.py"), directory / "bare-instance")
+
+        time_once(ours, ["--help"])  # warm the bytecode caches and the OS file cache for both
+        time_once(bare, ["--help"])
+        ours_times, bare_times = [], []
+        for _ in range(options.runs):
+            bare_times.append(time_once(bare, ["--help"]))
+            ours_times.append(time_once(ours, ["--help"]))
+
+        found = {"flask --help": imported_heavy(ours, ["--help"]),
+                 "flask dispatch run --help": imported_heavy(ours, ["dispatch", "run", "--help"])}
+
+    best_ours, best_bare = min(ours_times), min(bare_times)
+    ratio = round(best_ours / best_bare, 2)
+    print(f"flask --help, best of {options.runs}: VendorPulse {best_ours * 1000:.0f} ms, "
+          f"bare Flask app with the same extensions {best_bare * 1000:.0f} ms (ratio {ratio})")
+    heavy: list[str] = []
+    for command, chains in found.items():
+        if not chains:
+            print(f"{command}: none of {', '.join(HEAVY)} imported")
+        for library, chain in chains.items():
+            print(f"{command}: {library} imported through {' -> '.join(chain)}")
+            if library not in heavy:
+                heavy.append(library)
+    print(json.dumps({
+        "benchmark": "cli_startup", "ratio": ratio, "ms": round(best_ours * 1000),
+        "baseline_ms": round(best_bare * 1000), "runs": options.runs,
+        "goal": f"ratio <= {GOAL_RATIO} and no heavy imports", "met": ratio <= GOAL_RATIO and not heavy,
+        "heavy_imports": heavy,
+    }))
+
+
+if __name__ == "__main__":
+    main()
