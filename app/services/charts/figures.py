@@ -1,128 +1,42 @@
-"""Dashboard and PDF-pack charts drawn from plain data with matplotlib's Figure API and Agg canvas.
+"""The figures: one ``build_*_figure`` per chart, taking plain data and returning a matplotlib Figure.
 
-Each chart has a ``build_*_figure`` returning a Figure (for PdfPages) and a wrapper returning bytes.
+This module imports matplotlib and numpy, so it is imported only by code about to draw (the package
+loads it on first use of a builder). Figures are made with the Figure API and drawn by the Agg
+canvas, which keep no process-global figures, so requests can draw at the same time.
 """
-
 from __future__ import annotations
 
-import io
 import math
 import textwrap
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Literal
 
-import matplotlib as mpl
 import numpy as np
-from matplotlib.axes import Axes
 from matplotlib import patheffects
+from matplotlib.axes import Axes
 from matplotlib.colors import LinearSegmentedColormap, Normalize, to_rgb
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, MaxNLocator, PercentFormatter
 
+from app.services.charts.data import TrendPoint
+from app.services.charts.style import (
+    ACCENT,
+    ANSWER_COLOURS,
+    DIVERGING_COLOURS,
+    GRID,
+    INK,
+    MAIN,
+    MISSING,
+    MUTED,
+    chart_style,
+)
 from app.services.stats import DEFAULT_MIN_GROUP_SIZE, suppression_label
 
-ChartFormat = Literal["svg", "png"]
-
-# Okabe & Ito (2008): distinguishable with every common colour-vision deficiency.
-OKABE_ITO = {
-    "black": "#000000",
-    "orange": "#E69F00",
-    "sky_blue": "#56B4E9",
-    "bluish_green": "#009E73",
-    "yellow": "#F0E442",
-    "blue": "#0072B2",
-    "vermillion": "#D55E00",
-    "reddish_purple": "#CC79A7",
-}
-MAIN = OKABE_ITO["blue"]
-ACCENT = OKABE_ITO["vermillion"]
-INK = "#222222"
-MUTED = "#6b6b6b"
-GRID = "#e3e3e3"
-MISSING = "#d9d9d9"
-
-# Red (bad) -> near white -> blue (good), after ColorBrewer RdBu, which is colour-blind safe.
-DIVERGING = LinearSegmentedColormap.from_list(
-    "vendorpulse_diverging", ["#b2182b", "#ef8a62", "#fddbc7", "#f7f7f7", "#d1e5f0", "#67a9cf", "#2166ac"]
-)
-
-PNG_DPI = 150
+DIVERGING = LinearSegmentedColormap.from_list("vendorpulse_diverging", list(DIVERGING_COLOURS))
+ANSWER_SCALE = LinearSegmentedColormap.from_list("vendorpulse_answers", list(ANSWER_COLOURS))
 # A white outline keeps value labels legible where they cross a band or gridline.
 _HALO = [patheffects.withStroke(linewidth=3, foreground="white")]
 SUPPRESSED_TEXT = suppression_label(DEFAULT_MIN_GROUP_SIZE)
-
-_STYLE = {
-    "font.family": "DejaVu Sans",
-    "font.size": 11,
-    "axes.titlesize": 13,
-    "axes.titleweight": "bold",
-    "axes.titlelocation": "left",
-    "axes.titlepad": 12,
-    "axes.labelsize": 11,
-    "axes.labelcolor": INK,
-    "axes.edgecolor": "#9a9a9a",
-    "axes.linewidth": 0.8,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.grid": False,
-    "grid.color": GRID,
-    "grid.linewidth": 0.8,
-    "xtick.labelsize": 10,
-    "ytick.labelsize": 10,
-    "xtick.color": INK,
-    "ytick.color": INK,
-    "legend.fontsize": 10,
-    "legend.frameon": False,
-    "text.color": INK,
-    # Labels come from data (area and provider names, wave and reason labels, comments): "$x$" or an
-    # unbalanced "$\frac{1}{$" is text to show as typed, not mathtext to parse (and crash on). Every
-    # Text made inside chart_style(), tick labels made while drawing included, takes this default.
-    "text.parse_math": False,
-    "figure.facecolor": "white",
-    "savefig.facecolor": "white",
-    # Fixed salt makes SVG clip-path ids stable, so identical data gives identical bytes (ETags).
-    "svg.hashsalt": "vendorpulse",
-    "svg.fonttype": "path",
-}
-
-# rcParams are process-global; the lock stops concurrent requests restoring each other's style
-# half-way through a chart.
-_STYLE_LOCK = threading.RLock()
-
-
-@contextmanager
-def chart_style() -> Iterator[None]:
-    """House style for building and rendering figures; safe to nest and to use from threads."""
-    with _STYLE_LOCK, mpl.rc_context(_STYLE):
-        yield
-
-
-@dataclass(frozen=True)
-class TrendPoint:
-    """One wave on a trend chart; ``mean`` and the interval are None when suppressed or missing."""
-
-    label: str
-    n: int
-    mean: float | None
-    ci_low: float | None
-    ci_high: float | None
-    suppressed: bool
-
-
-def render(fig: Figure, fmt: ChartFormat = "svg") -> bytes:
-    """Serialise a figure to SVG or PNG bytes, identical for identical figures."""
-    if fmt not in ("svg", "png"):
-        raise ValueError(f"unsupported chart format {fmt!r}; use 'svg' or 'png'")
-    buffer = io.BytesIO()
-    with chart_style():
-        if fmt == "svg":
-            fig.savefig(buffer, format="svg", metadata={"Date": None})
-        else:
-            fig.savefig(buffer, format="png", dpi=PNG_DPI)
-    return buffer.getvalue()
 
 
 def _new_figure(width: float, height: float) -> Figure:
@@ -233,33 +147,6 @@ def build_trend_figure(
     return fig
 
 
-def trend_chart(
-    points: Sequence[TrendPoint],
-    *,
-    target: float | None,
-    scale: tuple[float, float] = (1, 5),
-    title: str,
-    y_label: str,
-    value_format: str = "{:.1f}",
-    suppressed_text: str = SUPPRESSED_TEXT,
-    subtitle: str = TREND_SUBTITLE,
-    fmt: ChartFormat = "svg",
-) -> bytes:
-    """Trend chart as SVG/PNG bytes; see ``build_trend_figure``."""
-    return render(
-        build_trend_figure(points, target=target, scale=scale, title=title, y_label=y_label,
-                           value_format=value_format, suppressed_text=suppressed_text,
-                           subtitle=subtitle),
-        fmt,
-    )
-
-
-# Same hues with a grey middle: a near-white "neutral" segment would vanish against the page.
-ANSWER_SCALE = LinearSegmentedColormap.from_list(
-    "vendorpulse_answers", ["#b2182b", "#ef8a62", "#f4c6ad", "#d9d9d9", "#b6d4e8", "#67a9cf", "#2166ac"]
-)
-
-
 def diverging_colours(count: int) -> list[tuple[float, float, float, float]]:
     """``count`` colours from red (worst answer) to blue (best), for scale-ordered categories."""
     if count == 1:
@@ -316,24 +203,6 @@ def build_distribution_figure(
     return fig
 
 
-def distribution_chart(
-    labels: Sequence[str],
-    shares: Sequence[Sequence[float]],
-    scale_labels: Sequence[str],
-    *,
-    title: str = "Answer distribution",
-    suppressed: Sequence[bool] | None = None,
-    suppressed_text: str = SUPPRESSED_TEXT,
-    fmt: ChartFormat = "svg",
-) -> bytes:
-    """Distribution chart as SVG/PNG bytes; see ``build_distribution_figure``."""
-    return render(
-        build_distribution_figure(labels, shares, scale_labels, title=title, suppressed=suppressed,
-                                  suppressed_text=suppressed_text),
-        fmt,
-    )
-
-
 def build_sentiment_trend_figure(
     labels: Sequence[str],
     mean_polarity: Sequence[float | None],
@@ -383,23 +252,6 @@ def build_sentiment_trend_figure(
     return fig
 
 
-def sentiment_trend_chart(
-    labels: Sequence[str],
-    mean_polarity: Sequence[float | None],
-    share_negative: Sequence[float | None],
-    *,
-    title: str = "Comment sentiment",
-    suppressed_text: str = SUPPRESSED_TEXT,
-    fmt: ChartFormat = "svg",
-) -> bytes:
-    """Sentiment trend as SVG/PNG bytes; see ``build_sentiment_trend_figure``."""
-    return render(
-        build_sentiment_trend_figure(labels, mean_polarity, share_negative, title=title,
-                                     suppressed_text=suppressed_text),
-        fmt,
-    )
-
-
 # SVG sizes are in points (1/72 in); browsers map 96 px to the inch, so this keeps pixel sizes exact.
 _CSS_PX_PER_INCH = 96
 
@@ -436,21 +288,6 @@ def build_sparkline_figure(
             last = int(np.flatnonzero(np.isfinite(series))[-1])
             ax.plot([last], [series[last]], "o", color=MAIN, markersize=3.5, markeredgewidth=0)
     return fig
-
-
-def sparkline(
-    values: Sequence[float | None],
-    *,
-    target: float | None,
-    width_px: int = 120,
-    height_px: int = 28,
-    scale: tuple[float, float] | None = None,
-) -> bytes:
-    """Sparkline as SVG bytes; see ``build_sparkline_figure``."""
-    return render(
-        build_sparkline_figure(values, target=target, width_px=width_px, height_px=height_px, scale=scale),
-        "svg",
-    )
 
 
 def build_heatmap_figure(
@@ -503,25 +340,6 @@ def build_heatmap_figure(
     return fig
 
 
-def heatmap(
-    rows: Sequence[str],
-    cols: Sequence[str],
-    distance: Sequence[Sequence[float | None]],
-    annotations: Sequence[Sequence[str]],
-    *,
-    title: str = "Distance to target",
-    colour_limit: float = 0.25,
-    suppressed_text: str = SUPPRESSED_TEXT,
-    fmt: ChartFormat = "svg",
-) -> bytes:
-    """Heat map as SVG/PNG bytes; see ``build_heatmap_figure``."""
-    return render(
-        build_heatmap_figure(rows, cols, distance, annotations, title=title, colour_limit=colour_limit,
-                             suppressed_text=suppressed_text),
-        fmt,
-    )
-
-
 def build_bar_figure(
     labels: Sequence[str],
     values: Sequence[float],
@@ -552,103 +370,3 @@ def build_bar_figure(
         ax.tick_params(axis="y", length=0)
         ax.spines["left"].set_visible(False)
     return fig
-
-
-def bar_chart(
-    labels: Sequence[str],
-    values: Sequence[float],
-    *,
-    title: str,
-    x_label: str,
-    value_format: str = "{:g}",
-    fmt: ChartFormat = "svg",
-) -> bytes:
-    """Bar chart as SVG/PNG bytes; see ``build_bar_figure``."""
-    return render(build_bar_figure(labels, values, title=title, x_label=x_label, value_format=value_format), fmt)
-
-
-def _movement(first: float, last: float, value_format: str) -> str:
-    first_text, last_text = value_format.format(first), value_format.format(last)
-    if first_text == last_text:
-        return f"was {first_text} in both"
-    return ("rose" if last > first else "fell") + f" from {first_text}"
-
-
-def describe_trend(
-    points: Sequence[TrendPoint],
-    target: float | None,
-    title: str,
-    *,
-    value_format: str = "{:.1f}",
-) -> str:
-    """One or two sentences of alt text for a trend chart, from the same data as the chart."""
-    shown = [p for p in points if not p.suppressed and p.mean is not None]
-    hidden = len(points) - len(shown)
-    if not shown:
-        return f"{title}: no wave has enough responses to report."
-    first, last = shown[0], shown[-1]
-    if len(shown) == 1:
-        sentence = f"{title} was {value_format.format(first.mean)} in {first.label}"
-    elif value_format.format(first.mean) == value_format.format(last.mean):
-        sentence = f"{title} was {value_format.format(first.mean)} in both {first.label} and {last.label}"
-    else:
-        sentence = (f"{title} {_movement(first.mean, last.mean, value_format)} in {first.label} "
-                    f"to {value_format.format(last.mean)} in {last.label}")
-    if target is not None:
-        met = sum(1 for p in shown if p.mean >= target - 1e-9)
-        sentence += f"; target {value_format.format(target)} met in {met} of {len(shown)} reported waves"
-    sentence += "."
-    if hidden:
-        sentence += f" {hidden} wave{'s' if hidden != 1 else ''} not shown (too few responses)."
-    return sentence
-
-
-def describe_distribution(labels: Sequence[str], shares: Sequence[Sequence[float]],
-                          scale_labels: Sequence[str], title: str = "Answer distribution") -> str:
-    """Alt text naming the most common answer in the first and last reported waves."""
-    reported = [(label, row) for label, row in zip(labels, shares) if any(row)]
-    if not reported:
-        return f"{title}: no wave has enough responses to report."
-    parts = []
-    for label, row in (reported[0], reported[-1]) if len(reported) > 1 else (reported[0],):
-        top = int(np.argmax(row))
-        parts.append(f"in {label} the most common answer was {scale_labels[top]} ({row[top]:.0%})")
-    return f"{title}: " + "; ".join(parts) + "."
-
-
-def describe_sentiment(labels: Sequence[str], mean_polarity: Sequence[float | None],
-                       share_negative: Sequence[float | None], title: str = "Comment sentiment") -> str:
-    """Alt text for the sentiment trend: first and last reported polarity and share negative."""
-    reported = [(lab, p, s) for lab, p, s in zip(labels, mean_polarity, share_negative) if p is not None]
-    if not reported:
-        return f"{title}: no wave has enough comments to report."
-    first, last = reported[0], reported[-1]
-
-    def wave(item: tuple[str, float, float | None]) -> str:
-        negative = "" if item[2] is None else f", {item[2]:.0%} negative"
-        return f"{item[1]:+.2f} in {item[0]}{negative}"
-
-    if len(reported) == 1:
-        return f"{title}: mean polarity {wave(first)}."
-    return f"{title}: mean polarity {wave(first)}, and {wave(last)}."
-
-
-def describe_heatmap(rows: Sequence[str], cols: Sequence[str], distance: Sequence[Sequence[float | None]],
-                     title: str = "Distance to target") -> str:
-    """Alt text counting cells below target, overall and in the latest wave."""
-    cells = [v for row in distance for v in row if v is not None]
-    below = sum(1 for v in cells if v < 0)
-    sentence = f"{title}: {below} of {len(cells)} reported cells across {len(rows)} areas are below target"
-    if cols:
-        latest = [name for name, row in zip(rows, distance) if row and row[-1] is not None and row[-1] < 0]
-        sentence += (f"; in {cols[-1]}, below target: {', '.join(latest)}" if latest
-                     else f"; in {cols[-1]} no reported area is below target")
-    return sentence + "."
-
-
-def describe_bars(labels: Sequence[str], values: Sequence[float], title: str, value_format: str = "{:g}") -> str:
-    """Alt text naming the largest bar."""
-    if not values:
-        return f"{title}: no data."
-    top = int(np.argmax(values))
-    return f"{title}: {labels[top]} is highest at {value_format.format(values[top])}, of {len(values)} items."
