@@ -69,7 +69,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException):
         status = error.code or 500
-        message = error.description if status not in DEFAULT_MESSAGES else DEFAULT_MESSAGES[status]
+        # A view that explains itself (`abort(400, description=...)`) keeps its words; Werkzeug's stock
+        # descriptions give way to ours.
+        custom = error.description and error.description != type(error).description
+        message = error.description if custom or status not in DEFAULT_MESSAGES else DEFAULT_MESSAGES[status]
         response = render_error(status, None, message)
         if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:
             body, code = response

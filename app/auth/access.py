@@ -50,11 +50,15 @@ def safe_next(target: str | None, default: str | None = None) -> str | None:
     """`target` when it is a path on this site, else `default`: an open redirect is a phishing tool.
 
     A target with a control or other non-printable character (CR/LF, tab, NUL, a Unicode line
-    separator) also gets `default`: it cannot come from a page of this site, browsers drop some of
-    those characters (so "/\\t/evil.example" reads as "//evil.example"), and CR/LF cannot go in a
-    Location header. The person signing in still lands on a page of the site instead of an error.
+    separator) is refused with 400: no page of this site links like that, browsers drop some of those
+    characters (so "/\\t/evil.example" reads as "//evil.example"), and CR/LF cannot go in a Location
+    header. Call it before acting on the request, so a refused request changes nothing.
     """
-    if not target or not target.isprintable():
+    if target and not target.isprintable():
+        abort(400, description="The address to return to afterwards contains a line break or another control "
+                               "character, so this request was not carried out. Go back to the page you came "
+                               "from and try again.")
+    if not target:
         return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:

@@ -16,6 +16,7 @@ from app.services import users
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("10 per minute; 50 per hour", methods=["POST"])
 def login():
+    target = safe_next(request.args.get("next"))  # a malformed target is refused before anything else
     if current_user.is_authenticated:
         return redirect(url_for("core.index"))
     form = LoginForm()
@@ -27,7 +28,7 @@ def login():
             if user.must_change_password:
                 flash("Please choose a new password before you continue.", "info")
                 return redirect(url_for("auth.change_password"))
-            return redirect(safe_next(request.args.get("next")) or url_for("core.index"))
+            return redirect(target or url_for("core.index"))
         form.password.errors.append("That email and password do not match an active account.")
         status = 401
     elif form.is_submitted():

@@ -149,10 +149,11 @@ def correct_label(answer_id: int):
     form = LabelCorrectionForm()
     if not form.validate_on_submit():
         abort(422)
+    target = safe_next(form.next.data, url_for("dashboard.comments"))
     answer = comment_service.correct_label(answer_id, form.label.data or None, current_user)
     flash("Label saved: " + (f"corrected to {answer.label_override}." if answer.label_override
                              else "back to the computed label."), "success")
-    return redirect(safe_next(form.next.data, url_for("dashboard.comments")))
+    return redirect(target)
 
 
 @bp.post("/comments/<int:answer_id>/shareable")
@@ -162,9 +163,10 @@ def set_shareable(answer_id: int):
     if not form.validate_on_submit() or form.shareable.data not in ("0", "1"):
         abort(422)
     shared = form.shareable.data == "1"
+    target = safe_next(form.next.data, url_for("dashboard.comments"))
     comment_service.set_shareable(answer_id, shared)
     flash("The provider can now see this comment." if shared else "The comment is no longer shared.", "success")
-    return redirect(safe_next(form.next.data, url_for("dashboard.comments")))
+    return redirect(target)
 
 
 @bp.get("/scorecard")

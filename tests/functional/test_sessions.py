@@ -453,26 +453,29 @@ NASTY_TARGETS = ["/dashboard/\r\nSet-Cookie: planted=1", "/home\n", "/\t/evil.ex
 
 
 @pytest.mark.parametrize("target", NASTY_TARGETS)
-def test_sign_in_with_a_control_character_in_next_lands_on_the_home_page(app, db, target):
+def test_sign_in_with_a_control_character_in_next_is_refused_before_signing_in(app, db, target):
     user = make_user(role="manager")
     client = app.test_client()
     page = client.get("/auth/login", query_string={"next": target})
-    assert page.status_code == 200
+    assert page.status_code == 400
+    assert "control character" in page.get_data(as_text=True)
+    clean = client.get("/auth/login")
     response = client.post("/auth/login", query_string={"next": target},
                            data={"email": user.email, "password": PASSWORD,
-                                 "csrf_token": extract_csrf(page.get_data(as_text=True))})
-    assert response.status_code == 302
-    assert response.headers["Location"] == "/"
+                                 "csrf_token": extract_csrf(clean.get_data(as_text=True))})
+    assert response.status_code == 400
     assert "planted" not in response.headers.get("Set-Cookie", "")
+    assert client.get("/dashboard/").status_code == 302, "the refused request did not sign anyone in"
 
 
 @pytest.mark.parametrize("target", NASTY_TARGETS)
-def test_dashboard_forms_with_a_control_character_in_next_go_to_the_comments(app, db, survey, target):
+def test_dashboard_forms_with_a_control_character_in_next_are_refused_and_change_nothing(app, db, survey, target):
     world = build_world(survey)
     client = sign_in(app, make_user(role="manager"), remember=False)
     token = csrf_from(client)
     for action, data in (("label", {"label": "positive"}), ("shareable", {"shareable": "1"})):
         response = client.post(f"/dashboard/comments/{world.comment.id}/{action}",
                                data={"csrf_token": token, "next": target, **data})
-        assert response.status_code == 302, (action, response.status_code)
-        assert response.headers["Location"] == "/dashboard/comments"
+        assert response.status_code == 400, (action, response.status_code)
+    _db.session.refresh(world.comment)
+    assert world.comment.label_override is None and not world.comment.shareable
