@@ -11,18 +11,18 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
+from typing import TYPE_CHECKING
 
 from app.errors import NotFound
-from matplotlib.figure import Figure
-
 from app.services import charts
 from app.services.reporting.reports import AreaReport, Overview
 from app.services.reporting.scope import Metric, Scope
 from app.services.stats import HAPPINESS_GROUPS, HAPPINESS_SCALE
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 CHART_KINDS = ("trend", "distribution", "sentiment", "timelost", "reasons", "sparkline", "heatmap")
-AREA_KINDS = frozenset({"trend", "distribution", "sentiment", "timelost", "reasons", "sparkline"})
 # Bump when a chart function's drawing changes, so browsers do not keep an old picture.
 STYLE_VERSION = "1"
 
@@ -94,7 +94,7 @@ def trend_spec(report: AreaReport, metric: Metric) -> ChartSpec:
         alt=charts.describe_trend(points, target, title, value_format=value_format),
         table=ChartTable(f"{title}, per wave", ("Wave", "Responses", "Value", "95% interval", "Change"), rows),
         data=(points, tuple(sorted(kwargs.items()))),
-        figure=partial(charts.build_trend_figure, points, **kwargs),
+        figure=lambda: charts.build_trend_figure(points, **kwargs),
     )
 
 
@@ -132,7 +132,7 @@ def distribution_spec(report: AreaReport, metric: Metric) -> ChartSpec:
                                                   for row, hidden in zip(shares, suppressed)], scale_labels, title),
         table=ChartTable(f"{title}: share of answers per wave", ("Wave", *scale_labels), rows),
         data=(labels, shares, tuple(scale_labels), tuple(sorted(kwargs.items()))),
-        figure=partial(charts.build_distribution_figure, labels, shares, scale_labels, **kwargs),
+        figure=lambda: charts.build_distribution_figure(labels, shares, scale_labels, **kwargs),
     )
 
 
@@ -155,7 +155,7 @@ def sentiment_spec(report: AreaReport) -> ChartSpec:
         alt=charts.describe_sentiment(labels, polarity, negative, title),
         table=ChartTable(f"{title}, per wave", ("Wave", "Comments", "Mean polarity", "Negative"), rows),
         data=(labels, polarity, negative, tuple(sorted(kwargs.items()))),
-        figure=partial(charts.build_sentiment_trend_figure, labels, polarity, negative, **kwargs),
+        figure=lambda: charts.build_sentiment_trend_figure(labels, polarity, negative, **kwargs),
     )
 
 
@@ -177,7 +177,7 @@ def time_lost_spec(report: AreaReport) -> ChartSpec:
         alt=charts.describe_trend(points, None, "Hours lost per respondent"),
         table=ChartTable(f"{title}, per wave", ("Wave", "Respondents", "Mean hours"), rows),
         data=(points, tuple(sorted(kwargs.items()))),
-        figure=partial(charts.build_trend_figure, points, **kwargs),
+        figure=lambda: charts.build_trend_figure(points, **kwargs),
     )
 
 
@@ -198,7 +198,7 @@ def reasons_spec(report: AreaReport) -> ChartSpec:
         kind="reasons", title=title, alt=alt,
         table=ChartTable(title, ("Reason", "Kind", "Respondents", "Share"), rows),
         data=(labels, values, tuple(sorted(kwargs.items()))),
-        figure=partial(charts.build_bar_figure, labels, values, **kwargs),
+        figure=lambda: charts.build_bar_figure(labels, values, **kwargs),
     )
 
 
@@ -218,7 +218,7 @@ def sparkline_spec(report_series, area, scope: Scope, metric: Metric = "satisfac
                                   value_format="{:.1f}" if metric == "satisfaction" else "{:+.0f}"),
         table=ChartTable(title, ("Wave", "Responses", "Value"), rows),
         data=(values, target, scale),
-        figure=partial(charts.build_sparkline_figure, values, target=target, scale=scale),
+        figure=lambda: charts.build_sparkline_figure(values, target=target, scale=scale),
     )
 
 
@@ -253,7 +253,7 @@ def heatmap_spec(overview: Overview, metric: Metric = "satisfaction") -> ChartSp
         alt=charts.describe_heatmap(rows_labels, cols, distance, title),
         table=ChartTable(f"{title}: value per service area and wave", ("Service area", *cols), table_rows),
         data=(rows_labels, cols, distance, annotations, tuple(sorted(kwargs.items()))),
-        figure=partial(charts.build_heatmap_figure, rows_labels, cols, distance, annotations, **kwargs),
+        figure=lambda: charts.build_heatmap_figure(rows_labels, cols, distance, annotations, **kwargs),
     )
 
 

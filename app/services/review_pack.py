@@ -1,6 +1,7 @@
 """The PDF pack for the quarterly review with the provider: cover, scorecard, one page per
 service area, and representative comments. Built from the dashboard's reports and chart specs,
-so the pack and the screen always agree.
+so the pack and the screen always agree. matplotlib is imported by the functions that draw, so
+importing this module (the CLI does) stays cheap.
 """
 from __future__ import annotations
 
@@ -9,18 +10,16 @@ import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-
-import matplotlib.image as mpimg
-from matplotlib.backends.backend_pdf import PdfPages
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Rectangle
+from typing import TYPE_CHECKING
 
 from app.services import charts, chart_specs
 from app.services.disclosure import mask_personal_details
 from app.services.comments import CommentFilter, CommentItem, list_comments
 from app.services.reporting import reports
 from app.services.reporting.scope import Scope
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 PAGE = (11.69, 8.27)  # A4 landscape, inches
 INK, MUTED, GOOD, BAD, BRAND = "#1b2430", "#4a5565", "#1a7f37", "#b42318", "#0b5cad"
@@ -35,6 +34,9 @@ class PackMeta:
 
 
 def _page(title: str, subtitle: str | None = None) -> Figure:
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
     fig = Figure(figsize=PAGE)
     # Titles, names and comments come from data: `$` is a dollar sign, never the start of mathtext.
     fig.text(0.05, 0.93, title, fontsize=20, fontweight="bold", color=INK, parse_math=False)
@@ -59,6 +61,9 @@ def _change(cell) -> str:
 
 
 def cover_page(scope: Scope, overview: reports.Overview, meta: PackMeta) -> Figure:
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
+
     fig = Figure(figsize=PAGE)
     fig.patch.set_facecolor("white")
     fig.add_artist(Rectangle((0, 0.62), 1, 0.38, transform=fig.transFigure, color=BRAND))
@@ -134,6 +139,8 @@ def _status_colour(status: str) -> str:
 
 def _image(fig: Figure, rect: tuple[float, float, float, float], spec: chart_specs.ChartSpec) -> None:
     """Charts are placed as 200 dpi images, so each keeps its own tested layout."""
+    import matplotlib.image as mpimg
+
     png = charts.render(spec.figure(), "png")
     ax = fig.add_axes(rect)
     ax.imshow(mpimg.imread(io.BytesIO(png), format="png"))
@@ -214,6 +221,8 @@ def pack_pages(scope: Scope, meta: PackMeta) -> Iterator[Figure]:
 
 def build_review_pack(scope: Scope, meta: PackMeta) -> bytes:
     """The whole pack as PDF bytes, with document metadata."""
+    from matplotlib.backends.backend_pdf import PdfPages
+
     buffer = io.BytesIO()
     with charts.chart_style(), PdfPages(buffer, metadata={
         "Title": f"Quarterly service review: {scope.provider_name}",

@@ -1,5 +1,7 @@
 """Charts render valid, deterministic SVG/PNG from plain data, and alt text states the facts shown."""
 
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -159,3 +161,11 @@ def test_charts_package_never_uses_pyplot():
     for module in Path(charts.__file__).parent.glob("*.py"):
         assert "pyplot" not in module.read_text(), module.name
 
+
+def test_describing_charts_does_not_import_matplotlib():
+    """Pages, the CLI and the dispatcher import the chart modules; only drawing may load matplotlib."""
+    code = ("import sys, app.services.charts, app.services.chart_specs, app.services.review_pack; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib'))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            cwd=Path(__file__).resolve().parents[2])
+    assert result.stdout.strip() == "[]"
