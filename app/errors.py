@@ -31,11 +31,6 @@ class Gone(VendorPulseError):
     title = "No longer available"
 
 
-class Forbidden(VendorPulseError):
-    status_code = 403
-    title = "Not allowed"
-
-
 class InvalidInput(VendorPulseError):
     """Well-formed request whose content fails validation."""
 
