@@ -11,9 +11,11 @@ rounds. Four targets are measured:
   framework spends before a submission does any work;
 - submission (the figure the goal is about): POST the answers of one invitation (two areas,
   22 answers, three comments) and get the redirect to the thank-you page. The campaign is anonymous,
-  so each submission adds a sealed row to the response pool, and every fifth (the minimum group size)
-  also writes the waiting five as a shuffled batch. Like any load generator, each client thread takes
-  a session cookie and CSRF token once, from one survey page;
+  so each submission adds three sealed parts to the response pool (one per area, one for the
+  provider-wide questions); once twice the minimum group size (k = 5) of parts of one department and
+  area wait, the submission that brought them there also writes all but k of them, so in the steady
+  state one submission in five writes a shuffled batch of 15 parts. Like any load generator, each
+  client thread takes a session cookie and CSRF token once, from one survey page;
 - visit: what one respondent costs, GET the survey page and then POST it.
 
 Run from the repository root: `python benchmarks/submit.py`. The last line printed is one JSON object.
@@ -106,20 +108,22 @@ BASELINE_APP = textwrap.dedent('''
 ''')
 
 
-def database_share(database: Path, area_ids: list[int], token: str, rounds: int = 400) -> dict[str, float]:
+def database_share(database: Path, area_ids: list[int], token: str, rounds: int = 450) -> dict[str, float]:
     """In this process, on a copy of the seeded database, with no HTTP, Flask or SQLAlchemy: what a bare
     insert costs, and what sqlite3 alone spends executing the writes of one anonymous submission, with
     every value prepared beforehand. Those are the app's writes: the invitation claimed, the draft removed
-    and one sealed pool row, one commit; and, for every `min_group_size` submissions, the batch they are
-    written in (the pool read under the write lock, the responses, 22 answers each with their comments'
-    sentiment, the tallies, the pool rows deleted, one commit), counted here by its share per submission.
-    Also the app's own Python work that no storage choice removes: checking the answers, scoring 3
-    comments, and sealing the submission plus opening it again when its batch is written."""
+    and three sealed pool rows (its parts), one commit; the waiting ids read to decide whether a segment
+    is due; and, once 2k parts of a department's segments wait, the batch they are written in (the pool
+    read under the write lock, every row of the due segments read again, all but k of each written as
+    responses with their answers and comments' sentiment, the tallies, those pool rows deleted, one
+    commit), counted here by its share per submission. Also the app's own Python work that no storage
+    choice removes: checking the answers, scoring 3 comments, and sealing the three parts plus opening
+    each three times (once to learn its segment, about twice more as a batch is drawn from 2k rows)."""
     import json as json_module
     import shutil
     import timeit
     import uuid
-    from collections import Counter
+    from collections import defaultdict
     from datetime import date
 
     from werkzeug.datastructures import MultiDict
@@ -134,7 +138,7 @@ def database_share(database: Path, area_ids: list[int], token: str, rounds: int 
     with app.test_request_context():
         secret_key = app.config["SECRET_KEY"]
         context = responses.load_survey_context(token)  # reads only
-        batch_size = context.campaign.min_group_size
+        k = context.campaign.min_group_size
         form = MultiDict(answers(area_ids, 3))
         thresholds = Thresholds()
         check_ms = timeit.timeit(lambda: responses.parse_submission(context.layout, form), number=rounds) / rounds * 1e3
@@ -143,14 +147,18 @@ def database_share(database: Path, area_ids: list[int], token: str, rounds: int 
         sentiment_ms = timeit.timeit(lambda: [responses.sentiment_columns(t, thresholds) for t in texts],
                                      number=rounds) / rounds * 1e3
         rows = [responses._answer_row({"id": None, "wave_id": context.wave.id}, item, thresholds) for item in cleaned]
-        submission = anonymous_pool.PooledSubmission.prepare(
-            day=date.today(), segments={"department": "IT", "location": None}, answer_rows=rows, tallies=Counter())
-        pool_row = anonymous_pool.pool_row(context.wave.id, submission, secret_key=secret_key)
+        tallies = responses.tally_keys_for(responses._TallyView(context.wave.id, "IT", [
+            responses._TallyAnswer(row["score"], row["service_area_id"], item.question)
+            for row, item in zip(rows, cleaned)]))
+        parts = anonymous_pool.split_submission(day=date.today(), segments={"department": "IT", "location": None},
+                                                answer_rows=rows, tallies=tallies)
+        pooled = anonymous_pool.pool_rows(context.wave.id, parts, secret_key=secret_key)
         key, seal_context = sealing.pool_key(secret_key), f"response_pool:{context.wave.id}"
 
         def seal_and_open() -> None:
-            sealing.unseal(key, anonymous_pool.pool_row(context.wave.id, submission, secret_key=secret_key)["sealed"],
-                           context=seal_context)
+            for row in anonymous_pool.pool_rows(context.wave.id, parts, secret_key=secret_key):
+                for _ in range(3):
+                    sealing.unseal(key, row["sealed"], context=seal_context)
 
         seal_ms = timeit.timeit(seal_and_open, number=rounds) / rounds * 1e3
 
@@ -163,46 +171,66 @@ def database_share(database: Path, area_ids: list[int], token: str, rounds: int 
     columns = [c for c in rows[0] if c not in ("response_id", "wave_id")]
     answer_sql = (f"INSERT INTO answer (response_id, wave_id, {', '.join(columns)}) "
                   f"VALUES ({', '.join('?' * (len(columns) + 2))})")
-    encoded = [[json_module.dumps(v) if isinstance(v, (list, dict)) else v for v in (row[c] for c in columns)]
-               for row in rows]
-    tallies = [(context.wave.id, f"q{n}", area_ids[n % 2], "IT", 4) for n in range(15)]
-    invitation_ids = iter([row[0] for row in connection.execute("SELECT id FROM invitation ORDER BY id")])
-    wave_id, sealed = context.wave.id, pool_row["sealed"]
-    waiting = 0
 
-    def write_batch() -> None:
+    def encoded(answer: dict) -> list:
+        row = {**anonymous_pool._ANSWER_DEFAULTS, **answer}
+        return [json_module.dumps(row[c]) if isinstance(row[c], (list, dict)) else row[c] for c in columns]
+
+    part_answers = [[encoded(answer) for answer in part.answers] for part in parts]
+    part_tallies = [[(context.wave.id, code, part.segment.area_key, "IT", score, n) for code, score, n in part.tallies]
+                    for part in parts]
+    invitation_ids = iter([row[0] for row in connection.execute("SELECT id FROM invitation ORDER BY id")])
+    wave_id, departments = context.wave.id, ("Finance", "Sales", "IT")
+    waiting: dict[str, list[list[str]]] = defaultdict(lambda: [[] for _ in parts])  # department -> ids per part
+    submitted = 0
+
+    def write_batch(segments: list[list[str]]) -> None:
         connection.execute("BEGIN")
         connection.execute("DELETE FROM response_pool WHERE 0 = 1")  # the write lock, as the app takes it
-        pooled = connection.execute("SELECT id, sealed FROM response_pool WHERE wave_id = ?", (wave_id,)).fetchall()
-        for _ in pooled:
-            response_id = uuid.uuid4().hex
-            connection.execute("INSERT INTO response (id, wave_id, invitation_id, submitted_at, department, "
-                               "location) VALUES (?, ?, NULL, '2026-01-01 00:00:00.000000', 'IT', NULL)",
-                               (response_id, wave_id))
-            connection.executemany(answer_sql, [(response_id, wave_id, *values) for values in encoded])
-        connection.executemany(
-            "INSERT INTO score_tally (wave_id, question_code, area_key, department, score, answer_count) "
-            f"VALUES (?, ?, ?, ?, ?, {len(pooled)}) ON CONFLICT (wave_id, question_code, area_key, department, score) "
-            "DO UPDATE SET answer_count = answer_count + excluded.answer_count", tallies)
-        connection.executemany("DELETE FROM response_pool WHERE id = ?", [(row[0],) for row in pooled])
+        connection.execute("SELECT id FROM response_pool WHERE wave_id = ?", (wave_id,)).fetchall()
+        for index, ids in enumerate(segments):
+            connection.execute(f"SELECT id, sealed FROM response_pool WHERE wave_id = ? AND id IN "
+                               f"({', '.join('?' * len(ids))})", (wave_id, *ids)).fetchall()
+            written, segments[index] = ids[:-k], ids[-k:]
+            for _ in written:
+                response_id = uuid.uuid4().hex
+                connection.execute("INSERT INTO response (id, wave_id, invitation_id, submitted_at, department, "
+                                   "location) VALUES (?, ?, NULL, '2026-01-01 00:00:00.000000', 'IT', NULL)",
+                                   (response_id, wave_id))
+                connection.executemany(answer_sql, [(response_id, wave_id, *values) for values in part_answers[index]])
+            connection.executemany(
+                "INSERT INTO score_tally (wave_id, question_code, area_key, department, score, answer_count) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (wave_id, question_code, area_key, department, score) "
+                "DO UPDATE SET answer_count = answer_count + excluded.answer_count",
+                [(*tally[:5], tally[5] * len(written)) for tally in part_tallies[index]])
+            connection.executemany("DELETE FROM response_pool WHERE id = ?", [(pool_id,) for pool_id in written])
         connection.execute("COMMIT")
 
     def store_one() -> None:
-        nonlocal waiting
+        nonlocal submitted
         invitation_id = next(invitation_ids)
+        segments = waiting[departments[submitted % len(departments)]]
+        submitted += 1
+        ids = [uuid.uuid4().hex for _ in parts]
         connection.execute("BEGIN")
         connection.execute("UPDATE invitation SET responded_at = '2026-01-01 00:00:00.000000' "
                            "WHERE id = ? AND responded_at IS NULL", (invitation_id,))
         connection.execute("DELETE FROM response_draft WHERE invitation_id = ?", (invitation_id,))
-        connection.execute("INSERT INTO response_pool (id, wave_id, sealed) VALUES (?, ?, ?)",
-                           (uuid.uuid4().hex, wave_id, sealed))
+        connection.executemany("INSERT INTO response_pool (id, wave_id, sealed) VALUES (?, ?, ?)",
+                               [(pool_id, wave_id, row["sealed"]) for pool_id, row in zip(ids, pooled)])
         connection.execute("COMMIT")
-        waiting += 1
-        if waiting >= batch_size:
-            write_batch()
-            waiting = 0
+        # Is a segment due? The waiting ids, and the rows this process has not unsealed yet (its own).
+        connection.execute("SELECT id FROM response_pool WHERE wave_id = ?", (wave_id,)).fetchall()
+        connection.execute(f"SELECT id, sealed FROM response_pool WHERE wave_id = ? AND id IN "
+                           f"({', '.join('?' * len(ids))})", (wave_id, *ids)).fetchall()
+        for segment, pool_id in zip(segments, ids):
+            segment.append(pool_id)
+        if len(segments[0]) >= 2 * k:
+            write_batch(segments)
 
-    rounds -= rounds % batch_size  # whole batches only
+    for _ in range(2 * k * len(departments)):  # to the steady state: k parts of every segment wait
+        store_one()
+    rounds -= rounds % (k * len(departments))  # whole cycles: every department's segments written as often
     writes_ms = timeit.timeit(store_one, number=rounds) / rounds * 1e3
     connection.close()
     return {"insert_ms": insert_ms, "writes_ms": writes_ms, "check_ms": check_ms, "sentiment_ms": sentiment_ms,
@@ -476,7 +504,7 @@ def main() -> None:
     print(f"in-process, no HTTP and no ORM: a bare insert {share['insert_ms']:.3f} ms; sqlite3 executing the "
           f"writes of one submission {share['writes_ms']:.3f} ms ({share['writes_ms'] / share['insert_ms']:.0f}x); "
           f"checking its answers {share['check_ms']:.3f} ms; scoring its 3 comments {share['sentiment_ms']:.3f} ms; "
-          f"sealing it and opening it for its batch {share['seal_ms']:.3f} ms")
+          f"sealing its 3 parts and opening each 3 times {share['seal_ms']:.3f} ms")
     failed = sum(results[name]["failed"] for name in ("submission", "visit"))
     print(json.dumps({
         "benchmark": "submit", "submissions_per_second": round(results["submission"]["rate"], 1),

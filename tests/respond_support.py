@@ -1,8 +1,9 @@
 """Shared set-up for the respondent tests: a campaign with two areas, a person who uses one, a live link;
-or a crowd of people invited to one wave."""
+or a crowd of people, of given departments and areas, invited to one wave."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from app.extensions import db
@@ -74,27 +75,39 @@ _crowds = itertools.count(1)
 class Crowd:
     campaign: Campaign
     wave: Wave
-    area: ServiceArea
+    areas: list[ServiceArea]
     invitations: list[Invitation]
     tokens: list[str]  # tokens[n] is the link of invitations[n]
+    departments: list[str]  # departments[n] is person n's
+    uses: list[tuple[ServiceArea, ...]]  # uses[n]: the areas person n uses, in the crowd's order
+
+    @property
+    def area(self) -> ServiceArea:
+        return self.areas[0]
 
 
 def make_crowd(definition, count: int, *, anonymity: str = "anonymous", min_group_size: int = 5,
-               departments: tuple[str, ...] = ("Finance",)) -> Crowd:
-    """`count` people who use one area, each invited to one open wave (departments taken in turn)."""
+               departments: Sequence[str] = ("Finance",), area_count: int = 1,
+               uses: Callable[[int], Sequence[int]] = lambda n: (0,)) -> Crowd:
+    """`count` people, each invited to one open wave: person n is in `departments[n % len(departments)]`
+    (departments taken in turn, or one each) and uses the areas `uses(n)` (indexes into the crowd's
+    `area_count` areas; by default the first)."""
     crowd = next(_crowds)
     provider = make_provider()
-    area = make_area(provider, code=f"service-desk-{crowd}", name="Service Desk")
-    campaign = make_campaign(definition, provider=provider, areas=[area], anonymity=anonymity,
+    areas = [make_area(provider, code=f"service-desk-{crowd}" if n == 0 else f"area-{crowd}-{n}",
+                       name="Service Desk" if n == 0 else f"Area {n}") for n in range(area_count)]
+    campaign = make_campaign(definition, provider=provider, areas=areas, anonymity=anonymity,
                              segment_attributes=["department"], min_group_size=min_group_size)
     wave = make_wave(campaign, label="2026-Q4")
+    people_departments = [departments[n % len(departments)] for n in range(count)]
+    people_uses = [tuple(areas[index] for index in uses(n)) for n in range(count)]
     invitations, tokens = [], []
     for n in range(count):
         person = Stakeholder(email=f"crowd{crowd}-{n}@example.com", name=f"Person {n}",
-                             department=departments[n % len(departments)], service_areas=[area])
+                             department=people_departments[n], service_areas=list(people_uses[n]))
         invitation = Invitation(wave=wave, stakeholder=person, state="sent")
         db.session.add(invitation)
         invitations.append(invitation)
         tokens.append(issue_token(invitation))
     db.session.commit()
-    return Crowd(campaign, wave, area, invitations, tokens)
+    return Crowd(campaign, wave, areas, invitations, tokens, people_departments, people_uses)

@@ -356,11 +356,13 @@ def submit_response(context: SurveyContext, form_data: Mapping[str, Any], *, now
     of the draft and the invitation's `responded_at` are committed together, in one transaction.
 
     Anonymous mode: one transaction sets `responded_at` (the day only), ends the draft and adds the
-    prepared response, sealed under a key derived from `secret_key`, to the wave's pool, and writes
-    nothing else. The response is written later in another transaction, with others of its wave, as a
-    shuffled batch (`anonymous_pool`): who answered and what was answered never share a transaction, an
-    id order or a time. The submission that brings the pool to the campaign's minimum group size writes
-    the batch, after its own commit.
+    prepared answers to the wave's pool as parts, one per service area answered and one for the
+    provider-wide questions, each sealed under a key derived from `secret_key`; it writes nothing else.
+    Each part is written later as a response of its own, in another transaction, in a shuffled batch of
+    parts of the same department and area (`anonymous_pool`): who answered and what was answered never
+    share a transaction, an id order or a time, and no stored row says which areas one person answered
+    together. A submission that brings a segment of the pool to twice the minimum group size writes
+    that segment, after its own commit.
 
     In both modes `responded_at` is set by a conditional UPDATE: when another request got there first it
     changes no row, everything rolls back and AlreadyAnswered is raised, so two simultaneous submissions
@@ -387,9 +389,9 @@ def submit_response(context: SurveyContext, form_data: Mapping[str, Any], *, now
     if anonymous:
         # Even the invitation only learns the day: its time of day could be lined up with the pool.
         day = start_of_day(now)
-        pooled = anonymous_pool.pool_row(wave.id, anonymous_pool.PooledSubmission.prepare(
-            day=day.date(), segments=response, answer_rows=rows, tallies=tallies), secret_key=secret_key)
-        _store(invitation.id, day, [(_INSERT_POOLED, pooled)])
+        parts = anonymous_pool.split_submission(day=day.date(), segments=response, answer_rows=rows, tallies=tallies)
+        pooled = anonymous_pool.pool_rows(wave.id, parts, secret_key=secret_key)
+        _store(invitation.id, day, [(_INSERT_POOLED, pooled)] if pooled else [])
         anonymous_pool.flush_if_full(wave.id, minimum=campaign.min_group_size, secret_key=secret_key)
         return None
 

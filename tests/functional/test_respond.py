@@ -75,9 +75,12 @@ def test_page_is_private_and_records_the_first_visit(client, survey, db):
 def test_anonymous_page_says_how_answers_are_kept_apart_from_the_person(client, survey, db):
     s = make_survey(survey, anonymity="anonymous")
     html = client.get(s.url).get_data(as_text=True)
-    assert "They wait, encrypted, until at least 5 people have answered" in html
-    assert "stored with the others in a random order, so the stored answers cannot be traced back to you" in html
-    assert "Only your department is kept with them" in html
+    assert "Your answers about each service, and those about Acme Outsourcing as a whole, are kept apart" in html
+    assert ("stored in a random order in groups of at least 5 people's answers about the same service, so the "
+            "stored answers cannot be traced back to you") in html
+    assert "a group is smaller only if fewer than 5 people answer about that service at all" in html
+    assert ("At most your department is kept with them, and it is left out when fewer than 5 people of your "
+            "department answer about the same service") in html
     assert "encrypted with a key that only your link holds" in html
 
 
@@ -145,7 +148,7 @@ def test_optional_questions_may_be_left_empty(client, survey, db):
 def test_anonymous_response_carries_nothing_that_leads_back_to_the_person(app, client, survey, db):
     s = make_survey(survey, anonymity="anonymous")
     assert submit(client, s).status_code == 303
-    assert count(db, Response) == 0  # it waits in the pool for four more (tests/test_anonymity.py)
+    assert count(db, Response) == 0  # its parts wait in the pool (tests/test_anonymity.py)
     person = {s.stakeholder.email, s.stakeholder.name, s.token, "Berlin"}
     linking_tables = {"invitation", "invitation_token", "stakeholder", "user"}
 
@@ -161,16 +164,21 @@ def test_anonymous_response_carries_nothing_that_leads_back_to_the_person(app, c
             if isinstance(value, datetime):
                 assert value.timetz() == time(0, tzinfo=timezone.utc), f"{column} is more precise than a day"
 
-    pooled = db.session.scalar(select(PooledResponse))
-    check_row(pooled, {"wave"})
-    assert all(value.encode() not in pooled.sealed for value in person)
-    assert anonymous_pool.flush_wave(s.wave.id, minimum=1, secret_key=app.config["SECRET_KEY"]) == 1
-    stored = db.session.scalar(select(Response))
-    check_row(stored, {"wave"})
-    assert stored.invitation_id is None
-    assert stored.department == "Finance"
-    for answer in stored.answers:
-        check_row(answer, {"response", "wave", "question", "service_area"})
+    pooled = db.session.scalars(select(PooledResponse)).all()
+    assert len(pooled) == 2  # the answers about the service desk, and those about the provider as a whole
+    for row in pooled:
+        check_row(row, {"wave"})
+        assert all(value.encode() not in row.sealed for value in person)
+    assert anonymous_pool.flush_due(s.wave.closes_at, app.config["SECRET_KEY"]) == 2
+    stored = db.session.scalars(select(Response)).all()
+    assert len(stored) == 2
+    for response in stored:
+        check_row(response, {"wave"})
+        assert response.invitation_id is None
+        assert response.department is None  # one person of Finance answered: too few to name
+        assert len({answer.service_area_id for answer in response.answers}) == 1
+        for answer in response.answers:
+            check_row(answer, {"response", "wave", "question", "service_area"})
     # The invitation only learns that (and on which day) it was opened and answered: a time of day
     # would let whoever reads the database line invitations up with responses stored in that order.
     db.session.expire_all()
