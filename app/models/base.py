@@ -1,6 +1,7 @@
 """Column types and helpers shared by every model."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timezone
 
 from sqlalchemy import DateTime
@@ -9,6 +10,12 @@ from sqlalchemy.types import TypeDecorator
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def one_of(column: str, values: Iterable[str]) -> str:
+    """SQL for a check constraint that `column` holds one of `values`, from the same tuple the code uses."""
+    quoted = ", ".join("'" + value.replace("'", "''") + "'" for value in values)
+    return f"{column} IN ({quoted})"
 
 
 class UTCDateTime(TypeDecorator):

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.errors import InvalidTransition
 from app.extensions import db
-from app.models.base import UTCDateTime, utcnow
+from app.models.base import UTCDateTime, one_of, utcnow
 
 CADENCES = ("monthly", "quarterly", "weekly")
 ANONYMITY_MODES = ("anonymous", "confidential")
@@ -47,8 +47,8 @@ class Campaign(db.Model):
 
     __tablename__ = "campaign"
     __table_args__ = (
-        CheckConstraint("cadence IN ('monthly', 'quarterly', 'weekly')", name="cadence_known"),
-        CheckConstraint("anonymity IN ('anonymous', 'confidential')", name="anonymity_known"),
+        CheckConstraint(one_of("cadence", CADENCES), name="cadence_known"),
+        CheckConstraint(one_of("anonymity", ANONYMITY_MODES), name="anonymity_known"),
         CheckConstraint("interval_count >= 1", name="interval_positive"),
         CheckConstraint("window_days >= 1", name="window_positive"),
         CheckConstraint("min_group_size >= 2", name="min_group_size_at_least_two"),
@@ -95,7 +95,7 @@ class Wave(db.Model):
     __tablename__ = "wave"
     __table_args__ = (
         UniqueConstraint("campaign_id", "label"),
-        CheckConstraint("state IN ('scheduled', 'open', 'closed')", name="state_known"),
+        CheckConstraint(one_of("state", WAVE_STATES), name="state_known"),
         CheckConstraint("closes_at > opens_at", name="closes_after_opening"),
     )
 
@@ -148,7 +148,7 @@ class Invitation(db.Model):
     __tablename__ = "invitation"
     __table_args__ = (
         UniqueConstraint("wave_id", "stakeholder_id"),
-        CheckConstraint("state IN ('pending', 'sending', 'sent', 'failed')", name="state_known"),
+        CheckConstraint(one_of("state", DELIVERY_STATES), name="state_known"),
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
         CheckConstraint("reminders_sent >= 0", name="reminders_not_negative"),
         Index("ix_invitation_state_next_attempt_at", "state", "next_attempt_at"),

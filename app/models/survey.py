@@ -8,7 +8,7 @@ from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, Stri
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.base import UTCDateTime, utcnow
+from app.models.base import UTCDateTime, one_of, utcnow
 
 QUESTION_KINDS = ("rating", "nps", "hours", "reasons", "comment", "choice")
 QUESTION_SCOPES = ("area", "relationship")
@@ -50,8 +50,8 @@ class Question(db.Model):
     __tablename__ = "question"
     __table_args__ = (
         UniqueConstraint("definition_id", "code"),
-        CheckConstraint("kind IN ('rating', 'nps', 'hours', 'reasons', 'comment', 'choice')", name="kind_known"),
-        CheckConstraint("scope IN ('area', 'relationship')", name="scope_known"),
+        CheckConstraint(one_of("kind", QUESTION_KINDS), name="kind_known"),
+        CheckConstraint(one_of("scope", QUESTION_SCOPES), name="scope_known"),
         CheckConstraint("min_value IS NULL OR max_value IS NULL OR min_value <= max_value", name="range_ordered"),
     )
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
-from app.models.base import UTCDateTime, utcnow
+from app.models.base import UTCDateTime, one_of, utcnow
 
 if TYPE_CHECKING:
     from app.models.org import Provider
@@ -22,7 +22,7 @@ SESSION_ID_SEPARATOR = ":"
 class User(UserMixin, db.Model):
     __tablename__ = "user"
     __table_args__ = (
-        CheckConstraint("role IN ('admin', 'manager', 'provider')", name="role_known"),
+        CheckConstraint(one_of("role", ROLES), name="role_known"),
         CheckConstraint("email = lower(email)", name="email_lowercase"),
         CheckConstraint("role <> 'provider' OR provider_id IS NOT NULL", name="provider_user_has_provider"),
     )
