@@ -1,4 +1,4 @@
-"""Submitted answers: one Response per answered invitation, one Answer per question and area."""
+"""Submitted answers: a Response per answered invitation (per part of one, when anonymous), an Answer per question."""
 from __future__ import annotations
 
 import uuid
@@ -29,16 +29,19 @@ SENTIMENT_LABELS = ("positive", "neutral", "negative")
 
 
 class Response(db.Model):
-    """One person's submitted survey for one wave.
+    """One person's submitted survey for one wave (confidential mode), or one part of it (anonymous mode).
 
-    In anonymous campaigns a response first waits, sealed, in the pool (`PooledResponse`), then is
-    written with others of its wave and segment (at least the campaign's minimum group size, but for
-    what is left when the wave closes) as one shuffled batch (`services/anonymous_pool.py`):
+    In anonymous campaigns a submission is split into parts, the answers about one service area or about
+    the provider as a whole, and each part becomes a response of its own, so no row says which areas one
+    person answered together. A part first waits, sealed, in the pool (`PooledResponse`), then is written
+    with at least the campaign's minimum group size of parts of its wave, department and area (fewer
+    only for an area that fewer answered about) as one shuffled batch (`services/anonymous_pool.py`):
     `invitation_id` is NULL, `submitted_at` is the batch's day, the random UUID key carries no order,
     and neither its transaction nor its place in the table follows the order invitations were answered
-    in. At most one response per invitation is enforced by the unique key (confidential mode) and by the
-    conditional update of `Invitation.responded_at` in the transaction that stores the response
-    (confidential) or its pool row (anonymous).
+    in. `department` and `location` are also NULL for parts whose group was too small to be named when
+    the wave closed. So count people through answers or invitations, never through anonymous responses. At most one submission per invitation is enforced by
+    the unique key (confidential mode) and by the conditional update of `Invitation.responded_at` in the
+    transaction that stores the response (confidential) or its pool rows (anonymous).
     """
 
     __tablename__ = "response"
@@ -127,13 +130,15 @@ class ResponseDraft(db.Model):
 
 
 class PooledResponse(db.Model):
-    """An anonymous submission waiting to be written, with others of its wave, as a shuffled batch.
+    """One part of an anonymous submission (the answers about one service area, or about the provider as a
+    whole) waiting to be written, with others of its segment, as a shuffled batch.
 
-    Its answers, ready to write, are sealed (encrypted, and padded to a size bucket) under a key derived
-    from the app's SECRET_KEY, so the row says nothing to someone holding only the database. It carries
-    no time and no link to an invitation. Once the campaign's minimum group size of submissions of one
-    wave and segment (the department and location kept with answers) wait, they are written together in
-    random order and these rows deleted; whatever still waits when the wave closes is written then.
+    Its answers, ready to write, and its segment (department and location as the campaign copies them,
+    area) are sealed (encrypted, and padded to a size bucket) under a key derived from the app's
+    SECRET_KEY, so the row says nothing to someone holding only the database. It carries no time and no
+    link to an invitation. Once twice the campaign's minimum group size (k) of parts of one wave and
+    segment wait, a random choice of all but k of them is written in random order and those rows
+    deleted; whatever still waits when the wave closes is written then.
     """
 
     __tablename__ = "response_pool"
