@@ -9,10 +9,12 @@ from app.auth.access import manager_required, safe_next, viewer_required
 from app.dashboard import bp
 from app.dashboard.forms import CommentFilterForm, FilterForm, LabelCorrectionForm, ShareableForm
 from app.models.response import SENTIMENT_LABELS
-from app.services import chart_specs, reporting
+from app.services import chart_specs
 from app.services import comments as comment_service
 from app.services.comments import CommentFilter
-from app.services.reporting import METRICS, Scope
+from app.services.reporting import breakdowns, reports
+from app.services.reporting.departments import departments
+from app.services.reporting.scope import METRICS, Scope, campaign_options, resolve_scope
 
 COMMENTS_PER_PAGE = 25
 SCORECARD_COMMENTS = 12
@@ -30,7 +32,7 @@ def _scope_from(form: FilterForm) -> Scope | None:
         provider_id = current_user.provider_id
     else:
         provider_id = form.provider.data
-    return reporting.resolve_scope(
+    return resolve_scope(
         provider_id=provider_id,
         campaign_id=form.campaign.data,
         first_wave_id=form.first.data,
@@ -41,7 +43,7 @@ def _scope_from(form: FilterForm) -> Scope | None:
 
 def _fill_filters(form: FilterForm, scope: Scope) -> None:
     """Offer the choices that exist and show the scope actually used (not just what was asked)."""
-    options = reporting.campaign_options(current_user.provider_id if _is_provider() else None)
+    options = campaign_options(current_user.provider_id if _is_provider() else None)
     providers = {o.provider_id: o.provider_name for o in options}
     form.provider.choices = [SelectChoice("", "All providers")] + [
         SelectChoice(value, label) for value, label in sorted(providers.items(), key=lambda item: item[1])]
@@ -54,7 +56,7 @@ def _fill_filters(form: FilterForm, scope: Scope) -> None:
     form.last.data = scope.waves[-1].id if scope.waves else None
     if not _is_provider():
         form.department.choices = [SelectChoice("", "All departments")] + [
-            SelectChoice(d, d) for d in reporting.departments(scope)]
+            SelectChoice(d, d) for d in departments(scope)]
 
 
 def filter_args(scope: Scope) -> dict:
@@ -81,7 +83,7 @@ def overview():
     if scope is None:
         return _empty()
     _fill_filters(form, scope)
-    report = reporting.overview(scope)
+    report = reports.overview(scope)
     args = filter_args(scope)
     heatmaps = {metric: chart_specs.heatmap_spec(report, metric) for metric in METRICS} if report.rows else {}
     sparklines = {row.area.id: chart_specs.sparkline_spec(row.series, row.area, scope) for row in report.rows}
@@ -97,7 +99,7 @@ def area(area_id: int):
     if scope is None:
         abort(404)
     _fill_filters(form, scope)
-    report = reporting.area_report(scope, area_id)
+    report = reports.area_report(scope, area_id)
     specs = {
         "trend": chart_specs.trend_spec(report, "satisfaction"),
         "trend_happiness": chart_specs.trend_spec(report, "happiness"),
@@ -136,7 +138,7 @@ def comments():
     page = comment_service.list_comments(scope, filters, page=request.args.get("page", 1, type=int),
                                          per_page=COMMENTS_PER_PAGE)
     theme_area = filters.area_id
-    themes = reporting.themes(scope, theme_area) if theme_area else ()
+    themes = breakdowns.themes(scope, theme_area) if theme_area else ()
     page_args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("dashboard/comments.html", form=form, scope=scope, page=page, filters=filters,
                            themes=themes, page_args=page_args, args=filter_args(scope),
@@ -177,8 +179,8 @@ def scorecard():
     if scope is None:
         return _empty()
     _fill_filters(form, scope)
-    report = reporting.overview(scope)
-    area_reports = [reporting.area_report(scope, a.id, for_provider=True) for a in scope.areas]
+    report = reports.overview(scope)
+    area_reports = [reports.area_report(scope, a.id, for_provider=True) for a in scope.areas]
     trends = {r.area.id: chart_specs.trend_spec(r, "satisfaction") for r in area_reports}
     shared = comment_service.list_comments(scope, CommentFilter(shareable_only=True),
                                            per_page=SCORECARD_COMMENTS, count=False, for_provider=True)
@@ -199,7 +201,7 @@ def chart(kind: str):
         abort(404)
     area_id = request.args.get("area", type=int)
     if kind in ("heatmap", "sparkline"):
-        report = reporting.overview(scope)
+        report = reports.overview(scope)
         if kind == "heatmap":
             spec = chart_specs.heatmap_spec(report, metric)
         else:
@@ -210,7 +212,7 @@ def chart(kind: str):
     else:
         if area_id is None:
             abort(404)
-        report = reporting.area_report(scope, area_id, for_provider=_is_provider())
+        report = reports.area_report(scope, area_id, for_provider=_is_provider())
         spec = chart_specs.area_spec(kind, report, metric)
     headers = {"Cache-Control": "private, no-cache", "ETag": f'"{spec.etag}"', "Vary": "Cookie"}
     if request.if_none_match.contains(spec.etag):

@@ -13,12 +13,9 @@ arguments and get frozen dataclasses back. One module per concern:
 - `reports`: the overview, one area's report and the export's summary rows;
 - `cache`: the process cache those results are kept in.
 """
-from app.services.reporting.breakdowns import themes
 from app.services.reporting.cache import clear_cache
-from app.services.reporting.departments import departments
-from app.services.reporting.reports import area_report, overview
-from app.services.reporting.scope import METRICS, Scope, campaign_options, resolve_scope
+from app.services.reporting.scope import resolve_scope
 
-# Names callers outside the package still use through it.
-__all__ = ["METRICS", "Scope", "area_report", "campaign_options", "clear_cache", "departments", "overview",
-           "resolve_scope", "themes"]
+# Kept for callers that name them through the package: tests and benchmarks that clear the cache or
+# resolve a scope. New code imports from the module that holds a name.
+__all__ = ["clear_cache", "resolve_scope"]
