@@ -245,12 +245,6 @@ def render_email(content: EmailContent, settings: MailSettings, now: datetime | 
     return OutgoingEmail(message=message, recipient=content.recipient, survey_link=context["survey_link"])
 
 
-def build_email(invitation: Invitation, token: str, settings: MailSettings, *, kind: str = "invitation",
-                now: datetime | None = None) -> OutgoingEmail:
-    """The email to one invitee carrying one fresh personal link (content and rendering in one go)."""
-    return render_email(email_content(invitation, token, settings, kind=kind), settings, now)
-
-
 class Transport(Protocol):
     """Sends messages, one batch per `with` block."""
 

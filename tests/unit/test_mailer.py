@@ -14,8 +14,9 @@ from app.services.mailer import (
     SmtpTransport,
     TransientDeliveryError,
     TransportUnavailable,
-    build_email,
     classify_smtp_error,
+    email_content,
+    render_email,
 )
 from tests.factories import make_area, make_campaign, make_invitation, make_provider, make_stakeholder, make_wave
 from tests.smtp_server import free_port, smtp_server  # noqa: F401 (fixture)
@@ -32,6 +33,11 @@ def invitation(db, survey):
     wave = make_wave(campaign, label="2026-11", opens_at=datetime(2026, 11, 2, 14, tzinfo=timezone.utc), days=14)
     invitation, _ = make_invitation(wave, make_stakeholder(email="zofia@example.com", name="Zofia Zielińska"))
     return invitation
+
+
+def build_email(invitation, token, settings, *, kind="invitation"):
+    """The email one invitee gets: the content for the link, rendered (what the dispatcher sends)."""
+    return render_email(email_content(invitation, token, settings, kind=kind), settings)
 
 
 def test_invitation_email_names_provider_period_close_date_and_promise(invitation):
