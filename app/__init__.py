@@ -26,6 +26,7 @@ def create_app(config: Config | None = None) -> Flask:
     trust_proxy_headers(app)
     configure_logging(app)
     register_extensions(app)
+    register_caches(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_cli(app)
@@ -96,6 +97,12 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+
+
+def register_caches(app: Flask) -> None:
+    from app.caching import register_cache_invalidation
+
+    register_cache_invalidation(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -12,6 +12,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import ValidationError
 
+from app.caching import EMPTY_SURVEYS
 from app.errors import InvalidInput
 from app.extensions import csrf, limiter
 from app.models.base import utcnow
@@ -70,26 +71,17 @@ def error_summary(layout: SurveyLayout, errors: dict[str, list[str]]) -> list[tu
     return summary
 
 
-# The questions of an empty form are the same for everyone with the same layout: rendered once per
-# process and reused, they are most of a page's rendering time.
-_EMPTY_SECTIONS: dict[tuple, Markup] = {}
-_EMPTY_SECTIONS_LIMIT = 256
-
-
 def _sections_html(layout: SurveyLayout, formdata, errors: dict) -> Markup:
-    """The questions, filled from `formdata` (a submission or a draft) when given, with any errors."""
+    """The questions, filled from `formdata` (a submission or a draft) when given, with any errors.
+
+    The questions of an empty form are the same for everyone with the same layout: rendered once per
+    process (`app.caching.EMPTY_SURVEYS`), they are most of a page's rendering time.
+    """
     if formdata is not None or errors:
         form = survey_form(layout, formdata)
         return Markup(render_template("respond/_sections.html", layout=layout, form=form, errors=errors))
-    key = layout.cache_key
-    html = _EMPTY_SECTIONS.get(key)
-    if html is None:
-        if len(_EMPTY_SECTIONS) >= _EMPTY_SECTIONS_LIMIT:
-            _EMPTY_SECTIONS.clear()
-        form = survey_form(layout, MultiDict())
-        html = _EMPTY_SECTIONS[key] = Markup(render_template("respond/_sections.html", layout=layout, form=form,
-                                                             errors={}))
-    return html
+    return EMPTY_SURVEYS.get_or_compute(layout.cache_key, lambda: Markup(render_template(
+        "respond/_sections.html", layout=layout, form=survey_form(layout, MultiDict()), errors={})))
 
 
 def _render_survey(context, formdata=None, *, status: int = 200, errors=None, notice: str | None = None,

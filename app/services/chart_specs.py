@@ -7,12 +7,11 @@ page can show the same alt text and table the image was drawn from.
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from app.caching import CHARTS
 from app.errors import NotFound
 from app.services import charts
 from app.services.reporting.reports import AreaReport, Overview
@@ -274,20 +273,6 @@ def area_spec(kind: str, report: AreaReport, metric: Metric) -> ChartSpec:
 
 
 # Rendered charts by ETag: the same data drawn twice gives the same bytes, so keep the bytes.
-_RENDERED: OrderedDict[str, bytes] = OrderedDict()
-_RENDERED_LOCK = threading.Lock()
-_RENDERED_SIZE = 128
-
-
 def rendered(spec: ChartSpec) -> bytes:
-    key = spec.etag
-    with _RENDERED_LOCK:
-        if key in _RENDERED:
-            _RENDERED.move_to_end(key)
-            return _RENDERED[key]
-    body = spec.draw()
-    with _RENDERED_LOCK:
-        _RENDERED[key] = body
-        while len(_RENDERED) > _RENDERED_SIZE:
-            _RENDERED.popitem(last=False)
-    return body
+    """The chart drawn once per process and data (its ETag), then served from `app.caching.CHARTS`."""
+    return CHARTS.get_or_compute(spec.etag, spec.draw)

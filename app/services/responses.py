@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 
 from sqlalchemy import bindparam, delete, insert, select, update
 
+from app.caching import DEFINITIONS, LAYOUTS
 from app.errors import Gone, InvalidTransition, NotFound, VendorPulseError
 from app.extensions import db
 from app.models import (
@@ -223,39 +224,21 @@ _DELETE_DRAFT = delete(ResponseDraft.__table__).where(
     ResponseDraft.__table__.c.invitation_id == bindparam("invitation_id"))
 
 
-# Per process: definition (id, checksum, loaded_at) -> DefinitionView; (definition, areas) -> layout.
-_DEFINITIONS: dict[tuple, DefinitionView] = {}
-_LAYOUTS: dict[tuple, SurveyLayout] = {}
-_CACHE_LIMIT = 256
-
-
-def _remember(cache: dict, key: tuple, value):
-    if len(cache) >= _CACHE_LIMIT:
-        cache.clear()
-    cache[key] = value
-    return value
-
-
 def definition_view(definition_id: int, checksum: str, loaded_at: datetime) -> DefinitionView:
-    """A definition and its questions, loaded once per process and version."""
-    key = (definition_id, checksum, loaded_at)
-    view = _DEFINITIONS.get(key)
-    if view is None:
+    """A definition and its questions, loaded once per process and version (`app.caching.DEFINITIONS`)."""
+
+    def load() -> DefinitionView:
         definition = db.session.get(SurveyDefinition, definition_id)
         questions = db.session.scalars(select(Question).where(Question.definition_id == definition_id)
                                        .order_by(Question.position))
-        view = _remember(_DEFINITIONS, key, DefinitionView(
-            definition.id, definition.title, definition.description, dict(definition.spec or {}),
-            tuple(QuestionSpec.of(q) for q in questions)))
-    return view
+        return DefinitionView(definition.id, definition.title, definition.description, dict(definition.spec or {}),
+                              tuple(QuestionSpec.of(q) for q in questions))
+
+    return DEFINITIONS.get_or_compute((definition_id, checksum, loaded_at), load)
 
 
 def _layout(definition_key: tuple, definition: DefinitionView, areas: tuple[AreaView, ...]) -> SurveyLayout:
-    key = (definition_key, areas)
-    layout = _LAYOUTS.get(key)
-    if layout is None:
-        layout = _remember(_LAYOUTS, key, survey_layout(definition.questions, areas))
-    return layout
+    return LAYOUTS.get_or_compute((definition_key, areas), lambda: survey_layout(definition.questions, areas))
 
 
 def check_answerable(invitation: InvitationView, wave: WaveView, now: datetime) -> None:
