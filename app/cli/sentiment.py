@@ -19,8 +19,7 @@ sentiment_group = AppGroup("sentiment", help="Sentiment scores of comments.")
 @click.option("--chunk-size", default=500, show_default=True, type=click.IntRange(1, 100_000))
 def rescore(waves: tuple[str, ...], stale_only: bool, chunk_size: int) -> None:
     """Re-score comments in chunks with a progress bar. Managers' corrections are kept."""
-    thresholds = Thresholds(current_app.config["SENTIMENT_POSITIVE_THRESHOLD"],
-                            current_app.config["SENTIMENT_NEGATIVE_THRESHOLD"])
+    thresholds = Thresholds.from_config(current_app.config)
     total = count_comments(waves, stale_only)
     if total == 0:
         click.echo("No comments to re-score.")

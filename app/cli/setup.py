@@ -54,8 +54,7 @@ def demo_command(stakeholders: int) -> None:
     from app.services import demo
     from app.services.comment_scores import Thresholds
 
-    thresholds = Thresholds(current_app.config["SENTIMENT_POSITIVE_THRESHOLD"],
-                            current_app.config["SENTIMENT_NEGATIVE_THRESHOLD"])
+    thresholds = Thresholds.from_config(current_app.config)
     summary = demo.seed_demo(now=utcnow(), timezone=current_app.config["TIMEZONE"],
                              base_url=current_app.config["BASE_URL"], stakeholder_count=stakeholders,
                              thresholds=thresholds)

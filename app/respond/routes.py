@@ -45,11 +45,6 @@ def keep_link_private(response):
     return response
 
 
-def _thresholds() -> Thresholds:
-    return Thresholds(current_app.config["SENTIMENT_POSITIVE_THRESHOLD"],
-                               current_app.config["SENTIMENT_NEGATIVE_THRESHOLD"])
-
-
 def _csrf_is_valid() -> bool:
     try:
         validate_csrf(request.form.get("csrf_token"))
@@ -119,7 +114,8 @@ def survey(token: str):
               f"{format_date(context.wave.closes_at)}.", "success")
         return redirect(url_for("respond.survey", token=token), code=303)
     try:
-        responses.submit_response(context, request.form, now=now, thresholds=_thresholds(),
+        responses.submit_response(context, request.form, now=now,
+                                  thresholds=Thresholds.from_config(current_app.config),
                                   secret_key=current_app.config["SECRET_KEY"])
     except InvalidInput as invalid:
         return _render_survey(context, request.form, status=422, errors=invalid.errors)

@@ -1,7 +1,7 @@
 """Sentiment columns of comment answers: scoring one comment, and re-scoring stored ones in chunks."""
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,11 @@ from app.services import sentiment
 class Thresholds:
     positive: float = sentiment.DEFAULT_POSITIVE_THRESHOLD
     negative: float = sentiment.DEFAULT_NEGATIVE_THRESHOLD
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Thresholds:
+        """The thresholds an app is configured with (SENTIMENT_POSITIVE/NEGATIVE_THRESHOLD)."""
+        return cls(config["SENTIMENT_POSITIVE_THRESHOLD"], config["SENTIMENT_NEGATIVE_THRESHOLD"])
 
 
 def sentiment_columns(text: str, thresholds: Thresholds) -> dict[str, Any]:
