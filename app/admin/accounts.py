@@ -25,7 +25,9 @@ from app.errors import InvalidInput
 from app.extensions import db
 from app.models import Provider, ServiceArea, User
 from app.models.user import ROLES
-from app.services import accounts, users
+from app.forms import apply_errors
+from app.services import providers as provider_service
+from app.services import users
 
 
 class ProviderForm(FlaskForm):
@@ -77,20 +79,6 @@ class ActivationForm(FlaskForm):
     submit = SubmitField("Save")
 
 
-def _apply_errors(form: FlaskForm, error: InvalidInput) -> None:
-    placed = False
-    for name, messages in error.errors.items():
-        if name in form:
-            form[name].errors = list(form[name].errors) + [m if len(m) > 12 else error.message for m in messages]
-            placed = True
-    if not placed:
-        flash(error.message, "error")
-
-
-def _providers() -> list[Provider]:
-    return list(db.session.scalars(select(Provider).order_by(Provider.name)))
-
-
 @bp.route("/providers", methods=["GET", "POST"])
 @admin_required
 def providers():
@@ -98,16 +86,16 @@ def providers():
     status = 200
     if form.validate_on_submit():
         try:
-            provider = accounts.save_provider(form.name.data, form.contract_reference.data)
+            provider = provider_service.save_provider(form.name.data, form.contract_reference.data)
         except InvalidInput as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
             status = 422
         else:
             flash(f"Provider {provider.name} created. Add its service areas and targets next.", "success")
             return redirect(url_for("admin.provider", provider_id=provider.id))
     elif form.is_submitted():
         status = 422
-    return render_template("admin/accounts/providers.html", form=form, providers=_providers()), status
+    return render_template("admin/accounts/providers.html", form=form, providers=provider_service.all_providers()), status
 
 
 @bp.route("/providers/<int:provider_id>", methods=["GET", "POST"])
@@ -118,9 +106,9 @@ def provider(provider_id: int):
     status = 200
     if form.validate_on_submit():
         try:
-            accounts.save_provider(form.name.data, form.contract_reference.data, provider=record)
+            provider_service.save_provider(form.name.data, form.contract_reference.data, provider=record)
         except InvalidInput as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
             status = 422
         else:
             flash("Provider saved.", "success")
@@ -135,12 +123,12 @@ def _area_page(record: Provider, area: ServiceArea | None):
     status = 200
     if form.validate_on_submit():
         try:
-            saved = accounts.save_service_area(
+            saved = provider_service.save_service_area(
                 record, code=form.code.data, name=form.name.data, description=form.description.data,
                 position=form.position.data or 0, target_satisfaction=form.target_satisfaction.data,
                 target_happiness=form.target_happiness.data, active=form.active.data, area=area)
         except InvalidInput as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
             status = 422
         else:
             flash(f"Service area {saved.name} saved.", "success")
@@ -167,7 +155,7 @@ def area_edit(area_id: int):
 @admin_required
 def users_page():
     form = UserForm()
-    form.provider.choices = [SelectChoice("", "—")] + [SelectChoice(p.id, p.name) for p in _providers()]
+    form.provider.choices = [SelectChoice("", "—")] + [SelectChoice(p.id, p.name) for p in provider_service.all_providers()]
     status = 200
     if form.validate_on_submit():
         provider = db.session.get(Provider, form.provider.data) if form.provider.data else None
@@ -175,10 +163,8 @@ def users_page():
             user = users.create_user(form.email.data, form.password.data, role=form.role.data,
                                      name=form.name.data or "", provider=provider if form.role.data == "provider"
                                      else None, must_change_password=True)
-            db.session.commit()
         except InvalidInput as error:
-            db.session.rollback()
-            _apply_errors(form, error)
+            apply_errors(form, error)
             status = 422
         else:
             flash(f"Account {user.email} created; they must change the password at first sign-in.", "success")
@@ -199,7 +185,7 @@ def user_active(user_id: int, active: int):
         flash("The form expired; please try again.", "error")
         return redirect(url_for("admin.users"))
     try:
-        accounts.set_user_active(user, bool(active), current_user)
+        users.set_user_active(user, bool(active), current_user)
     except InvalidInput as error:
         flash(error.message, "error")
     else:
@@ -208,7 +194,7 @@ def user_active(user_id: int, active: int):
 
 
 def _account_page(record: User, form: AccountForm, reset_form: PasswordResetForm, status: int = 200):
-    form.provider_id.choices = [SelectChoice("", "—")] + [SelectChoice(p.id, p.name) for p in _providers()]
+    form.provider_id.choices = [SelectChoice("", "—")] + [SelectChoice(p.id, p.name) for p in provider_service.all_providers()]
     return render_template("admin/accounts/user.html", account=record, form=form, reset_form=reset_form), status
 
 
@@ -224,7 +210,7 @@ def user_page(user_id: int):
             signed_out = users.update_account(record, name=form.name.data or "", role=form.role.data,
                                               provider=provider, acting=current_user)
         except InvalidInput as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
             status = 422
         else:
             flash(f"Account {record.email} saved." + (" What it may see changed, so it was signed out everywhere."
@@ -244,7 +230,7 @@ def user_password(user_id: int):
         try:
             users.reset_password(record, reset_form.password.data, acting=current_user)
         except InvalidInput as error:
-            _apply_errors(reset_form, error)
+            apply_errors(reset_form, error)
         else:
             flash(f"Password of {record.email} reset and every session of the account ended. Hand the password "
                   "over in person or by phone; it must be changed at the next sign-in.", "success")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
 from wtforms import SelectChoice
 
 from app.admin import bp
@@ -10,9 +9,11 @@ from app.admin.forms import CampaignForm, StakeholderImportForm
 from app.auth.access import admin_required
 from app.errors import InvalidInput, InvalidTransition
 from app.extensions import db
-from app.models import Campaign, Invitation, Provider, ServiceArea, Stakeholder, Wave
+from app.models import Campaign, Invitation, Stakeholder, Wave
 from app.models.base import utcnow
+from app.forms import apply_errors
 from app.services import campaigns as campaign_service
+from app.services import providers as provider_service
 from app.services import stakeholders as stakeholder_service
 
 STAKEHOLDERS_PER_PAGE = 50
@@ -35,7 +36,6 @@ def stakeholders():
 def stakeholder_opt_in(stakeholder_id: int):
     stakeholder = db.get_or_404(Stakeholder, stakeholder_id)
     stakeholder_service.undo_opt_out(stakeholder)
-    db.session.commit()
     flash(f"{stakeholder.email} will be invited to surveys again.", "success")
     return redirect(url_for("admin.stakeholders", q=request.form.get("q") or None,
                             opted_out=request.form.get("opted_out") or None))
@@ -54,23 +54,19 @@ def stakeholders_import():
                 form.file.data.stream, sync=form.sync.data, skip_invalid=form.skip_invalid.data,
                 force=form.sync.data and form.confirm_deactivation.data)
         except stakeholder_service.TooManyDeactivations as error:
-            db.session.rollback()
             too_many = error
             status = 422
         except InvalidInput as error:
-            db.session.rollback()
             form.file.errors = [*form.file.errors, error.message]
             status = 422
         else:
             if report.applied:
-                db.session.commit()
                 flash(f"Import finished: {report.summary()}.", "success")
                 for row_error in report.errors[:SKIPPED_ROWS_SHOWN]:
                     flash(f"Skipped {row_error}", "info")
                 if report.invalid_rows > SKIPPED_ROWS_SHOWN:
                     flash(f"… and {report.invalid_rows - SKIPPED_ROWS_SHOWN} more skipped rows.", "info")
                 return redirect(url_for("admin.stakeholders"))
-            db.session.rollback()
             status = 422
     elif form.is_submitted():
         status = 422
@@ -86,15 +82,11 @@ def campaigns():
 
 def _campaign_form() -> CampaignForm:
     form = CampaignForm()
-    form.provider_id.choices = [SelectChoice(p.id, p.name)
-                                for p in db.session.scalars(select(Provider).order_by(Provider.name))]
+    form.provider_id.choices = [SelectChoice(p.id, p.name) for p in provider_service.all_providers()]
     form.definition_id.choices = [SelectChoice(d.id, f"{d.title} (v{d.version})")
                                   for d in campaign_service.latest_definitions()]
-    form.audience_area_codes.choices = [
-        SelectChoice(a.code, f"{a.name} ({a.provider.name})")
-        for a in db.session.scalars(select(ServiceArea).where(ServiceArea.active.is_(True))
-                                    .order_by(ServiceArea.provider_id, ServiceArea.position))
-    ]
+    form.audience_area_codes.choices = [SelectChoice(a.code, f"{a.name} ({a.provider.name})")
+                                        for a in provider_service.active_service_areas()]
     return form
 
 
@@ -115,12 +107,8 @@ def campaign_new():
                 fatigue_days=form.fatigue_days.data,
                 audience_departments=(form.audience_departments.data or "").split(","),
                 audience_area_codes=form.audience_area_codes.data or [])
-            db.session.commit()
         except InvalidInput as error:
-            db.session.rollback()
-            for name, messages in error.errors.items():
-                target = getattr(form, name, None) or form.name
-                target.errors = list(target.errors) + messages
+            apply_errors(form, error)
             status = 422
         else:
             flash(f"Campaign {campaign.name} created.", "success")
@@ -134,8 +122,7 @@ def campaign_new():
 @admin_required
 def campaign_detail(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
-    waves = db.session.scalars(select(Wave).where(Wave.campaign_id == campaign.id)
-                               .order_by(Wave.opens_at.desc())).all()
+    waves = campaign_service.waves_newest_first(campaign.id)
     return render_template("admin/campaign_detail.html", campaign=campaign, waves=waves,
                            counts=campaign_service.wave_counts(campaign.id), empty=campaign_service.WaveCounts(),
                            failed=campaign_service.failed_invitations(campaign.id))
@@ -145,9 +132,7 @@ def _wave_action(wave_id: int, action, done: str):
     wave = db.get_or_404(Wave, wave_id)
     try:
         result = action(wave)
-        db.session.commit()
     except InvalidTransition as error:
-        db.session.rollback()
         flash(error.message, "error")
     else:
         flash(done.format(wave=wave, result=result), "success")
@@ -175,9 +160,7 @@ def invitation_resend(invitation_id: int):
     invitation = db.get_or_404(Invitation, invitation_id)
     try:
         campaign_service.resend_invitation(invitation, utcnow())
-        db.session.commit()
     except InvalidTransition as error:
-        db.session.rollback()
         flash(error.message, "error")
     else:
         flash(f"The invitation to {invitation.stakeholder.email} will be sent again with a new link.", "success")

@@ -8,6 +8,7 @@ from app.auth import bp
 from app.auth.access import safe_next
 from app.auth.forms import LoginForm, PasswordChangeForm
 from app.errors import InvalidInput
+from app.forms import apply_errors
 from app.extensions import limiter
 from app.models import User
 from app.services import users
@@ -57,8 +58,7 @@ def change_password():
         try:
             users.change_password(current_user, form.current_password.data, form.new_password.data)
         except InvalidInput as error:
-            for name, messages in error.errors.items():
-                form[name].errors = list(form[name].errors) + messages
+            apply_errors(form, error)
             status = 422
         else:
             _sign_in_again(current_user._get_current_object())

@@ -52,9 +52,7 @@ def campaigns_create(name: str, provider_name: str, survey_code: str, cadence: s
             interval_count=interval_count, window_days=window_days, reminder_days=campaigns.parse_day_list(reminders),
             anonymity=anonymity, min_group_size=min_group_size, fatigue_days=fatigue_days,
             audience_departments=departments, audience_area_codes=audience_areas)
-        db.session.commit()
     except InvalidInput as error:
-        db.session.rollback()
         details = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in error.errors.items())
         raise click.ClickException(f"{error.message} {details}".strip()) from error
     waves = ", ".join(f"{w.label} opens {w.opens_at:%Y-%m-%d %H:%M} UTC" for w in campaign.waves)

@@ -5,25 +5,11 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
-from sqlalchemy import select
 
 from app.cli.surveys import surveys_load
 from app.errors import InvalidInput
-from app.extensions import db
-from app.models import User
 from app.models.base import utcnow
 from app.services import users
-
-
-def ensure_admin(email: str, password: str | None) -> tuple[User | None, str | None]:
-    """Create the first admin unless one exists. Returns the user and a password to print, if generated."""
-    if db.session.scalar(select(User.id).where(User.role == "admin").limit(1)) is not None:
-        return None, None
-    generated = password is None
-    password = password or users.generate_password()
-    user = users.create_user(email, password, role="admin", name="Administrator", must_change_password=generated)
-    db.session.commit()
-    return user, password if generated else None
 
 
 @click.command("init")
@@ -33,9 +19,9 @@ def init_command() -> None:
     upgrade(directory=current_app.extensions["migrate"].directory)
     surveys_load.callback(None)
     try:
-        user, password = ensure_admin(current_app.config["ADMIN_EMAIL"], current_app.config["ADMIN_PASSWORD"])
+        user, password = users.create_first_admin(current_app.config["ADMIN_EMAIL"],
+                                                  current_app.config["ADMIN_PASSWORD"])
     except InvalidInput as error:
-        db.session.rollback()
         raise click.ClickException(f"ADMIN_PASSWORD: {error.message}" if "password" in error.errors
                                    else error.message) from error
     if user is not None:

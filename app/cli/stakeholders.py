@@ -7,7 +7,6 @@ import click
 from flask.cli import AppGroup
 
 from app.errors import InvalidInput
-from app.extensions import db
 from app.services import stakeholders
 
 stakeholders_group = AppGroup("stakeholders", help="Import the people who are surveyed.")
@@ -29,18 +28,14 @@ def stakeholders_import(file: Path, sync: bool, force: bool, skip_invalid: bool)
         with file.open("rb") as stream:
             report = stakeholders.import_stakeholders(stream, sync=sync, skip_invalid=skip_invalid, force=force)
     except stakeholders.TooManyDeactivations as error:
-        db.session.rollback()
         raise click.ClickException(f"{error.message} If it is, run the import again with --force.") from error
     except InvalidInput as error:
-        db.session.rollback()
         raise click.ClickException(f"{file.name}: {error.message}") from error
     for row_error in report.errors:
         click.echo(f"{file.name}:{row_error}", err=True)
     if report.unlisted_errors:
         click.echo(f"{file.name}: ... and {report.unlisted_errors} more invalid rows", err=True)
     if not report.applied:
-        db.session.rollback()
         click.echo(report.summary(), err=True)
         raise SystemExit(1)
-    db.session.commit()
     click.echo(report.summary())

@@ -8,7 +8,6 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from app.errors import CatalogError
-from app.extensions import db
 
 # The catalog validates definitions with jsonschema, which no other command needs: each command here
 # imports it when it runs, so `flask --help` and the dispatcher start without it.
@@ -46,7 +45,6 @@ def surveys_load(directory: str | None) -> None:
     try:
         results = catalog.load_directory(_surveys_dir(directory))
     except CatalogError as error:
-        db.session.rollback()
         raise click.ClickException(str(error)) from error
     for result in results:
         state = "loaded" if result.created else "unchanged"

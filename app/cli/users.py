@@ -32,9 +32,7 @@ def users_create(email: str, role: str, name: str, provider_name: str | None, pa
     try:
         user = users.create_user(email, password, role=role, name=name, provider=provider,
                                  must_change_password=generated)
-        db.session.commit()
     except InvalidInput as error:
-        db.session.rollback()
         raise click.ClickException(error.message) from error
     click.echo(f"Created {user.role} {user.email}")
     if generated:
@@ -53,7 +51,6 @@ def users_set_password(email: str, password: str | None) -> None:
     try:
         one_time = users.reset_password(user, password)
     except InvalidInput as error:
-        db.session.rollback()
         raise click.ClickException(error.message) from error
     click.echo(f"Password of {user.email} reset; every session of the account has ended.")
     if one_time:

@@ -16,6 +16,7 @@ from app.extensions import db
 from app.models import Campaign, Invitation, Provider, ServiceArea, Stakeholder, SurveyDefinition, Wave
 from app.models.campaign import ANONYMITY_MODES, CADENCES
 from app.models.org import stakeholder_service_area
+from app.services.transactions import unit_of_work
 
 # Waves open at 09:00 local time: an invitation that lands at the start of the working day gets read.
 WAVE_OPENING_TIME = time(9, 0)
@@ -87,7 +88,7 @@ def upcoming_waves(campaign: Campaign, now: datetime, timezone: str) -> list[Pla
 def schedule_waves(campaign: Campaign, now: datetime, timezone: str) -> int:
     """Create the campaign's current and next waves unless they exist. Safe to run from several
     processes at once: the (campaign, label) unique key and ON CONFLICT DO NOTHING make it idempotent.
-    Returns how many waves were created; the caller commits."""
+    Returns how many waves were created; a step of the caller's unit of work (flushes only)."""
     dialect = db.session.get_bind().dialect.name
     insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
     created = 0
@@ -116,12 +117,13 @@ def parse_day_list(raw: str | Iterable[int] | None) -> list[int]:
     return [int(d) for d in raw]
 
 
+@unit_of_work
 def create_campaign(*, name: str, provider_id: int, definition_id: int, anchor_date: date, now: datetime,
                     timezone: str, cadence: str = "quarterly", interval_count: int = 1, window_days: int = 14,
                     reminder_days: Sequence[int] = (), anonymity: str = "confidential", min_group_size: int = 5,
                     fatigue_days: int = 0, audience_departments: Sequence[str] = (),
                     audience_area_codes: Sequence[str] = (), area_codes: Sequence[str] | None = None) -> Campaign:
-    """Validate and create a campaign with its first scheduled wave(s). The caller commits.
+    """Validate and create a campaign with its first scheduled wave(s). A unit of work.
 
     `area_codes` are the service areas the survey asks about (default: the provider's active areas);
     `audience_area_codes` narrow who is invited to people who use those areas.
@@ -209,7 +211,7 @@ def audience_query(campaign: Campaign):
 
 
 def invite_audience(wave: Wave, now: datetime) -> AudienceResult:
-    """Create a pending invitation for everyone in the campaign's audience. The caller commits.
+    """Create a pending invitation for everyone in the campaign's audience. A step: flushes only.
 
     Fatigue rule: someone invited to any campaign's wave in the last `fatigue_days` days (invitations
     that were never delivered do not count) is left out of this wave. Nothing is stored for them: they
@@ -250,9 +252,10 @@ def fail_undelivered(wave: Wave, now: datetime, lease: timedelta) -> int:
     return result.rowcount or 0
 
 
+@unit_of_work
 def open_wave_now(wave: Wave, now: datetime) -> AudienceResult:
     """Open a scheduled wave ahead of its date and invite its audience; the next dispatcher pass sends.
-    The caller commits."""
+    A unit of work."""
     wave.open(now)
     if wave.opens_at > now:
         wave.opens_at = now  # reminders count their days from the real opening
@@ -260,15 +263,17 @@ def open_wave_now(wave: Wave, now: datetime) -> AudienceResult:
     return invite_audience(wave, now)
 
 
+@unit_of_work
 def close_wave_early(wave: Wave, now: datetime, lease: timedelta = timedelta(minutes=10)) -> int:
-    """Close a wave now; returns how many undelivered invitations were given up. The caller commits."""
+    """Close a wave now; returns how many undelivered invitations were given up. A unit of work."""
     wave.close(now)
     db.session.flush()
     return fail_undelivered(wave, now, lease)
 
 
+@unit_of_work
 def resend_invitation(invitation: Invitation, now: datetime) -> None:
-    """Put a failed invitation back in the queue; the next pass sends it with a fresh link."""
+    """Put a failed invitation back in the queue; the next pass sends it with a fresh link. A unit of work."""
     if invitation.state != "failed":
         raise InvalidTransition(f"Only a failed invitation can be resent; this one is {invitation.state}.")
     if not invitation.wave.is_open:
@@ -280,6 +285,10 @@ def resend_invitation(invitation: Invitation, now: datetime) -> None:
 
 
 # --- counts for the admin pages ---------------------------------------------------------------------
+
+def waves_newest_first(campaign_id: int) -> list[Wave]:
+    return list(db.session.scalars(select(Wave).where(Wave.campaign_id == campaign_id).order_by(Wave.opens_at.desc())))
+
 
 @dataclass(frozen=True)
 class WaveCounts:

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from app.errors import CatalogError
 from app.extensions import db
 from app.models import Question, SurveyDefinition
+from app.services.transactions import unit_of_work
 
 CODE_PATTERN = r"^[a-z][a-z0-9_-]{0,79}$"
 _LABEL = {"type": "string", "minLength": 1, "maxLength": 200}
@@ -219,7 +220,7 @@ def _question_row(index: int, q: dict[str, Any]) -> Question:
 
 
 def load_definition(spec: dict[str, Any], source: str) -> LoadResult:
-    """Store `spec` as a new version unless an identical one exists. The caller commits."""
+    """Store `spec` as a new version unless an identical one exists. A step of `load_directory`: flushes only."""
     digest = checksum(spec)
     existing = db.session.scalar(
         select(SurveyDefinition).where(SurveyDefinition.code == spec["code"], SurveyDefinition.checksum == digest)
@@ -237,16 +238,15 @@ def load_definition(spec: dict[str, Any], source: str) -> LoadResult:
     return LoadResult(definition.code, definition.version, created=True, source=source)
 
 
+@unit_of_work
 def load_directory(directory: Path) -> list[LoadResult]:
-    """Validate every file first, then load them all in one transaction: all or nothing."""
+    """Validate every file first, then load them all in one transaction: all or nothing. A unit of work."""
     specs = [(path.name, parse_file(path)) for path in definition_files(directory)]
     codes = [spec["code"] for _, spec in specs]
     for (source, spec) in specs:
         if codes.count(spec["code"]) > 1:
             raise CatalogError(source, "$.code", f"code {spec['code']!r} is used by more than one file")
-    results = [load_definition(spec, source) for source, spec in specs]
-    db.session.commit()
-    return results
+    return [load_definition(spec, source) for source, spec in specs]
 
 
 def latest_definition(code: str) -> SurveyDefinition | None:

@@ -18,8 +18,8 @@ from app.models.base import utcnow
 from app.models.response import SENTIMENT_LABELS
 from app.services.disclosure import mask_personal_details
 from app.services.reporting.answers import answers_in_scope, effective_label, in_groups, reportable_groups
-from app.services.reporting.cache import clear_cache
 from app.services.reporting.scope import Scope
+from app.services.transactions import unit_of_work
 
 
 @dataclass(frozen=True)
@@ -137,8 +137,9 @@ def _comment_answer(answer_id: int) -> Answer:
     return answer
 
 
+@unit_of_work
 def correct_label(answer_id: int, label: str | None, user: User) -> Answer:
-    """Store a manager's label beside the computed one (None removes the correction). Commits."""
+    """Store a manager's label beside the computed one (None removes the correction). A unit of work."""
     if label is not None and label not in SENTIMENT_LABELS:
         raise InvalidInput(f"Unknown label {label!r}.", errors={"label": ["unknown"]})
     answer = _comment_answer(answer_id)
@@ -150,15 +151,12 @@ def correct_label(answer_id: int, label: str | None, user: User) -> Answer:
         answer.label_override = label
         answer.label_override_by_id = user.id
         answer.label_override_at = utcnow()
-    db.session.commit()
-    clear_cache()
     return answer
 
 
+@unit_of_work
 def set_shareable(answer_id: int, shareable: bool) -> Answer:
-    """Mark a comment as one the provider may read on its scorecard (or withdraw it). Commits."""
+    """Mark a comment as one the provider may read on its scorecard (or withdraw it). A unit of work."""
     answer = _comment_answer(answer_id)
     answer.shareable = shareable
-    db.session.commit()
-    clear_cache()
     return answer

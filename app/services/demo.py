@@ -29,6 +29,7 @@ from app.models import (
     hash_token,
 )
 from app.models.org import stakeholder_service_area
+from app.services.transactions import unit_of_work
 from app.services.catalog import latest_definition
 from app.services.comment_scores import Thresholds, sentiment_columns
 from app.services.tallies import rebuild_wave_tallies
@@ -133,6 +134,7 @@ def quarter_label(start: date) -> str:
     return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
 
 
+@unit_of_work
 def seed_demo(*, now: datetime, timezone: str, base_url: str, seed: int = 2026, stakeholder_count: int = 300,
               thresholds: Thresholds = Thresholds()) -> DemoSummary:
     """Create the demo data set in one transaction. Does nothing when it already exists."""
@@ -158,7 +160,6 @@ def seed_demo(*, now: datetime, timezone: str, base_url: str, seed: int = 2026, 
     sample_link = _sample_link(waves, base_url)
     for wave in waves:
         rebuild_wave_tallies(wave.id)
-    db.session.commit()
     return DemoSummary(True, len(stakeholders), len(waves), responses, sample_link)
 
 

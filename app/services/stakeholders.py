@@ -25,6 +25,7 @@ from app.extensions import db
 from app.models import ServiceArea, Stakeholder
 from app.models.base import utcnow
 from app.models.org import stakeholder_service_area
+from app.services.transactions import unit_of_work
 
 COLUMNS = ("email", "name", "department", "location", "service_areas")
 MAX_LENGTHS = {"name": 200, "department": 120, "location": 120}  # the Stakeholder columns' sizes
@@ -362,10 +363,11 @@ def _missing_active(*present: Container[str]) -> tuple[list[int], int]:
     return missing, active
 
 
+@unit_of_work
 def import_stakeholders(source: bytes | str | IO[bytes], *, sync: bool = False, skip_invalid: bool = False,
                         force: bool = False) -> ImportReport:
-    """Upsert stakeholders by email from CSV (bytes, text, or a binary file). The caller commits when
-    `report.applied`, and rolls back otherwise.
+    """Upsert stakeholders by email from CSV (bytes, text, or a binary file). A unit of work: what it wrote
+    is committed when `report.applied`; a refused file (InvalidInput, TooManyDeactivations) writes nothing.
 
     Columns: email, name, department, location, service areas (`;`-separated codes or names); only
     the columns present are updated. An opt-out is never undone by an import. With `sync`, active
@@ -435,6 +437,7 @@ def search_query(text: str | None = None, *, opted_out: bool = False):
     return query
 
 
+@unit_of_work
 def undo_opt_out(stakeholder: Stakeholder) -> None:
-    """An admin restores someone who opted out by mistake. The caller commits."""
+    """An admin restores someone who opted out by mistake. A unit of work."""
     stakeholder.opt_in()

@@ -14,6 +14,7 @@ from app.extensions import db
 from app.models import Provider, User
 from app.models.base import utcnow
 from app.models.user import ROLES
+from app.services.transactions import unit_of_work
 
 MIN_PASSWORD_LENGTH = 12
 MIN_PASSWORD_SCORE = 3  # zxcvbn's 0-4 scale: 3 is "safely unguessable", about 10^10 guesses
@@ -78,9 +79,10 @@ def check_password_policy(password: str, *, email: str, name: str = "", current_
         raise InvalidInput(problem, errors={field: [problem]})
 
 
+@unit_of_work
 def create_user(email: str, password: str, role: str = "manager", name: str = "",
                 provider: Provider | None = None, must_change_password: bool = False) -> User:
-    """Create an account; the caller commits."""
+    """Create an account. A unit of work."""
     if role not in ROLES:
         raise InvalidInput(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.", errors={"role": ["unknown"]})
     if role == "provider" and provider is None:
@@ -95,7 +97,9 @@ def create_user(email: str, password: str, role: str = "manager", name: str = ""
     return user
 
 
+@unit_of_work
 def authenticate(email: str, password: str) -> User | None:
+    """The active account with this email and password (its last sign-in recorded), or None. A unit of work."""
     email = email.strip().lower()
     user = db.session.scalar(select(User).where(User.email == email)) if "\x00" not in email else None
     if user is None:
@@ -105,10 +109,10 @@ def authenticate(email: str, password: str) -> User | None:
     if not user.active or not user.check_password(password):
         return None
     user.last_login_at = utcnow()
-    db.session.commit()
     return user
 
 
+@unit_of_work
 def change_password(user: User, current_password: str, new_password: str) -> None:
     """The account holder's own change: every other session ends (the caller signs this one in again)."""
     if not user.check_password(current_password):
@@ -117,15 +121,15 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
     check_password_policy(new_password, email=user.email, name=user.name, current_password=current_password,
                           field="new_password")
     user.replace_password(new_password)
-    db.session.commit()
 
 
+@unit_of_work
 def reset_password(user: User, password: str | None = None, *, acting: User | None = None) -> str | None:
     """An admin's reset (web page or `flask users set-password`): every session of the account ends.
 
     Without `password`, a one-time one is generated and returned, to be handed over and changed at the
     next sign-in. A password chosen on the admin page (`acting` given) is temporary too: only its owner
-    should know the password they sign in with. One given on the command line is final. Commits.
+    should know the password they sign in with. One given on the command line is final. A unit of work.
     """
     if acting is not None and acting.id == user.id:
         message = "Change your own password on the password page."
@@ -136,14 +140,14 @@ def reset_password(user: User, password: str | None = None, *, acting: User | No
     else:
         check_password_policy(password, email=user.email, name=user.name)
     user.replace_password(password, temporary=generated or acting is not None)
-    db.session.commit()
     return password if generated else None
 
 
+@unit_of_work
 def update_account(user: User, *, name: str, role: str, provider: Provider | None, acting: User) -> bool:
     """Rename an account or change its role (and a provider account's provider). A change of role or
     provider ends the account's sessions, since it changes what they may see: returns whether it did.
-    Commits."""
+    A unit of work."""
     if role not in ROLES:
         message = f"Choose one of {', '.join(ROLES)}."
         raise InvalidInput(message, errors={"role": [message]})
@@ -156,12 +160,36 @@ def update_account(user: User, *, name: str, role: str, provider: Provider | Non
     version = user.session_version
     user.name = name.strip()
     user.assign_role(role, provider if role == "provider" else None)
-    db.session.commit()
     return user.session_version != version
 
 
+@unit_of_work
 def end_sessions(user: User) -> None:
     """Sign the account out everywhere: every session and remember-me cookie issued so far stops working.
-    Commits; a view that keeps the current browser signed in signs it in again afterwards."""
+    A unit of work; a view that keeps the current browser signed in signs it in again afterwards."""
     user.end_sessions()
-    db.session.commit()
+
+
+@unit_of_work
+def set_user_active(user: User, active: bool, acting: User) -> User:
+    """Deactivate (or reactivate) an account; nobody can lock themselves out. Deactivation ends the
+    account's sessions, so reactivating it later does not bring an old cookie back to life. A unit of work."""
+    if user.id == acting.id and not active:
+        raise InvalidInput("You cannot deactivate your own account.", errors={"active": ["own account"]})
+    if active:
+        user.reactivate()
+    elif user.active:
+        user.deactivate()
+    return user
+
+
+@unit_of_work
+def create_first_admin(email: str, password: str | None) -> tuple[User | None, str | None]:
+    """Create the first admin unless one exists (`flask init`). Returns the user and, when none was given,
+    the generated one-time password to print. A unit of work."""
+    if db.session.scalar(select(User.id).where(User.role == "admin").limit(1)) is not None:
+        return None, None
+    generated = password is None
+    password = password or generate_password()
+    user = create_user(email, password, role="admin", name="Administrator", must_change_password=generated)
+    return user, password if generated else None

@@ -1,4 +1,4 @@
-"""Providers, their service areas with contract targets, and account activation, free of HTTP."""
+"""Providers and the service areas they deliver, with the experience targets of their contract."""
 from __future__ import annotations
 
 import re
@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 
 from app.errors import InvalidInput
 from app.extensions import db
-from app.models import Provider, ServiceArea, User
+from app.models import Provider, ServiceArea
+from app.services.transactions import unit_of_work
 
 SATISFACTION_RANGE = (1.0, 5.0)
 HAPPINESS_RANGE = (-100.0, 100.0)
@@ -25,8 +26,9 @@ def _raise(errors: dict[str, list[str]]) -> None:
         raise InvalidInput(first, errors=errors)
 
 
+@unit_of_work
 def save_provider(name: str, contract_reference: str | None = None, provider: Provider | None = None) -> Provider:
-    """Create a provider, or rename/update `provider`. Names are unique, ignoring case. Commits."""
+    """Create a provider, or rename/update `provider`. Names are unique, ignoring case. A unit of work."""
     name = name.strip()
     errors: dict[str, list[str]] = {}
     if not name:
@@ -39,15 +41,16 @@ def save_provider(name: str, contract_reference: str | None = None, provider: Pr
     provider.name = name
     provider.contract_reference = (contract_reference or "").strip() or None
     db.session.add(provider)
-    db.session.commit()
     return provider
 
 
+@unit_of_work
 def save_service_area(provider: Provider, *, code: str, name: str, description: str | None = None,
                       position: int = 0, target_satisfaction: float | None = None,
                       target_happiness: float | None = None, active: bool = True,
                       area: ServiceArea | None = None) -> ServiceArea:
-    """Create or update a service area and its targets (satisfaction 1-5, happiness -100..100). Commits."""
+    """Create or update a service area and its targets (satisfaction 1-5, happiness -100..100). A unit of
+    work."""
     code = code.strip().lower()
     errors: dict[str, list[str]] = {}
     if not _CODE.match(code):
@@ -71,18 +74,15 @@ def save_service_area(provider: Provider, *, code: str, name: str, description: 
     area.target_happiness = target_happiness
     area.active = active
     db.session.add(area)
-    db.session.commit()
     return area
 
 
-def set_user_active(user: User, active: bool, acting: User) -> User:
-    """Deactivate (or reactivate) an account; nobody can lock themselves out. Deactivation ends the
-    account's sessions, so reactivating it later does not bring an old cookie back to life. Commits."""
-    if user.id == acting.id and not active:
-        raise InvalidInput("You cannot deactivate your own account.", errors={"active": ["own account"]})
-    if active:
-        user.reactivate()
-    elif user.active:
-        user.deactivate()
-    db.session.commit()
-    return user
+def all_providers() -> list[Provider]:
+    """Every provider, by name (for the admin pages' lists and choices)."""
+    return list(db.session.scalars(select(Provider).order_by(Provider.name)))
+
+
+def active_service_areas() -> list[ServiceArea]:
+    """Every active service area, grouped by provider in their order (for a campaign's audience)."""
+    return list(db.session.scalars(select(ServiceArea).where(ServiceArea.active.is_(True))
+                                   .order_by(ServiceArea.provider_id, ServiceArea.position)))
