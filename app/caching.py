@@ -61,12 +61,6 @@ CHARTS = ProcessCache("charts", LRUCache(maxsize=128))
 DEFINITIONS = ProcessCache("survey definitions", LRUCache(maxsize=256))
 LAYOUTS = ProcessCache("survey layouts", LRUCache(maxsize=256))
 EMPTY_SURVEYS = ProcessCache("empty survey forms", LRUCache(maxsize=256))
-ALL = (REPORTS, CHARTS, DEFINITIONS, LAYOUTS, EMPTY_SURVEYS)
-
-
-def clear_all() -> None:
-    for cache in ALL:
-        cache.clear()
 
 
 def _forget_reports_on_flush(session, _context) -> None:

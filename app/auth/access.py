@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 from flask import abort, redirect, request, url_for
 from flask_login import current_user, login_required
 
+from app.models.user import ROLES
+
 # What an account that must still replace its one-time password may open. Survey links are the
 # respondent's, whoever else is signed in in the same browser.
 PASSWORD_CHANGE_EXEMPT_ENDPOINTS = frozenset({"auth.change_password", "auth.logout", "static"})
@@ -31,7 +33,7 @@ def roles_required(*roles: str) -> Callable:
 
 admin_required = roles_required("admin")
 manager_required = roles_required("admin", "manager")
-viewer_required = roles_required("admin", "manager", "provider")
+viewer_required = roles_required(*ROLES)
 
 
 def require_password_change():

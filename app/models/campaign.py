@@ -185,15 +185,6 @@ class Invitation(db.Model):
     def responded(self) -> bool:
         return self.responded_at is not None
 
-    def mark_sent(self, now: datetime | None = None) -> None:
-        if self.state not in ("pending", "sending", "failed"):
-            raise InvalidTransition(f"Invitation {self.id} is {self.state}; it cannot be marked sent.")
-        self.state = "sent"
-        self.sent_at = now or utcnow()
-        self.last_error = None
-        self.claimed_at = None
-        self.claimed_by = None
-
     def mark_failed(self, error: str) -> None:
         if self.state == "sent":
             raise InvalidTransition(f"Invitation {self.id} was already sent.")

@@ -108,7 +108,6 @@ class Answer(db.Model):
 
     response: Mapped[Response] = relationship(back_populates="answers")
     question = relationship("Question")
-    service_area = relationship("ServiceArea")
 
     @property
     def effective_label(self) -> str | None:

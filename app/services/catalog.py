@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from app.errors import CatalogError
 from app.extensions import db
 from app.models import Question, SurveyDefinition
+from app.models.survey import QUESTION_KINDS, QUESTION_SCOPES
 from app.services.transactions import unit_of_work
 
 CODE_PATTERN = r"^[a-z][a-z0-9_-]{0,79}$"
@@ -37,8 +38,8 @@ _SCALE = {
 }
 _COMMON = {
     "code": {"type": "string", "pattern": CODE_PATTERN},
-    "scope": {"enum": ["area", "relationship"]},
-    "kind": {"enum": ["rating", "nps", "hours", "reasons", "comment", "choice"]},
+    "scope": {"enum": list(QUESTION_SCOPES)},
+    "kind": {"enum": list(QUESTION_KINDS)},
     "text": {"type": "string", "minLength": 3, "maxLength": 500},
     "help": {"type": "string", "maxLength": 500},
     "required": {"type": "boolean"},

@@ -15,7 +15,7 @@ from app.caching import CHARTS
 from app.errors import NotFound
 from app.services import charts
 from app.services.reporting.reports import AreaReport, Overview
-from app.services.reporting.scope import Metric, Scope
+from app.services.reporting.scope import DEFAULT_WAVE_COUNT, Metric, Scope
 from app.services.stats import HAPPINESS_GROUPS, HAPPINESS_SCALE
 
 if TYPE_CHECKING:
@@ -202,13 +202,13 @@ def reasons_spec(report: AreaReport) -> ChartSpec:
 
 
 def sparkline_spec(report_series, area, scope: Scope, metric: Metric = "satisfaction") -> ChartSpec:
-    values = tuple(aw.metric(metric).value for aw in report_series[-8:])
+    values = tuple(aw.metric(metric).value for aw in report_series[-DEFAULT_WAVE_COUNT:])
     values = tuple(None if v is None else round(v, 4) for v in values)
     # A word-sized line is read for its shape: let it fill its height instead of the whole scale.
     scale = None
     target = area.target(metric)
     points = tuple(charts.TrendPoint(aw.wave.label, aw.metric(metric).n, v, None, None, aw.metric(metric).suppressed)
-                   for aw, v in zip(report_series[-8:], values))
+                   for aw, v in zip(report_series[-DEFAULT_WAVE_COUNT:], values))
     title = f"{METRIC_TITLES[metric]} trend for {area.name}"
     rows = tuple((p.label, _n_text(p.n, scope), _fmt(p.mean, _value_format(metric), "—")) for p in points)
     return ChartSpec(

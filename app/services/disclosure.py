@@ -20,14 +20,13 @@ import re
 from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Answer, Response, ScoreTally
 
-Measure = Literal["satisfaction", "happiness", "comments", "hours", "reasons", "respondents"]
 NOT_RECORDED = ""  # the department of responses whose campaign does not record one
 OTHER_DEPARTMENTS = "Other departments"
 RELATIONSHIP = 0  # area key of questions about the provider as a whole

@@ -282,7 +282,7 @@ class _BatchSender:
     def _record_invitations(self, sent: list[tuple[int, datetime]], failures: list[tuple[int, Exception]],
                             released: list[int], retry_at: datetime) -> None:
         if sent:
-            # Invitation.mark_sent as one guarded statement: only while this worker still holds the claim.
+            # Marked sent in one guarded statement per batch, only while this worker still holds the claim.
             db.session.execute(
                 _invitations.update()
                 .where(_invitations.c.id == bindparam("b_id"), _invitations.c.state == "sending",

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import yaml
 
+from app.models.response import SENTIMENT_LABELS
+
 # TextBlob, and the nltk it imports, take about a second to load: the first comment scored loads them
 # (`_textblob_word_scores`), so app and `flask` command start-up do not, and every later call reuses them.
 
@@ -24,7 +26,7 @@ LEXICON_PATH = Path(__file__).with_name("sentiment_lexicon.yaml")
 # The lexicon is parsed at import: libyaml's safe loader reads it ten times faster than the pure-Python one
 # (about 3 ms instead of 30 on every app and `flask` start), into the same data.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-LABELS = ("positive", "neutral", "negative")
+LABELS = SENTIMENT_LABELS
 DEFAULT_POSITIVE_THRESHOLD = 0.1
 DEFAULT_NEGATIVE_THRESHOLD = -0.1
 
