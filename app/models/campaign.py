@@ -170,6 +170,11 @@ class Invitation(db.Model):
     last_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reminder_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A delivery status notification read back from the bounce mailbox: the invitation leaves the
+    # response-rate denominator. `bounce_kind` is "hard" (5.x.x) or "soft" (4.x.x).
+    bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    bounce_kind: Mapped[str | None] = mapped_column(String(10))
+    bounce_reason: Mapped[str | None] = mapped_column(Text)
 
     wave: Mapped[Wave] = relationship()
     stakeholder = relationship("Stakeholder")
@@ -221,3 +226,28 @@ class InvitationToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     invitation: Mapped[Invitation] = relationship(back_populates="tokens")
+
+
+class MailSend(db.Model):
+    """One message handed to the mail server (or reserved for it), so send-rate limits hold across every
+    dispatcher: a dispatcher counts the rows of the last minute and day before it sends."""
+
+    __tablename__ = "mail_send"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # invitation, reminder, test
+
+
+class DispatcherState(db.Model):
+    """The one row every dispatcher shares: a pause the mail server asked for, and the last pass."""
+
+    __tablename__ = "dispatcher_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    pause_reason: Mapped[str | None] = mapped_column(Text)
+    last_pass_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_pass_by: Mapped[str | None] = mapped_column(String(120))
+    last_pass_summary: Mapped[str | None] = mapped_column(Text)
+

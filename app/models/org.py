@@ -79,6 +79,9 @@ class Stakeholder(db.Model):
     location: Mapped[str | None] = mapped_column(String(120))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set after a hard bounce: no invitation goes out until an import or an admin clears it.
+    undeliverable_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    undeliverable_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
