@@ -1,4 +1,4 @@
-# VendorPulse: `make run` serves the app with demo data, `make test` runs the suite.
+# VendorPulse: `make run` serves the app with demo data and runs the dispatcher beside it (Procfile), `make test` runs the suite.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -37,8 +37,9 @@ run: install $(INSTANCE)/secret_key
 	@echo "VendorPulse is starting on http://$(HOST):$(PORT)/"
 	@echo "Sign in as $${ADMIN_EMAIL:-admin@example.com}; the one-time password is printed above on the first run"
 	@echo "(forgotten it? $(BIN)/flask users set-password $${ADMIN_EMAIL:-admin@example.com})."
+	@echo "The dispatcher (flask dispatch serve) runs beside it and sends the invitations; Ctrl-C stops both."
 	@echo
-	$(BIN)/gunicorn -c gunicorn.conf.py --bind $(HOST):$(PORT) wsgi:app
+	PATH="$(CURDIR)/$(BIN):$$PATH" HOST=$(HOST) $(BIN)/honcho start --port $(PORT)
 
 # Debian's Chromium for the browser tests; Playwright never downloads a browser here.
 browser:
