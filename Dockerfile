@@ -27,4 +27,5 @@ VOLUME ["/data"]
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz').status == 200 else 1)"
 ENTRYPOINT ["./docker-entrypoint.sh"]
-CMD ["gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
+# `web` (gunicorn, after migrations) or `worker` (the dispatcher): see docker-entrypoint.sh.
+CMD ["web"]

@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import importlib
+import os
 import re
 import shlex
+import subprocess
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,8 +33,11 @@ def test_dockerfile_runs_as_non_root_with_agg_backend_and_real_wsgi_module():
     assert user and user[-1] not in ("root", "0")
     env = " ".join(args for instruction, args in instructions if instruction == "ENV")
     assert "MPLBACKEND=Agg" in env
-    cmd = next(args for instruction, args in instructions if instruction == "CMD")
-    module, attribute = re.search(r'"(\w+):(\w+)"', cmd).groups()
+    # The image's command is a role; the entrypoint turns `web` into the gunicorn command line.
+    assert next(args for instruction, args in instructions if instruction == "CMD") == '["web"]'
+    cmd = next(line for line in (ROOT / "docker-entrypoint.sh").read_text().splitlines()
+               if line.strip().startswith("exec gunicorn"))
+    module, attribute = re.search(r"(\w+):(\w+)$", cmd.strip()).groups()
     assert (ROOT / f"{module}.py").exists()
     source = (ROOT / f"{module}.py").read_text()
     assert f"{attribute} = create_app()" in source
@@ -54,3 +61,42 @@ def test_ci_requires_the_postgresql_run():
     script = (ROOT / ".ci" / "run").read_text()
     assert "make test" in script
     assert "TEST_DATABASE_URL=" in script and "VP_REQUIRE_POSTGRES=1" in script
+
+
+FAKE_COMMAND = """#!/bin/sh
+echo "$(basename "$0") $*" >> "$CALLS"
+"""
+
+
+def run_entrypoint(tmp_path, *arguments, migrate="1") -> list[str]:
+    """Run docker-entrypoint.sh with `sh`, fake `flask` and `gunicorn` first on PATH; the commands they
+    were called with, in order (the last one is what the script exec'ed)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in ("flask", "gunicorn", "celebrate"):
+        fake = bin_dir / name
+        fake.write_text(FAKE_COMMAND)
+        fake.chmod(0o755)
+    calls = tmp_path / "calls"
+    env = {**os.environ, "PATH": f"{bin_dir}:/usr/bin:/bin", "CALLS": str(calls), "VP_MIGRATE_ON_START": migrate}
+    subprocess.run(["sh", str(ROOT / "docker-entrypoint.sh"), *arguments], env=env, check=True, timeout=30)
+    return calls.read_text().splitlines()
+
+
+@pytest.mark.parametrize("arguments", [(), ("web",)], ids=["default", "web"])
+def test_entrypoint_web_role_migrates_then_runs_gunicorn(tmp_path, arguments):
+    assert run_entrypoint(tmp_path, *arguments) == [
+        "flask db upgrade", "flask surveys load", "gunicorn -c gunicorn.conf.py wsgi:app"]
+
+
+def test_entrypoint_web_role_passes_extra_arguments_to_gunicorn_and_can_skip_migrations(tmp_path):
+    assert run_entrypoint(tmp_path, "web", "--workers", "2", migrate="0") == [
+        "gunicorn -c gunicorn.conf.py --workers 2 wsgi:app"]
+
+
+def test_entrypoint_worker_role_runs_the_dispatcher_without_migrating(tmp_path):
+    assert run_entrypoint(tmp_path, "worker", "--interval", "30") == ["flask dispatch serve --interval 30"]
+
+
+def test_entrypoint_runs_any_other_command_as_given(tmp_path):
+    assert run_entrypoint(tmp_path, "celebrate", "--loudly", "two words") == ["celebrate --loudly two words"]
