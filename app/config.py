@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -103,6 +104,27 @@ class Config:
         self.SMTP_TIMEOUT = env_float("SMTP_TIMEOUT", 30.0)
         self.MAIL_FROM = env_str("MAIL_FROM", "VendorPulse <vendorpulse@localhost>")
         self.MAIL_OUTBOX_DIR = env_str("MAIL_OUTBOX_DIR", str(instance / "outbox"))
+        # Send-rate limits shared by every dispatcher (counted in the database); 0 = unlimited. Microsoft 365
+        # allows 30 messages a minute and 10,000 recipients a day per mailbox.
+        self.MAIL_MAX_PER_MINUTE = max(0, env_int("MAIL_MAX_PER_MINUTE", 0))
+        self.MAIL_MAX_PER_DAY = max(0, env_int("MAIL_MAX_PER_DAY", 0))
+
+        # Bounces read back (services/bounces.py): invitations go out with the envelope sender
+        # bounces+<invitation id>.<signature>@domain for BOUNCE_ADDRESS=bounces@domain, and the delivery
+        # status notifications are read from that mailbox over IMAP. Unset: no VERP, no reading.
+        self.BOUNCE_ADDRESS = env_str("BOUNCE_ADDRESS")
+        if self.BOUNCE_ADDRESS and not re.fullmatch(r"[^@\s+]+@[^@\s]+\.[^@\s]+", self.BOUNCE_ADDRESS):
+            raise ConfigurationError(f"BOUNCE_ADDRESS must be a plain address such as bounces@example.org "
+                                     f"(no '+', no display name), got {self.BOUNCE_ADDRESS!r}")
+        self.BOUNCE_IMAP_HOST = env_str("BOUNCE_IMAP_HOST")
+        self.BOUNCE_IMAP_PORT = env_int("BOUNCE_IMAP_PORT", 993)
+        self.BOUNCE_IMAP_USER = env_str("BOUNCE_IMAP_USER")
+        self.BOUNCE_IMAP_PASSWORD = env_str("BOUNCE_IMAP_PASSWORD")
+        self.BOUNCE_IMAP_SECURITY = (env_str("BOUNCE_IMAP_SECURITY", "ssl") or "ssl").lower()
+        if self.BOUNCE_IMAP_SECURITY not in {"none", "starttls", "ssl"}:
+            raise ConfigurationError("BOUNCE_IMAP_SECURITY must be one of none, starttls, ssl")
+        self.BOUNCE_IMAP_FOLDER = env_str("BOUNCE_IMAP_FOLDER", "INBOX")
+        self.BOUNCE_IMAP_TIMEOUT = env_float("BOUNCE_IMAP_TIMEOUT", 30.0)
 
         self.ADMIN_EMAIL = env_str("ADMIN_EMAIL", "admin@example.com")
         self.ADMIN_PASSWORD = env_str("ADMIN_PASSWORD")

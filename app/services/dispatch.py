@@ -17,6 +17,11 @@ duplicate bound per killed worker; `commit_every=1` makes it one message, at a c
 One person's data never stops a pass: an address or name that cannot go into an email fails that
 invitation for good, with a reason the admin sees on the campaign page, and a message that cannot be
 built for any other reason is retried like a transient delivery failure.
+
+With MAIL_MAX_PER_MINUTE / MAIL_MAX_PER_DAY set, each message first reserves quota shared by every
+dispatcher (`send_rate.reserve`); a pass waits for quota within `rate_wait` and then leaves the rest
+pending. A throttling reply from the server pauses every dispatcher (`send_rate.pause_for_server`) and
+hands the message back without counting an attempt.
 """
 from __future__ import annotations
 
@@ -35,13 +40,14 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from app.extensions import db
 from app.models import Campaign, Invitation, Stakeholder, Wave
-from app.services import anonymous_pool, campaigns
+from app.services import anonymous_pool, campaigns, send_rate
 from app.services.invitations import issue_token
 from app.services.mailer import (
     EmailContent,
     InvalidRecipient,
     MailSettings,
     PermanentDeliveryError,
+    ThrottledByServer,
     TransientDeliveryError,
     Transport,
     TransportUnavailable,
@@ -61,6 +67,9 @@ MAX_ATTEMPTS = 5
 RETRY_BASE = timedelta(minutes=2)  # then 4, 8, 16 minutes...
 RETRY_CAP = timedelta(hours=2)
 SERVER_DOWN_RETRY = timedelta(minutes=1)
+# How long one pass may wait for send-rate quota before leaving the rest to the next pass: well inside
+# half the lease, after which a batch stops anyway.
+RATE_WAIT = timedelta(minutes=4)
 NOT_SENT_OPTED_OUT = "Not sent: the stakeholder opted out or is inactive."
 
 
@@ -79,7 +88,10 @@ class PassReport:
     retrying: int = 0
     failed: int = 0
     released: int = 0
+    left_for_rate_limit: int = 0  # left pending because the send-rate quota ran out for this pass
     smtp_unavailable: str | None = None
+    paused_until: datetime | None = None  # sending paused at the mail server's request
+    pause_reason: str | None = None
 
     def summary(self) -> str:
         parts = [f"{f.name.replace('_', ' ')}: {getattr(self, f.name)}" for f in fields(self)
@@ -87,6 +99,9 @@ class PassReport:
         text = ", ".join(parts)
         if self.smtp_unavailable:
             text += f"; mail server unavailable: {self.smtp_unavailable}"
+        if self.paused_until:
+            text += f"; sending paused until {self.paused_until:%Y-%m-%d %H:%M:%S %Z} at the mail server's " \
+                    f"request: {self.pause_reason}"
         return text
 
 
@@ -101,7 +116,8 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 class _Clock:
-    """The pass's notion of now: the given start time, advancing with the real clock."""
+    """The pass's notion of now: the given start time, advancing with the real clock. Tests pass their own
+    clock and `sleep` to `run_dispatch_pass` to simulate minutes of pacing without waiting for them."""
 
     def __init__(self, start: datetime) -> None:
         self.start = start
@@ -118,17 +134,21 @@ def _is_postgres() -> bool:
 def run_dispatch_pass(now: datetime, *, worker_id: str | None = None, batch_size: int = BATCH_SIZE,
                       settings: MailSettings | None = None, transport: Transport | None = None,
                       lease: timedelta = LEASE, commit_every: int = COMMIT_EVERY, max_attempts: int = MAX_ATTEMPTS,
-                      should_stop: Callable[[], bool] | None = None) -> PassReport:
+                      should_stop: Callable[[], bool] | None = None, limits: send_rate.SendLimits | None = None,
+                      rate_wait: timedelta = RATE_WAIT, clock: Callable[[], datetime] | None = None,
+                      sleep: Callable[[float], None] = time.sleep) -> PassReport:
     """One pass: plan waves, close ended ones, write the anonymous answers waiting for them, open due
-    waves, send due invitations, then due reminders.
+    waves, send due invitations, then due reminders, and leave the heartbeat (`send_rate.record_pass`).
 
     `should_stop` is polled between messages: a pass asked to stop releases what it claimed but did not
-    send and returns. Needs an app context (database session and the email templates).
+    send and returns. `limits` default to MAIL_MAX_PER_MINUTE / MAIL_MAX_PER_DAY; waiting for quota uses
+    `sleep` and ends after `rate_wait`. Needs an app context (database session and the email templates).
     """
     settings = settings or MailSettings.from_config(current_app.config)
+    limits = limits or send_rate.SendLimits.from_config(current_app.config)
     worker_id = worker_id or default_worker_id()
     stop = should_stop or (lambda: False)
-    clock = _Clock(now)
+    clock = clock or _Clock(now)
     report = PassReport()
     db.session.commit()  # start from a clean transaction
 
@@ -137,11 +157,16 @@ def run_dispatch_pass(now: datetime, *, worker_id: str | None = None, batch_size
     report.anonymous_written += anonymous_pool.flush_due(now, current_app.config["SECRET_KEY"])
     open_due_waves(now, report)
     transport = transport or transport_for(settings)
-    sender = _BatchSender(transport, settings, worker_id, clock, lease, commit_every, max_attempts, stop, report)
+    sender = _BatchSender(transport, settings, worker_id, clock, lease, commit_every, max_attempts, stop, report,
+                          limits, clock() + rate_wait, sleep)
+    if limits.per_minute:
+        batch_size = min(batch_size, limits.per_minute)  # claim no more than a minute's worth at a time
     sender.send_due_invitations(batch_size)
-    if report.smtp_unavailable is None and not stop():
+    if not sender.halted and not stop():
         sender.send_due_reminders(batch_size)
-    log.info("Dispatch pass by %s: %s", worker_id, report.summary())
+    summary = report.summary()
+    send_rate.record_pass(clock(), worker_id, summary)
+    log.info("Dispatch pass by %s: %s", worker_id, summary)
     return report
 
 
@@ -221,9 +246,10 @@ _invitations = Invitation.__table__
 class _BatchSender:
     """Claims, sends and records batches for one pass. Holds nothing between passes."""
 
-    def __init__(self, transport: Transport, settings: MailSettings, worker_id: str, clock: _Clock,
+    def __init__(self, transport: Transport, settings: MailSettings, worker_id: str, clock: Callable[[], datetime],
                  lease: timedelta, commit_every: int, max_attempts: int, stop: Callable[[], bool],
-                 report: PassReport) -> None:
+                 report: PassReport, limits: send_rate.SendLimits, wait_until: datetime,
+                 sleep: Callable[[float], None]) -> None:
         self.transport = transport
         self.settings = settings
         self.worker_id = worker_id
@@ -233,7 +259,40 @@ class _BatchSender:
         self.max_attempts = max_attempts
         self.stop = stop
         self.report = report
+        self.limits = limits
+        self.wait_until = wait_until
+        self.sleep = sleep
+        self.out_of_quota = False
         self.reminder_claim: datetime | None = None
+
+    @property
+    def halted(self) -> bool:
+        """Nothing more is to be sent this pass: the server is down, asked for a pause, or quota ran out."""
+        return self.report.smtp_unavailable is not None or self.report.paused_until is not None or self.out_of_quota
+
+    def _paused(self) -> bool:
+        """Checks the pause another dispatcher may have set, before claiming anything."""
+        status = send_rate.dispatcher_status(self.clock())
+        if status.paused_until is not None:
+            self.report.paused_until, self.report.pause_reason = status.paused_until, status.pause_reason
+        return status.paused_until is not None
+
+    def _wait_for_quota(self, kind: str) -> datetime | None:
+        """Reserve quota for one message, sleeping while it is used up; None once reserved, otherwise when
+        to try again (the server asked for a pause, quota will not free up within this pass, or stop)."""
+        while True:
+            now = self.clock()
+            reservation = send_rate.reserve(self.limits, now, 1, kind)
+            if reservation.granted:
+                return None
+            if reservation.paused_until is not None:
+                self.report.paused_until = reservation.paused_until
+                self.report.pause_reason = reservation.pause_reason
+                return reservation.paused_until
+            if self.stop() or reservation.retry_at > self.wait_until:
+                self.out_of_quota = True
+                return reservation.retry_at
+            self.sleep(max(0.0, (reservation.retry_at - now).total_seconds()))
 
     # invitations -------------------------------------------------------------------------------
 
@@ -257,7 +316,7 @@ class _BatchSender:
         ))
 
     def send_due_invitations(self, batch_size: int) -> None:
-        while not self.stop() and self.report.smtp_unavailable is None:
+        while not self.stop() and not self.halted and not self._paused():
             db.session.commit()  # each claim starts its own transaction (SQLite: takes the write lock first)
             ids = self.claim_invitations(batch_size)
             if not ids:
@@ -351,7 +410,7 @@ class _BatchSender:
             if due_days:
                 plans.append((wave.id, len(due_days), wave.opens_at + timedelta(days=due_days[-1])))
         for wave_id, due_count, latest_due in plans:
-            while not self.stop() and self.report.smtp_unavailable is None:
+            while not self.stop() and not self.halted and not self._paused():
                 db.session.commit()
                 wave = db.session.get(Wave, wave_id)
                 ids = self.claim_reminders(wave, due_count, latest_due, batch_size)
@@ -438,9 +497,23 @@ class _BatchSender:
                 if self.stop() or time.monotonic() - started > self.lease.total_seconds() / 2:
                     record(sent, failures, [i for i, _ in emails[position:]], self.clock())
                     return
+                if self.limits.limited:
+                    retry_at = self._wait_for_quota(content.kind)
+                    if retry_at is not None:
+                        if self.out_of_quota:
+                            self.report.left_for_rate_limit += len(emails) - position
+                        record(sent, failures, [i for i, _ in emails[position:]], retry_at)
+                        return
                 try:
                     email = render_email(content, self.settings, now=self.clock())
                     self.transport.send(email)
+                except ThrottledByServer as error:
+                    until, reason = send_rate.pause_for_server(self.clock(), error.reply, error.retry_after)
+                    self.report.paused_until, self.report.pause_reason = until, reason
+                    log.warning("The mail server asks to slow down; sending paused until %s, %d messages left "
+                                "for a later pass: %s", until, len(emails) - position, error.reply)
+                    record(sent, failures, [i for i, _ in emails[position:]], until)
+                    return
                 except TransportUnavailable as error:
                     self.report.smtp_unavailable = error.reply
                     log.warning("Mail server unavailable, %d messages left for a later pass: %s",

@@ -2,7 +2,8 @@
 
 A transport is SMTP (stdlib `smtplib`, one connection per batch) or, with no SMTP host configured, a
 folder of `.eml` files so a laptop without a mail server still shows what would have been sent.
-Delivery problems are raised as `TransientDeliveryError` (try again later) or `PermanentDeliveryError`
+Delivery problems are raised as `TransientDeliveryError` (try again later), `ThrottledByServer` (the server
+asks this sender to slow down) or `PermanentDeliveryError`
 (the server refused this message for good), so the dispatcher never has to read SMTP codes itself.
 """
 from __future__ import annotations
@@ -30,6 +31,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 
 from app.models import Invitation
+from app.services.bounces import envelope_sender
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,9 @@ class MailSettings:
     smtp_security: str = "starttls"
     smtp_timeout: float = 30.0
     outbox_dir: str | None = None
+    # With a bounce address, each message's envelope sender names its invitation (see services/bounces.py).
+    bounce_address: str | None = None
+    bounce_secret: str | None = None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> MailSettings:
@@ -69,6 +74,7 @@ class MailSettings:
             smtp_username=config.get("SMTP_USERNAME"), smtp_password=config.get("SMTP_PASSWORD"),
             smtp_security=config.get("SMTP_SECURITY", "starttls"), smtp_timeout=config.get("SMTP_TIMEOUT", 30.0),
             outbox_dir=config.get("MAIL_OUTBOX_DIR"),
+            bounce_address=config.get("BOUNCE_ADDRESS"), bounce_secret=config.get("SECRET_KEY"),
         )
 
 
@@ -79,6 +85,7 @@ class OutgoingEmail:
     message: EmailMessage
     recipient: str
     survey_link: str
+    envelope_from: str | None = None  # the SMTP MAIL FROM (where bounces go); None: the From address
 
 
 class DeliveryError(Exception):
@@ -96,6 +103,16 @@ class TransientDeliveryError(DeliveryError):
 
 class PermanentDeliveryError(DeliveryError):
     """Retrying will not help: 5xx replies such as 550 unknown user."""
+
+
+class ThrottledByServer(TransientDeliveryError):
+    """The server asks this sender to slow down (421, 451 4.4.2, 4.7.x "rate limit" / "server busy"): no
+    message is to blame, so the dispatcher pauses all sending instead of counting an attempt.
+    `retry_after` is the number of seconds the reply asked for, when it names one."""
+
+    def __init__(self, reply: str, code: int | None = None, retry_after: int | None = None) -> None:
+        super().__init__(reply, code)
+        self.retry_after = retry_after
 
 
 class TransportUnavailable(TransientDeliveryError):
@@ -187,6 +204,7 @@ class EmailContent:
     recipient: str
     subject: str
     context: dict[str, Any]
+    invitation_id: int | None = None
 
     @property
     def survey_link(self) -> str:
@@ -221,7 +239,8 @@ def email_content(invitation: Invitation, token: str, settings: MailSettings, *,
     subject = (f"How did {provider} do in {wave.label}? Your short survey" if kind == "invitation"
                else f"Reminder: your {wave.label} survey about {provider} closes {closes_local.day} "
                     f"{closes_local:%B}")
-    return EmailContent(kind=kind, recipient=recipient, subject=one_line(subject), context=context)
+    return EmailContent(kind=kind, recipient=recipient, subject=one_line(subject), context=context,
+                        invitation_id=invitation.id)
 
 
 def render_email(content: EmailContent, settings: MailSettings, now: datetime | None = None) -> OutgoingEmail:
@@ -242,7 +261,11 @@ def render_email(content: EmailContent, settings: MailSettings, now: datetime | 
     templates = current_app.jinja_env
     message.set_content(templates.get_template(f"email/{content.kind}.txt").render(context))
     message.add_alternative(templates.get_template(f"email/{content.kind}.html").render(context), subtype="html")
-    return OutgoingEmail(message=message, recipient=content.recipient, survey_link=context["survey_link"])
+    envelope_from = None
+    if settings.bounce_address and settings.bounce_secret and content.invitation_id is not None:
+        envelope_from = envelope_sender(content.invitation_id, settings.bounce_address, settings.bounce_secret)
+    return OutgoingEmail(message=message, recipient=content.recipient, survey_link=context["survey_link"],
+                         envelope_from=envelope_from)
 
 
 class Transport(Protocol):
@@ -276,10 +299,34 @@ def classify_smtp_error(error: Exception) -> DeliveryError:
     return TransientDeliveryError(f"{type(error).__name__}: {error}")
 
 
+# Enhanced status codes (RFC 3463) of a 4xx reply: 4.4.2 and 4.7.x with rate wording mean "slow down";
+# other 4.7.x (greylisting, policy) and 4.5.3 "too many recipients" are about the message itself.
+_ENHANCED_STATUS = re.compile(r"\b4\.(\d{1,3})\.(\d{1,3})\b")
+_RATE_WORDING = re.compile(r"rate|limit|throttl|busy|too many (?:messages|connections|sessions)|exceed|concurren",
+                           re.IGNORECASE)
+_RETRY_AFTER = re.compile(r"(?:in|after|wait|for)\s+(\d{1,5})\s*(?:s\b|sec|second)", re.IGNORECASE)
+
+
+def is_throttling_reply(code: int, reply: str) -> bool:
+    """Whether a reply asks the sender to slow down rather than refusing this message."""
+    if code == 421:
+        return True
+    if not 400 <= code < 500:
+        return False
+    status = _ENHANCED_STATUS.search(reply)
+    if status is None:
+        return False
+    subject, detail = status.group(1), status.group(2)
+    return (subject, detail) == ("4", "2") or (subject == "7" and bool(_RATE_WORDING.search(reply)))
+
+
 def _by_code(code: int, text: bytes | str) -> DeliveryError:
     reply = f"{code} {text.decode('utf-8', 'replace') if isinstance(text, bytes) else text}".strip()
     if 500 <= code < 600:
         return PermanentDeliveryError(reply, code)
+    if is_throttling_reply(code, reply):
+        asked = _RETRY_AFTER.search(reply)
+        return ThrottledByServer(reply, code, int(asked.group(1)) if asked else None)
     return TransientDeliveryError(reply, code)
 
 
@@ -315,6 +362,9 @@ class SmtpTransport:
                 smtp.close()
                 raise
         except (smtplib.SMTPException, OSError) as error:
+            classified = classify_smtp_error(error)
+            if isinstance(classified, ThrottledByServer):  # "421 too many connections" at the greeting
+                raise classified from error
             # Refused connection, TLS or login failure: the server is unusable, not the message.
             raise TransportUnavailable(f"Cannot use SMTP server {s.smtp_host}:{s.smtp_port}: "
                                        f"{classify_smtp_error(error).reply}") from error
@@ -333,7 +383,7 @@ class SmtpTransport:
             if self._smtp is None:
                 self._smtp = self._connect()
             try:
-                self._smtp.send_message(email.message, to_addrs=[email.recipient])
+                self._smtp.send_message(email.message, from_addr=email.envelope_from, to_addrs=[email.recipient])
                 return
             except (smtplib.SMTPServerDisconnected, ConnectionError) as error:
                 # Servers close idle or long sessions; one fresh connection is worth a try.
@@ -367,6 +417,8 @@ class OutboxTransport:
         try:
             handle, temporary = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
             with os.fdopen(handle, "wb") as file:
+                if email.envelope_from:  # what the receiving server would record as the envelope sender
+                    file.write(f"Return-Path: <{email.envelope_from}>\r\n".encode("ascii"))
                 file.write(email.message.as_bytes())
             final = self.directory / f"{datetime.now():%Y%m%d-%H%M%S}-{message_id}.eml"
             os.replace(temporary, final)  # readers never see half a file

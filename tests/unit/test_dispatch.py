@@ -148,13 +148,13 @@ def test_a_550_fails_one_invitation_and_the_rest_are_sent(db, open_wave, smtp_se
 def test_transient_failures_give_up_after_the_maximum_attempts(db, open_wave, smtp_server):
     invitation, _ = make_invitation(open_wave, make_stakeholder(email="flaky@example.com"))
     for _ in range(MAX_ATTEMPTS):
-        smtp_server.defer_once("flaky@example.com", "421 4.7.0 Too busy")
+        smtp_server.defer_once("flaky@example.com", "450 4.2.0 Mailbox temporarily unavailable")
     now = datetime.now(timezone.utc)
     for _ in range(MAX_ATTEMPTS):
         run_dispatch_pass(now, worker_id="w1", settings=smtp_server.settings())
         now += timedelta(hours=3)
     row = invitations(db, id=invitation.id)[0]
-    assert row.state == "failed" and row.attempts == MAX_ATTEMPTS and "421" in row.last_error
+    assert row.state == "failed" and row.attempts == MAX_ATTEMPTS and "450" in row.last_error
     assert smtp_server.received == []
 
 
