@@ -115,6 +115,9 @@ MATRIX: dict[str, Route] = {
                              post=staff(403, 403, Redirect("/admin/campaigns/{campaign}"))),
     "admin.wave_close": Route("/admin/waves/{closed_wave}/close", get=None,
                               post=staff(403, 403, Redirect("/admin/campaigns/{campaign}"))),
+    # no address given: refused with a flash message, nothing is sent
+    "admin.campaign_test_message": Route("/admin/campaigns/{campaign}/test-message", get=None,
+                                         post=staff(403, 403, Redirect("/admin/campaigns/{campaign}"))),
     "admin.invitation_resend": Route("/admin/invitations/{closed_invitation}/resend", get=None,
                                      post=staff(403, 403, Redirect("/admin/campaigns/{campaign}"))),
     "admin.providers": Route("/admin/providers", get=ADMIN_PAGE, post=ADMIN_FORM_POST),

@@ -2,19 +2,22 @@
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from wtforms import SelectChoice
 
 from app.admin import bp
 from app.admin.forms import CampaignForm, StakeholderImportForm
 from app.auth.access import admin_required
 from app.errors import InvalidInput, InvalidTransition
-from app.extensions import db
+from app.extensions import db, limiter
 from app.models import Campaign, Invitation, Stakeholder, Wave
 from app.models.base import utcnow
 from app.forms import apply_errors
 from app.services import campaigns as campaign_service
+from app.services import mail_check
 from app.services import providers as provider_service
 from app.services import stakeholders as stakeholder_service
+from app.services.mailer import MailSettings
 
 STAKEHOLDERS_PER_PAGE = 50
 SKIPPED_ROWS_SHOWN = 10
@@ -126,6 +129,33 @@ def campaign_detail(campaign_id: int):
     return render_template("admin/campaign_detail.html", campaign=campaign, waves=waves,
                            counts=campaign_service.wave_counts(campaign.id), empty=campaign_service.WaveCounts(),
                            failed=campaign_service.failed_invitations(campaign.id))
+
+
+def _signed_in_user_key() -> str:
+    return f"user:{current_user.get_id()}"
+
+
+@bp.post("/campaigns/<int:campaign_id>/test-message")
+@admin_required
+@limiter.limit("10 per hour", key_func=_signed_in_user_key)  # every request talks to the mail server
+def campaign_test_message(campaign_id: int):
+    campaign = db.get_or_404(Campaign, campaign_id)
+    try:
+        result = mail_check.send_test_message(MailSettings.from_config(current_app.config),
+                                              request.form.get("email", ""), utcnow())
+    except InvalidInput as error:
+        flash(error.message, "error")
+    else:
+        flash(result.summary(), "success" if result.delivered else "error")
+    return redirect(url_for("admin.campaign_detail", campaign_id=campaign.id))
+
+
+@bp.context_processor
+def inject_dispatcher_status() -> dict:
+    """Admin pages say when the dispatcher last ran: without it no wave opens and no email leaves."""
+    if not (current_user.is_authenticated and current_user.has_role("admin")):
+        return {}
+    return {"dispatcher_status": mail_check.dispatcher_status(utcnow())}
 
 
 def _wave_action(wave_id: int, action, done: str):

@@ -36,6 +36,26 @@ def dispatch_run(batch_size: int, commit_every: int, worker_id: str | None) -> N
     click.echo(report.summary())
 
 
+@dispatch_group.command("test")
+@click.argument("email")
+def dispatch_test(email: str) -> None:
+    """Send one test message to EMAIL through the configured mail server (or the outbox without
+    SMTP_HOST) and print the server's reply; exits 1 when the message was not accepted."""
+    from flask import current_app
+
+    from app.errors import InvalidInput
+    from app.services.mail_check import send_test_message
+    from app.services.mailer import MailSettings
+
+    try:
+        result = send_test_message(MailSettings.from_config(current_app.config), email, utcnow())
+    except InvalidInput as error:
+        raise click.BadParameter(error.message, param_hint="EMAIL") from error
+    click.echo(result.summary(), err=not result.delivered)
+    if not result.delivered:
+        raise SystemExit(1)
+
+
 @dispatch_group.command("serve")
 @click.option("--interval", default=60.0, show_default=True, help="Seconds between the starts of passes.")
 @_pass_options
