@@ -151,11 +151,11 @@ def campaign_test_message(campaign_id: int):
 
 
 @bp.context_processor
-def inject_dispatcher_status() -> dict:
+def inject_dispatcher_health() -> dict:
     """Admin pages say when the dispatcher last ran: without it no wave opens and no email leaves."""
     if not (current_user.is_authenticated and current_user.has_role("admin")):
         return {}
-    return {"dispatcher_status": mail_check.dispatcher_status(utcnow())}
+    return {"dispatcher_health": mail_check.dispatcher_health(utcnow())}
 
 
 def _wave_action(wave_id: int, action, done: str):

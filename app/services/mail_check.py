@@ -10,11 +10,8 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
-
 from app.errors import InvalidInput
-from app.extensions import db
-from app.models.campaign import DispatcherState
+from app.services import send_rate
 from app.services.mailer import (
     MESSAGE_POLICY,
     DeliveryError,
@@ -131,7 +128,7 @@ def send_test_message(settings: MailSettings, recipient: str, now: datetime) -> 
 
 
 @dataclass(frozen=True)
-class DispatcherStatus:
+class DispatcherHealth:
     """When a dispatcher last finished a pass, and whether that is too long ago (or never)."""
 
     last_pass_at: datetime | None
@@ -140,9 +137,9 @@ class DispatcherStatus:
     start_command: str = DISPATCHER_START_COMMAND
 
 
-def dispatcher_status(now: datetime) -> DispatcherStatus:
-    """Read the dispatchers' shared state row; no row yet means no dispatcher has ever run."""
-    state = db.session.scalar(select(DispatcherState).order_by(DispatcherState.id).limit(1))
-    last_pass_at = state.last_pass_at if state is not None else None
-    return DispatcherStatus(last_pass_at=last_pass_at, last_pass_by=state.last_pass_by if state else None,
-                            stale=last_pass_at is None or now - last_pass_at > DISPATCHER_STALE_AFTER)
+def dispatcher_health(now: datetime) -> DispatcherHealth:
+    """The dispatchers' last pass (every pass records it in the shared state), stale after ten minutes."""
+    status = send_rate.dispatcher_status(now)
+    return DispatcherHealth(last_pass_at=status.last_pass_at, last_pass_by=status.last_pass_by,
+                            stale=status.last_pass_at is None
+                            or now - status.last_pass_at > DISPATCHER_STALE_AFTER)
