@@ -1,5 +1,6 @@
 """A real SMTP server on loopback (aiosmtpd) for tests: collects what it receives, and can be told to
-refuse recipients (550), defer them (451 then 250), answer slowly, or be down.
+refuse recipients (550), defer them (451 then 250), answer slowly, throttle like Microsoft 365 (451 4.4.2
+beyond N messages in a rolling minute), hang up after each message, or be down.
 
 Use the `smtp_server` fixture (import it into the test module) or `SmtpServer` directly.
 """
@@ -8,9 +9,12 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import time
+from collections import deque
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from typing import Callable
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -43,11 +47,32 @@ class RecordingHandler:
         self.refused: dict[str, str] = {}
         self.delay = 0.0
         self.drop_after_message = False
+        self.rate_limit: int | None = None
+        self.rate_reply = "451 4.4.2 Message rate exceeded"
+        self.clock: Callable[[], float] = time.monotonic
+        self.accepted_at: list[float] = []  # by `clock`, one per accepted message
+        self.throttled = 0  # throttling replies given
+        self._recent: deque[float] = deque()
+        self._closing: set[int] = set()  # sessions that will be hung up: they take no further message
         self._lock = threading.Lock()
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if id(session) in self._closing:
+            return "421 4.3.2 Closing connection"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         key = address.lower()
         with self._lock:
+            if self.rate_limit is not None:
+                now = self.clock()
+                while self._recent and self._recent[0] <= now - 60:
+                    self._recent.popleft()
+                if len(self._recent) >= self.rate_limit:
+                    self.throttled += 1
+                    return self.rate_reply
             if key in self.refused:
                 return self.refused[key]
             script = self.scripted.get(key)
@@ -63,9 +88,15 @@ class RecordingHandler:
         message = message_from_bytes(envelope.content, policy=policy.default)
         with self._lock:
             self.received.append(Received(tuple(a.lower() for a in envelope.rcpt_tos), message))
+            now = self.clock()
+            self.accepted_at.append(now)
+            self._recent.append(now)
         if self.drop_after_message:
-            # Hang up right after accepting, as servers with per-session message limits do.
-            asyncio.get_running_loop().call_later(0.01, server.transport.close)
+            # Hang up right after accepting, as servers with per-session message limits do: once the reply
+            # is written (the callback runs after this reply is pushed, before anything the client sends
+            # next is read), and refusing any further message on this session in the meantime.
+            self._closing.add(id(session))
+            asyncio.get_running_loop().call_soon(server.transport.close)
         return "250 Message accepted for delivery"
 
 
@@ -116,6 +147,27 @@ class SmtpServer:
 
     def slow_down(self, seconds: float) -> None:
         self.handler.delay = seconds
+
+    def throttle_after(self, per_minute: int, reply: str = "451 4.4.2 Message rate exceeded",
+                       clock: Callable[[], float] | None = None) -> None:
+        """Answer RCPT with `reply` while `per_minute` messages were accepted in the last 60 s of `clock`
+        (seconds; real monotonic time unless a test simulates it)."""
+        with self.handler._lock:
+            self.handler.rate_limit = per_minute
+            self.handler.rate_reply = reply
+            if clock is not None:
+                self.handler.clock = clock
+
+    def most_in_any_minute(self) -> int:
+        """The most messages accepted within any 60 s (by the throttle's clock)."""
+        with self.handler._lock:
+            times = sorted(self.handler.accepted_at)
+        most, start = 0, 0
+        for end, at in enumerate(times):
+            while times[start] <= at - 60:
+                start += 1
+            most = max(most, end - start + 1)
+        return most
 
     # what arrived ----------------------------------------------------------------------------------
 

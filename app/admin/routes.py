@@ -16,6 +16,7 @@ from app.forms import apply_errors
 from app.services import campaigns as campaign_service
 from app.services import mail_check
 from app.services import providers as provider_service
+from app.services import send_rate
 from app.services import stakeholders as stakeholder_service
 from app.services.mailer import MailSettings
 
@@ -128,7 +129,8 @@ def campaign_detail(campaign_id: int):
     waves = campaign_service.waves_newest_first(campaign.id)
     return render_template("admin/campaign_detail.html", campaign=campaign, waves=waves,
                            counts=campaign_service.wave_counts(campaign.id), empty=campaign_service.WaveCounts(),
-                           failed=campaign_service.failed_invitations(campaign.id))
+                           failed=campaign_service.failed_invitations(campaign.id),
+                           sending=send_rate.sending_overview(utcnow(), send_rate.SendLimits.from_config(current_app.config)))
 
 
 def _signed_in_user_key() -> str:

@@ -247,3 +247,15 @@ def sending_forecast(now: datetime, limits: SendLimits) -> SendingForecast | Non
     duration = time_to_send(pending, limits)
     return SendingForecast(pending=pending, finishes_at=now + duration, per_minute=limits.per_minute,
                            per_day=limits.per_day, more_than_a_day=duration > DAY)
+
+
+@dataclass(frozen=True)
+class SendingOverview:
+    """The campaign page's sending block: a server-requested pause and the expected finish under the limits."""
+
+    status: DispatcherStatus
+    forecast: SendingForecast | None
+
+
+def sending_overview(now: datetime, limits: SendLimits) -> SendingOverview:
+    return SendingOverview(status=dispatcher_status(now), forecast=sending_forecast(now, limits))
