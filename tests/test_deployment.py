@@ -100,3 +100,39 @@ def test_entrypoint_worker_role_runs_the_dispatcher_without_migrating(tmp_path):
 
 def test_entrypoint_runs_any_other_command_as_given(tmp_path):
     assert run_entrypoint(tmp_path, "celebrate", "--loudly", "two words") == ["celebrate --loudly two words"]
+
+
+def healthcheck_exit(pid1_cmdline: bytes, healthz_status: int | Exception) -> int:
+    """Run the Dockerfile's HEALTHCHECK one-liner with PID 1's command line and /healthz faked."""
+    import builtins
+    import io
+    import urllib.request
+    from unittest import mock
+
+    args = next(args for instruction, args in dockerfile_instructions() if instruction == "HEALTHCHECK")
+    code = re.search(r'CMD python -c "(.*)"$', args).group(1)
+
+    def urlopen(url):
+        assert url == "http://127.0.0.1:8000/healthz"
+        if isinstance(healthz_status, Exception):
+            raise healthz_status
+        return mock.Mock(status=healthz_status)
+
+    real_open = builtins.open
+
+    def fake_open(path, *args, **kwargs):
+        return io.BytesIO(pid1_cmdline) if path == "/proc/1/cmdline" else real_open(path, *args, **kwargs)
+
+    with mock.patch.object(urllib.request, "urlopen", urlopen), mock.patch.object(builtins, "open", fake_open):
+        with pytest.raises(SystemExit) as exited:
+            exec(code, {})
+    return exited.value.code
+
+
+def test_healthcheck_asks_the_web_role_for_healthz_and_accepts_a_running_worker():
+    assert healthcheck_exit(b"/usr/local/bin/python\0/usr/local/bin/gunicorn\0-c\0gunicorn.conf.py\0wsgi:app\0",
+                            200) == 0
+    assert healthcheck_exit(b"/usr/local/bin/python\0/usr/local/bin/gunicorn\0wsgi:app\0", 503) == 1
+    with pytest.raises(OSError):
+        healthcheck_exit(b"gunicorn\0wsgi:app\0", OSError("connection refused"))  # an error is unhealthy too
+    assert healthcheck_exit(b"/usr/local/bin/python\0/usr/local/bin/flask\0dispatch\0serve\0", OSError("no port")) == 0

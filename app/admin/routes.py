@@ -13,6 +13,7 @@ from app.extensions import db, limiter
 from app.models import Campaign, Invitation, Stakeholder, Wave
 from app.models.base import utcnow
 from app.forms import apply_errors
+from app.services import bounces
 from app.services import campaigns as campaign_service
 from app.services import mail_check
 from app.services import providers as provider_service
@@ -40,6 +41,16 @@ def stakeholders():
 def stakeholder_opt_in(stakeholder_id: int):
     stakeholder = db.get_or_404(Stakeholder, stakeholder_id)
     stakeholder_service.undo_opt_out(stakeholder)
+    flash(f"{stakeholder.email} will be invited to surveys again.", "success")
+    return redirect(url_for("admin.stakeholders", q=request.form.get("q") or None,
+                            opted_out=request.form.get("opted_out") or None))
+
+
+@bp.post("/stakeholders/<int:stakeholder_id>/deliverable")
+@admin_required
+def stakeholder_clear_undeliverable(stakeholder_id: int):
+    stakeholder = db.get_or_404(Stakeholder, stakeholder_id)
+    bounces.clear_undeliverable(stakeholder)
     flash(f"{stakeholder.email} will be invited to surveys again.", "success")
     return redirect(url_for("admin.stakeholders", q=request.form.get("q") or None,
                             opted_out=request.form.get("opted_out") or None))
@@ -130,6 +141,7 @@ def campaign_detail(campaign_id: int):
     return render_template("admin/campaign_detail.html", campaign=campaign, waves=waves,
                            counts=campaign_service.wave_counts(campaign.id), empty=campaign_service.WaveCounts(),
                            failed=campaign_service.failed_invitations(campaign.id),
+                           bounced=campaign_service.bounced_invitations(campaign.id),
                            sending=send_rate.sending_overview(utcnow(), send_rate.SendLimits.from_config(current_app.config)))
 
 
@@ -139,7 +151,8 @@ def _signed_in_user_key() -> str:
 
 @bp.post("/campaigns/<int:campaign_id>/test-message")
 @admin_required
-@limiter.limit("10 per hour", key_func=_signed_in_user_key)  # every request talks to the mail server
+# Each request opens a session with the mail server: an admin checking settings needs a few, not hundreds.
+@limiter.limit("10 per hour", key_func=_signed_in_user_key)
 def campaign_test_message(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     try:
