@@ -106,6 +106,8 @@ MATRIX: dict[str, Route] = {
     "admin.stakeholders_import": Route("/admin/stakeholders/import", get=ADMIN_PAGE, post=ADMIN_FORM_POST),
     "admin.stakeholder_opt_in": Route("/admin/stakeholders/{stakeholder}/opt-in", get=None,
                                       post=staff(403, 403, Redirect("/admin/stakeholders"))),
+    "admin.stakeholder_clear_undeliverable": Route("/admin/stakeholders/{stakeholder}/deliverable", get=None,
+                                                   post=staff(403, 403, Redirect("/admin/stakeholders"))),
     "admin.campaigns": Route("/admin/campaigns", get=ADMIN_PAGE),
     "admin.campaign_new": Route("/admin/campaigns/new", get=ADMIN_PAGE, post=ADMIN_FORM_POST),
     "admin.campaign_detail": Route("/admin/campaigns/{campaign}", get=ADMIN_PAGE),

@@ -1,9 +1,11 @@
-"""`flask dispatch run|serve`: send survey invitations and reminders, open and close waves."""
+"""`flask dispatch run|serve|test|bounces`: send survey invitations and reminders, open and close waves,
+read bounces back."""
 from __future__ import annotations
 
 import logging
 import signal
 import threading
+import time
 
 import click
 from flask.cli import AppGroup
@@ -15,6 +17,7 @@ from app.services import dispatch
 log = logging.getLogger(__name__)
 
 dispatch_group = AppGroup("dispatch", help="Send survey invitations and reminders.")
+BOUNCE_CHECK_INTERVAL = 300.0  # seconds: `serve` reads the bounce mailbox at most this often
 
 
 def _pass_options(command):
@@ -71,6 +74,7 @@ def dispatch_serve(interval: float, batch_size: int, commit_every: int, worker_i
     previous = {signum: signal.signal(signum, request_stop) for signum in (signal.SIGTERM, signal.SIGINT)}
     worker_id = worker_id or dispatch.default_worker_id()
     click.echo(f"Dispatcher {worker_id} running a pass every {interval:g} s.")
+    next_bounce_check = 0.0
     try:
         while not stopping.is_set():
             try:
@@ -80,9 +84,47 @@ def dispatch_serve(interval: float, batch_size: int, commit_every: int, worker_i
             except Exception:  # a database hiccup must not end the service; the next pass retries
                 log.exception("Dispatch pass failed")
                 db.session.rollback()
+            if not stopping.is_set() and time.monotonic() >= next_bounce_check:
+                next_bounce_check = time.monotonic() + BOUNCE_CHECK_INTERVAL
+                _read_bounces_logged()
             db.session.remove()
             stopping.wait(interval)
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     click.echo("Dispatcher stopped.")
+
+
+@dispatch_group.command("bounces")
+def dispatch_bounces() -> None:
+    """Read the bounce mailbox (BOUNCE_IMAP_*): mark bounced invitations and, after a hard bounce, the
+    stakeholder undeliverable. Mail that is not a bounce of ours stays in the mailbox, untouched."""
+    from flask import current_app
+
+    from app.services import bounces
+
+    settings = bounces.BounceSettings.from_config(current_app.config)
+    if settings is None:
+        raise click.ClickException("Set BOUNCE_ADDRESS and BOUNCE_IMAP_HOST (and BOUNCE_IMAP_USER, "
+                                   "BOUNCE_IMAP_PASSWORD) to read bounces.")
+    try:
+        report = bounces.read_bounces(settings, utcnow())
+    except bounces.BounceMailboxError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(report.summary())
+
+
+def _read_bounces_logged() -> None:
+    """The serve loop's bounce step: skipped when not configured, and never ends the service."""
+    from flask import current_app
+
+    from app.services import bounces
+
+    settings = bounces.BounceSettings.from_config(current_app.config)
+    if settings is None:
+        return
+    try:
+        click.echo(f"Bounces: {bounces.read_bounces(settings, utcnow()).summary()}")
+    except Exception:
+        log.exception("Reading the bounce mailbox failed")
+        db.session.rollback()

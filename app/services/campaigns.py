@@ -196,8 +196,10 @@ class AudienceResult:
 
 
 def audience_query(campaign: Campaign):
-    """Stakeholders a campaign's wave invites: active, not opted out, matching the audience filters."""
-    query = select(Stakeholder.id).where(Stakeholder.active.is_(True), Stakeholder.opted_out_at.is_(None))
+    """Stakeholders a campaign's wave invites: active, not opted out, not undeliverable (a hard bounce
+    until an import or an admin clears it), matching the audience filters."""
+    query = select(Stakeholder.id).where(Stakeholder.active.is_(True), Stakeholder.opted_out_at.is_(None),
+                                         Stakeholder.undeliverable_at.is_(None))
     if campaign.audience_departments:
         wanted = [d.lower() for d in campaign.audience_departments]
         query = query.where(func.lower(Stakeholder.department).in_(wanted))
@@ -297,6 +299,7 @@ class WaveCounts:
     failed: int = 0
     opened: int = 0
     responded: int = 0
+    bounced: int = 0  # sent, then bounced back (and never answered): not counted in `sent`
 
     @property
     def response_rate(self) -> float | None:
@@ -305,20 +308,24 @@ class WaveCounts:
 
 
 def wave_counts(campaign_id: int) -> dict[int, WaveCounts]:
-    """Counts per wave of one campaign, in one grouped query."""
+    """Counts per wave of one campaign, in one grouped query. A bounced invitation counts as delivered
+    only if it was answered anyway (a delay warning followed by delivery)."""
+    bounced = and_(Invitation.bounced_at.is_not(None), Invitation.responded_at.is_(None))
     rows = db.session.execute(
         select(
             Wave.id,
             func.count(Invitation.id),
-            func.sum(case((Invitation.state == "sent", 1), else_=0)),
+            func.sum(case((and_(Invitation.state == "sent", ~bounced), 1), else_=0)),
             func.sum(case((Invitation.state == "failed", 1), else_=0)),
             func.count(Invitation.opened_at),
             func.count(Invitation.responded_at),
+            func.sum(case((bounced, 1), else_=0)),
         ).select_from(Wave).outerjoin(Invitation, Invitation.wave_id == Wave.id)
         .where(Wave.campaign_id == campaign_id).group_by(Wave.id)
     )
-    return {wave_id: WaveCounts(int(invited), int(sent or 0), int(failed or 0), int(opened), int(responded))
-            for wave_id, invited, sent, failed, opened, responded in rows}
+    return {wave_id: WaveCounts(int(invited), int(sent or 0), int(failed or 0), int(opened), int(responded),
+                                int(bounced_count or 0))
+            for wave_id, invited, sent, failed, opened, responded, bounced_count in rows}
 
 
 @dataclass(frozen=True)
@@ -365,4 +372,14 @@ def failed_invitations(campaign_id: int, limit: int = 200) -> list[Invitation]:
         .where(Wave.campaign_id == campaign_id, Wave.state == "open", Invitation.state == "failed")
         .options(joinedload(Invitation.stakeholder), joinedload(Invitation.wave))
         .order_by(Wave.opens_at.desc(), Invitation.id).limit(limit)
+    ))
+
+
+def bounced_invitations(campaign_id: int, limit: int = 200) -> list[Invitation]:
+    """The campaign's bounced invitations, newest bounce first, for the admin's list."""
+    return list(db.session.scalars(
+        select(Invitation).join(Wave, Wave.id == Invitation.wave_id)
+        .where(Wave.campaign_id == campaign_id, Invitation.bounced_at.is_not(None))
+        .options(joinedload(Invitation.stakeholder), joinedload(Invitation.wave))
+        .order_by(Invitation.bounced_at.desc(), Invitation.id).limit(limit)
     ))

@@ -342,6 +342,12 @@ def _apply_chunk(rows: list[_Row], columns: list[str], report: ImportReport) -> 
             update(_stakeholders).where(_stakeholders.c.id == bindparam("b_id"))
             .values(active=True, updated_at=now, **{c: bindparam(f"b_{c}") for c in file_columns}),
             changed)
+    touched = sorted({c["b_id"] for c in changed} | set(areas_of_known))
+    if touched:
+        # HR changed (or reactivated) the person since the hard bounce: worth trying their address again.
+        db.session.execute(update(_stakeholders).where(_stakeholders.c.id.in_(touched),
+                                                       _stakeholders.c.undeliverable_at.is_not(None))
+                           .values(undeliverable_at=None, undeliverable_reason=None))
     if areas_of_known:
         db.session.execute(delete(_links).where(_links.c.stakeholder_id.in_(list(areas_of_known))))
         links += [{"stakeholder_id": s, "service_area_id": a} for s, areas in areas_of_known.items() for a in areas]
@@ -370,7 +376,9 @@ def import_stakeholders(source: bytes | str | IO[bytes], *, sync: bool = False, 
     is committed when `report.applied`; a refused file (InvalidInput, TooManyDeactivations) writes nothing.
 
     Columns: email, name, department, location, service areas (`;`-separated codes or names); only
-    the columns present are updated. An opt-out is never undone by an import. With `sync`, active
+    the columns present are updated. An opt-out is never undone by an import; an undeliverable mark
+    (a hard bounce) is cleared for people whose row the import changes or reactivates, not by a file
+    that lists them exactly as before (a routine export that still lists a leaver). With `sync`, active
     stakeholders missing from the file are deactivated (people on an invalid row are not "missing");
     more than SYNC_CONFIRM_SHARE of the active people only with `force`, else TooManyDeactivations.
     A file with invalid rows changes nothing unless `skip_invalid`; a file whose shape is broken

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 
 from app.extensions import db
 from app.models import Answer, Invitation, Stakeholder
@@ -43,7 +43,9 @@ def response_rates(scope: Scope) -> dict[int, ResponseRate]:
     """Invitations sent and answered per wave, in one grouped query (by department when filtered)."""
     if not scope.waves:
         return {}
-    sent = or_(Invitation.sent_at.is_not(None), Invitation.state == "sent")
+    # A bounced invitation never reached anyone: it leaves the denominator, unless it was answered anyway.
+    sent = and_(or_(Invitation.sent_at.is_not(None), Invitation.state == "sent"),
+                or_(Invitation.bounced_at.is_(None), Invitation.responded_at.is_not(None)))
     query = (
         select(Invitation.wave_id,
                func.sum(case((sent, 1), else_=0)),
