@@ -343,11 +343,14 @@ def test_the_same_attack_lines_up_everyone_when_nothing_is_shuffled(app, client,
     submit_everyone(client, crowd)
     write_after_closing(app, crowd)
     submitter, area = submitter_of(db), area_of(db)
-    for name, order in storage_orders(db).items():
-        if name != "response id":  # random UUIDs keep no order, shuffled or not
-            for key in (crowd.area.id, RELATIONSHIP):
-                stored = [r for r in order if area[r] == key]
-                assert lined_up(stored, submitter, list(range(n))) >= 0.9 * n, (name, key)
+    orders = {name: order for name, order in storage_orders(db).items()
+              if name != "response id"}  # random UUIDs keep no order, shuffled or not
+    for key in (crowd.area.id, RELATIONSHIP):
+        # Physical orders (ctid) may follow free space rather than insertion, so the attack needs only one
+        # order that works, which the test above would then catch.
+        best = max(lined_up([r for r in order if area[r] == key], submitter, list(range(n)))
+                   for order in orders.values())
+        assert best >= 0.9 * n, key
 
 
 def test_no_join_on_system_columns_ids_or_times_narrows_a_part_below_k(app, client, survey, db):
