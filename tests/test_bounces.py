@@ -262,3 +262,13 @@ def test_the_command_says_what_to_set_when_bounces_are_not_configured(app, runne
     result = runner.invoke(args=["dispatch", "bounces"])
     assert result.exit_code != 0
     assert "Set BOUNCE_ADDRESS and BOUNCE_IMAP_HOST" in result.output
+
+
+def test_the_outbox_file_shows_the_envelope_sender(app, db, sent_wave, smtp_settings, tmp_path):
+    wave, _ = sent_wave
+    invitation, _ = make_invitation(wave, make_stakeholder(email="file@example.com", name="File"))
+    run_dispatch_pass(datetime.now(timezone.utc), worker_id="w1",
+                      settings=smtp_settings(0, smtp_host=None, outbox_dir=str(tmp_path)))
+    [written] = list(tmp_path.glob("*.eml"))
+    first_line = written.read_bytes().split(b"\r\n", 1)[0].decode()
+    assert first_line == f"Return-Path: <{envelope_sender(invitation.id, BOUNCES, app.config['SECRET_KEY'])}>"

@@ -17,7 +17,7 @@ import logging
 import re
 import ssl
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import Message
 from email.utils import getaddresses, parseaddr
@@ -31,8 +31,12 @@ log = logging.getLogger(__name__)
 
 TAG_LENGTH = 10  # base32 characters of the HMAC: 50 bits, far beyond guessing by sending mail
 REASON_MAX_LENGTH = 500
-MAX_MESSAGES_PER_RUN = 500  # one run reads at most this many, so a flooded mailbox cannot stall a pass
+MAX_MESSAGES_PER_RUN = 1000  # one run reads at most this many, newest first, so a flood cannot stall a pass
+# Only mail that arrived in this many days is read: bounces come within days (a soft one after the
+# sender's queue gives up, 5 days by default), and what was left in the mailbox is not read forever.
+LOOK_BACK_DAYS = 14
 PROCESSED_FOLDER = "Processed"
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 # Headers a receiving server writes with the address a message was delivered to; a bounce is delivered
 # to the envelope sender of the message that bounced, so one of them holds the VERP address.
@@ -363,8 +367,9 @@ def _has_folder(imap: imaplib.IMAP4, folder: str) -> bool:
 
 
 def read_bounces(settings: BounceSettings, now: datetime, limit: int = MAX_MESSAGES_PER_RUN) -> BounceReport:
-    """Read the bounce mailbox: record each bounce, then move it to `Processed` (when that folder
-    exists) or delete it. Messages are fetched with BODY.PEEK, so what stays is not even marked read.
+    """Read the bounce mailbox (mail of the last LOOK_BACK_DAYS, newest first): record each bounce, then
+    move it to `Processed` (when that folder exists) or delete it. Messages are fetched with BODY.PEEK,
+    so what stays is not even marked read.
     Raises BounceMailboxError when the mailbox cannot be used. Needs an app context."""
     report = BounceReport()
     imap = _connect(settings)
@@ -373,8 +378,10 @@ def read_bounces(settings: BounceSettings, now: datetime, limit: int = MAX_MESSA
         status, data = imap.capability()
         capabilities = {c.upper() for c in data[0].decode().split()} if status == "OK" and data and data[0] else set()
         processed = _has_folder(imap, PROCESSED_FOLDER) if settings.folder != PROCESSED_FOLDER else False
-        status, data = imap.uid("SEARCH", None, "ALL")
-        uids = data[0].split()[:limit] if status == "OK" and data and data[0] else []
+        start = now - timedelta(days=LOOK_BACK_DAYS)
+        since = f"{start.day}-{_MONTHS[start.month - 1]}-{start.year}"  # IMAP's date: English, whatever the locale
+        status, data = imap.uid("SEARCH", None, "SINCE", since)
+        uids = list(reversed(data[0].split()))[:limit] if status == "OK" and data and data[0] else []
         done: list[bytes] = []
         for uid in uids:
             status, fetched = imap.uid("FETCH", uid, "(BODY.PEEK[])")

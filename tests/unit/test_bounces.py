@@ -90,3 +90,13 @@ def test_a_bounce_without_any_address_of_ours_stays_unknown():
 
 def test_garbage_does_not_raise():
     assert read_message(b"\x00\xff garbage \r\n\r\n", BOUNCES, SECRET).outcome == "not-a-bounce"
+
+
+@pytest.mark.parametrize("value", ["bounces+x@example.org", "VendorPulse <bounces@example.org>", "bounces"])
+def test_a_bounce_address_that_cannot_carry_a_tag_is_refused_at_start(value, monkeypatch, tmp_path):
+    from app.config import Config
+    from app.errors import ConfigurationError
+
+    monkeypatch.setenv("BOUNCE_ADDRESS", value)
+    with pytest.raises(ConfigurationError, match="BOUNCE_ADDRESS"):
+        Config(tmp_path)
