@@ -272,3 +272,17 @@ def test_the_outbox_file_shows_the_envelope_sender(app, db, sent_wave, smtp_sett
     [written] = list(tmp_path.glob("*.eml"))
     first_line = written.read_bytes().split(b"\r\n", 1)[0].decode()
     assert first_line == f"Return-Path: <{envelope_sender(invitation.id, BOUNCES, app.config['SECRET_KEY'])}>"
+
+
+def test_the_serve_loop_reads_bounces_and_carries_on_when_the_mailbox_is_down(app, db, sent_wave, mailbox,
+                                                                              monkeypatch, caplog):
+    from app.cli.dispatch import _read_bounces_logged
+
+    wave, people = sent_wave
+    deliver_samples(app, mailbox, people)
+    _read_bounces_logged()
+    assert state_of(db)[0]["hard"][2] == "hard"
+
+    monkeypatch.setitem(app.config, "BOUNCE_IMAP_PORT", free_port())  # nothing listens there
+    _read_bounces_logged()  # logged, not raised: the dispatcher goes on sending
+    assert "Reading the bounce mailbox failed" in caplog.text
