@@ -292,7 +292,9 @@ class _BatchSender:
             if self.stop() or reservation.retry_at > self.wait_until:
                 self.out_of_quota = True
                 return reservation.retry_at
-            self.sleep(max(0.0, (reservation.retry_at - now).total_seconds()))
+            # In steps of at most a second, so a dispatcher asked to stop does not sit out the minute.
+            while not self.stop() and (remaining := (reservation.retry_at - self.clock()).total_seconds()) > 0:
+                self.sleep(min(remaining, 1.0))
 
     # invitations -------------------------------------------------------------------------------
 
