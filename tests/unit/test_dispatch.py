@@ -478,3 +478,15 @@ def test_a_pass_writes_the_anonymous_answers_still_waiting_when_their_wave_has_c
     assert report.anonymous_written >= 3
     assert db.session.scalar(select(func.count(func.distinct(Answer.wave_id))).select_from(Answer)) == 1
     assert "anonymous written" in report.summary()
+
+
+def test_a_server_hanging_up_after_each_message_receives_each_message_once(db, open_wave, smtp_server):
+    # The server refuses a further message on a session it is about to close, so no message is accepted
+    # without its reply reaching the dispatcher (which would send it again on a new connection).
+    emails = [f"once{i}@example.com" for i in range(20)]
+    for email in emails:
+        make_invitation(open_wave, make_stakeholder(email=email))
+    smtp_server.hang_up_after_each_message()
+    report = run_dispatch_pass(datetime.now(timezone.utc), worker_id="w1", settings=smtp_server.settings())
+    assert report.sent == 20 and report.paused_until is None
+    assert sorted(r.to for r in smtp_server.received) == sorted(emails)
