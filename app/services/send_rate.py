@@ -227,11 +227,14 @@ def time_to_send(count: int, limits: SendLimits) -> timedelta:
     """How long `count` messages take under the limits, ignoring how fast the server accepts them."""
     if count <= 0 or not limits.limited:
         return timedelta(0)
-    per_minute = limits.per_minute or limits.per_day
+
+    def within_a_day(n: int) -> timedelta:
+        return MINUTE * (n / limits.per_minute) if limits.per_minute else timedelta(0)
+
     if not limits.per_day or count <= limits.per_day:
-        return MINUTE * (count / per_minute)
+        return within_a_day(count)
     full_days = math.ceil(count / limits.per_day) - 1
-    return DAY * full_days + MINUTE * ((count - full_days * limits.per_day) / per_minute)
+    return DAY * full_days + within_a_day(count - full_days * limits.per_day)
 
 
 def sending_forecast(now: datetime, limits: SendLimits) -> SendingForecast | None:
@@ -246,7 +249,8 @@ def sending_forecast(now: datetime, limits: SendLimits) -> SendingForecast | Non
         return None
     duration = time_to_send(pending, limits)
     return SendingForecast(pending=pending, finishes_at=now + duration, per_minute=limits.per_minute,
-                           per_day=limits.per_day, more_than_a_day=duration > DAY)
+                           per_day=limits.per_day,
+                           more_than_a_day=duration > DAY or bool(limits.per_day and pending > limits.per_day))
 
 
 @dataclass(frozen=True)

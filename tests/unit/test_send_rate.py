@@ -242,6 +242,9 @@ def test_time_to_send_under_the_limits():
     # 25,000 at 10,000 a day and 30 a minute: two full days, then 5,000 at 30 a minute.
     assert send_rate.time_to_send(25_000, SendLimits(per_minute=30, per_day=10_000)) == \
         timedelta(days=2, minutes=5_000 / 30)
+    # A daily limit alone: what fits in today goes at the server's pace; the rest waits for the next days.
+    assert send_rate.time_to_send(500, SendLimits(per_day=1_000)) == timedelta(0)
+    assert send_rate.time_to_send(2_500, SendLimits(per_day=1_000)) == timedelta(days=2)
 
 
 def test_the_campaign_page_shows_the_pause_and_a_wave_that_needs_more_than_a_day(app, admin_client, wave):
