@@ -142,7 +142,8 @@ def campaign_detail(campaign_id: int):
                            counts=campaign_service.wave_counts(campaign.id), empty=campaign_service.WaveCounts(),
                            failed=campaign_service.failed_invitations(campaign.id),
                            bounced=campaign_service.bounced_invitations(campaign.id),
-                           sending=send_rate.sending_overview(utcnow(), send_rate.SendLimits.from_config(current_app.config)))
+                           sending=send_rate.sending_overview(utcnow(),
+                                                              send_rate.SendLimits.from_config(current_app.config)))
 
 
 def _signed_in_user_key() -> str:
