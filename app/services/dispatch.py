@@ -71,6 +71,8 @@ SERVER_DOWN_RETRY = timedelta(minutes=1)
 # half the lease, after which a batch stops anyway.
 RATE_WAIT = timedelta(minutes=4)
 NOT_SENT_OPTED_OUT = "Not sent: the stakeholder opted out or is inactive."
+NOT_SENT_UNDELIVERABLE = ("Not sent: an earlier email to this address bounced for good. Clear the mark on the "
+                          "stakeholders page (or import a corrected row), then resend.")
 
 
 @dataclass
@@ -327,8 +329,10 @@ class _BatchSender:
             emails: list[tuple[int, EmailContent]] = []
             unprepared: list[tuple[int, Exception]] = []
             for invitation in _load_for_email(ids):
-                if invitation.stakeholder.opted_out or not invitation.stakeholder.active:
-                    invitation.mark_failed(NOT_SENT_OPTED_OUT)
+                person = invitation.stakeholder
+                if person.opted_out or not person.active or person.undeliverable_at is not None:
+                    invitation.mark_failed(NOT_SENT_UNDELIVERABLE if person.undeliverable_at is not None
+                                           else NOT_SENT_OPTED_OUT)
                     self.report.failed += 1
                     continue
                 try:
@@ -386,7 +390,8 @@ class _BatchSender:
                    Invitation.sent_at < latest_due, Invitation.reminders_sent < due_count,
                    or_(Invitation.last_reminded_at.is_(None), Invitation.last_reminded_at < latest_due),
                    or_(Invitation.reminder_claimed_at.is_(None), Invitation.reminder_claimed_at < now - self.lease),
-                   Stakeholder.active.is_(True), Stakeholder.opted_out_at.is_(None))
+                   Stakeholder.active.is_(True), Stakeholder.opted_out_at.is_(None),
+                   Invitation.bounced_at.is_(None), Stakeholder.undeliverable_at.is_(None))
             .order_by(Invitation.id).limit(limit)
         )
         if _is_postgres():

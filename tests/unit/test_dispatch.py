@@ -490,3 +490,23 @@ def test_a_server_hanging_up_after_each_message_receives_each_message_once(db, o
     report = run_dispatch_pass(datetime.now(timezone.utc), worker_id="w1", settings=smtp_server.settings())
     assert report.sent == 20 and report.paused_until is None
     assert sorted(r.to for r in smtp_server.received) == sorted(emails)
+
+
+def test_a_bounced_invitation_gets_no_reminder_and_an_undeliverable_person_no_invitation(db, campaign, smtp_server):
+    opens = datetime.now(timezone.utc) - timedelta(days=6)
+    wave = make_wave(campaign, label="2026-Q1", state="open", opens_at=opens, days=14)
+    bounced, fine = make_stakeholder(email="left@example.com"), make_stakeholder(email="fine@example.com")
+    for person in (bounced, fine):
+        make_invitation(wave, person, state="sent", sent_at=opens)
+    db.session.execute(update(Invitation).where(Invitation.stakeholder_id == bounced.id)
+                       .values(bounced_at=opens + timedelta(hours=2), bounce_kind="hard", bounce_reason="5.1.1"))
+    gone = make_stakeholder(email="gone@example.com", undeliverable_at=opens, undeliverable_reason="5.1.1")
+    make_invitation(wave, gone)  # created before the bounce was read: pending
+    db.session.commit()
+
+    report = run_dispatch_pass(datetime.now(timezone.utc), worker_id="w1", settings=smtp_server.settings())
+
+    assert [r.to for r in smtp_server.received] == ["fine@example.com"], "one reminder, to the deliverable one"
+    assert report.reminders_sent == 1 and report.sent == 0
+    [pending] = invitations(db, stakeholder_id=gone.id)
+    assert pending.state == "failed" and "bounced for good" in pending.last_error
