@@ -30,3 +30,8 @@ migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address)
+
+
+def is_postgres() -> bool:
+    """Whether the session's database is PostgreSQL: row locks and a few SQL functions differ from SQLite."""
+    return db.session.get_bind().dialect.name == "postgresql"

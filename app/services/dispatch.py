@@ -38,9 +38,9 @@ from flask import current_app
 from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
-from app.extensions import db
+from app.extensions import db, is_postgres
 from app.models import Campaign, Invitation, Stakeholder, Wave
-from app.services import anonymous_pool, campaigns, send_rate
+from app.services import anonymous_pool, send_rate, waves
 from app.services.invitations import issue_token
 from app.services.mailer import (
     EmailContent,
@@ -129,10 +129,6 @@ class _Clock:
         return self.start + timedelta(seconds=time.monotonic() - self._monotonic)
 
 
-def _is_postgres() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
-
-
 def run_dispatch_pass(now: datetime, *, worker_id: str | None = None, batch_size: int = BATCH_SIZE,
                       settings: MailSettings | None = None, transport: Transport | None = None,
                       lease: timedelta = LEASE, commit_every: int = COMMIT_EVERY, max_attempts: int = MAX_ATTEMPTS,
@@ -154,10 +150,13 @@ def run_dispatch_pass(now: datetime, *, worker_id: str | None = None, batch_size
     report = PassReport()
     db.session.commit()  # start from a clean transaction
 
-    schedule_campaign_waves(now, settings.timezone, report)
-    close_ended_waves(now, lease, report)
+    report.waves_created += waves.schedule_campaign_waves(now, settings.timezone)
+    report.waves_closed += waves.close_ended_waves(now, lease)
     report.anonymous_written += anonymous_pool.flush_due(now, current_app.config["SECRET_KEY"])
-    open_due_waves(now, report)
+    opened = waves.open_due_waves(now)
+    report.waves_opened += opened.waves
+    report.invited += opened.invited
+    report.skipped_for_fatigue += opened.skipped_for_fatigue
     transport = transport or transport_for(settings)
     sender = _BatchSender(transport, settings, worker_id, clock, lease, commit_every, max_attempts, stop, report,
                           limits, clock() + rate_wait, sleep)
@@ -170,63 +169,6 @@ def run_dispatch_pass(now: datetime, *, worker_id: str | None = None, batch_size
     send_rate.record_pass(clock(), worker_id, summary)
     log.info("Dispatch pass by %s: %s", worker_id, summary)
     return report
-
-
-# --- waves ----------------------------------------------------------------------------------------
-
-def schedule_campaign_waves(now: datetime, timezone: str, report: PassReport) -> None:
-    """Keep every active campaign's current and next wave planned."""
-    for campaign in db.session.scalars(select(Campaign).where(Campaign.active.is_(True)).order_by(Campaign.id)):
-        report.waves_created += campaigns.schedule_waves(campaign, now, timezone)
-    db.session.commit()
-
-
-def _lock_wave(wave_id: int, state: str) -> Wave | None:
-    """The wave, locked for this transaction, if it is still in `state`; None if another worker has it."""
-    db.session.commit()
-    query = select(Wave).where(Wave.id == wave_id, Wave.state == state).execution_options(populate_existing=True)
-    if _is_postgres():
-        return db.session.scalar(query.with_for_update(skip_locked=True))
-    # SQLite has no row locks: a no-op write takes the database's write lock first, so the read below
-    # sees the latest committed state and nobody changes it before this transaction commits.
-    db.session.execute(update(Wave).where(Wave.id == wave_id).values(state=Wave.state)
-                       .execution_options(synchronize_session=False))
-    return db.session.scalar(query)
-
-
-def close_ended_waves(now: datetime, lease: timedelta, report: PassReport) -> None:
-    """Close waves whose window has ended; whatever was not delivered by then is marked failed."""
-    due = db.session.execute(select(Wave.id, Wave.state).where(Wave.state.in_(("scheduled", "open")),
-                                                               Wave.closes_at <= now)).all()
-    for wave_id, state in due:
-        wave = _lock_wave(wave_id, state)
-        if wave is None:
-            continue
-        wave.close(now)
-        campaigns.fail_undelivered(wave, now, lease)
-        db.session.commit()
-        report.waves_closed += 1
-
-
-def open_due_waves(now: datetime, report: PassReport) -> None:
-    """Open scheduled waves whose time has come and create their invitations, one transaction each."""
-    due = db.session.scalars(
-        select(Wave.id).join(Campaign).where(Wave.state == "scheduled", Wave.opens_at <= now, Wave.closes_at > now,
-                                             Campaign.active.is_(True)).order_by(Wave.opens_at)
-    ).all()
-    for wave_id in due:
-        wave = _lock_wave(wave_id, "scheduled")
-        if wave is None:
-            continue
-        wave.open(now)
-        db.session.flush()
-        result = campaigns.invite_audience(wave, now)
-        db.session.commit()
-        report.waves_opened += 1
-        report.invited += result.invited
-        report.skipped_for_fatigue += result.skipped_for_fatigue
-        if result.skipped_for_fatigue:
-            log.info("Wave %s: %d people left out by the fatigue rule", wave.label, result.skipped_for_fatigue)
 
 
 # --- sending ----------------------------------------------------------------------------------------
@@ -311,7 +253,7 @@ class _BatchSender:
                        and_(Invitation.state == "sending", Invitation.claimed_at < now - self.lease)))
             .order_by(Invitation.id).limit(limit)
         )
-        if _is_postgres():
+        if is_postgres():
             due = due.with_for_update(skip_locked=True, of=Invitation)
         return list(db.session.scalars(
             update(Invitation).where(Invitation.id.in_(due))
@@ -394,7 +336,7 @@ class _BatchSender:
                    Invitation.bounced_at.is_(None), Stakeholder.undeliverable_at.is_(None))
             .order_by(Invitation.id).limit(limit)
         )
-        if _is_postgres():
+        if is_postgres():
             due = due.with_for_update(skip_locked=True, of=Invitation)
         self.reminder_claim = now
         return list(db.session.scalars(

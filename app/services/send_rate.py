@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 from sqlalchemy import delete, func, insert, select, update
 
-from app.extensions import db
+from app.extensions import db, is_postgres
 from app.models import DispatcherState, Invitation, MailSend, Wave
 
 STATE_ID = 1
@@ -95,12 +95,8 @@ class SendingForecast:
     more_than_a_day: bool
 
 
-def _is_postgres() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
-
-
 def _insert_state_row() -> None:
-    if _is_postgres():
+    if is_postgres():
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
@@ -110,7 +106,7 @@ def _insert_state_row() -> None:
 def _locked_state() -> DispatcherState:
     """The shared row, locked until this transaction ends (created on first use)."""
     query = select(DispatcherState).where(DispatcherState.id == STATE_ID).execution_options(populate_existing=True)
-    if _is_postgres():
+    if is_postgres():
         state = db.session.scalar(query.with_for_update())
         if state is None:
             _insert_state_row()

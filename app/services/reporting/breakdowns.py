@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, case, func, literal, or_, select
 
-from app.extensions import db
+from app.extensions import db, is_postgres
 from app.models import Answer, Invitation, Stakeholder
 from app.models.response import SENTIMENT_LABELS
 from app.services import sentiment as sentiment_service
@@ -187,7 +187,7 @@ class Reasons:
 
 def _reason_elements():
     """A table-valued function over the JSON array in `answer.reasons`, per dialect."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    if is_postgres():
         return func.json_array_elements_text(Answer.reasons).table_valued("value").alias("reason")
     return func.json_each(Answer.reasons).table_valued("value").alias("reason")
 
