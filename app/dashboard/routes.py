@@ -1,7 +1,7 @@
 """Dashboard views: read the filters, call `app.services.reporting`, render. No statistics here."""
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -17,6 +17,8 @@ from app.services.reporting.departments import departments
 from app.services.reporting.scope import METRICS, Scope, campaign_options, resolve_scope
 
 COMMENTS_PER_PAGE = 25
+# The campaign last chosen in a filter bar, so the next visit opens on it (see `resolve_scope`).
+LAST_CAMPAIGN_KEY = "last_campaign_id"
 SCORECARD_COMMENTS = 12
 
 
@@ -38,11 +40,22 @@ def _scope_from(form: FilterForm) -> Scope | None:
         first_wave_id=form.first.data,
         last_wave_id=form.last.data,
         department=None if _is_provider() else (form.department.data or None),
+        preferred_campaign_id=_last_campaign_id(),
     )
 
 
+def _last_campaign_id() -> int | None:
+    value = session.get(LAST_CAMPAIGN_KEY)
+    return value if isinstance(value, int) else None
+
+
 def _fill_filters(form: FilterForm, scope: Scope) -> None:
-    """Offer the choices that exist and show the scope actually used (not just what was asked)."""
+    """Offer the choices that exist and show the scope actually used (not just what was asked).
+
+    A campaign asked for and shown is remembered; the scope only ever holds one the user may see.
+    """
+    if form.campaign.data == scope.campaign_id and _last_campaign_id() != scope.campaign_id:
+        session[LAST_CAMPAIGN_KEY] = scope.campaign_id
     options = campaign_options(current_user.provider_id if _is_provider() else None)
     providers = {o.provider_id: o.provider_name for o in options}
     form.provider.choices = [SelectChoice("", "All providers")] + [

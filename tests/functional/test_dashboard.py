@@ -7,7 +7,7 @@ import pytest
 
 from app.models import Answer
 from app.services import reporting
-from tests.factories import extract_csrf, login, make_user
+from tests.factories import extract_csrf, login, make_user, make_wave
 from tests.reporting_seed import NEGATIVE, AreaAnswers, add_wave, make_reporting_campaign, story
 
 
@@ -199,3 +199,38 @@ def test_department_filter_narrows_figures(manager_client, db, survey):
                                                         departments=["Finance"] * 6 + ["Sales"] * 6)})
     page = manager_client.get("/dashboard/?department=Sales").get_data(as_text=True)
     assert "1.00" in page and "5.00" not in page and "Sales" in page
+
+
+def _shown_campaign(page: str) -> str:
+    return re.search(r"</strong> · ([^<\n]+)", page).group(1).strip()
+
+
+def test_overview_default_is_never_a_new_empty_campaign(manager_client, db, survey, seeded):
+    empty, _ = make_reporting_campaign(survey, area_count=1, name="Brand new pilot")
+    make_wave(empty, label="2026-Q1")  # open today, nobody has answered
+    page = manager_client.get("/dashboard/").get_data(as_text=True)
+    assert _shown_campaign(page) == seeded.campaign.name and "0 responses" not in page
+    assert _shown_campaign(manager_client.get(f"/dashboard/?campaign={empty.id}").get_data(as_text=True)) \
+        == "Brand new pilot"  # still there when asked for
+
+
+def test_overview_default_is_the_campaign_last_viewed(manager_client, db, survey, seeded):
+    other, (area,) = make_reporting_campaign(survey, area_count=1, name="Campaign B")
+    add_wave(other, survey, "2024-Q1", {area: AreaAnswers([3] * 6)}, index=-4)
+    assert _shown_campaign(manager_client.get("/dashboard/").get_data(as_text=True)) == seeded.campaign.name
+    assert _shown_campaign(manager_client.get(f"/dashboard/?campaign={other.id}").get_data(as_text=True)) == "Campaign B"
+    assert _shown_campaign(manager_client.get("/dashboard/").get_data(as_text=True)) == "Campaign B"
+    assert _shown_campaign(manager_client.get("/dashboard/comments").get_data(as_text=True)) == "Campaign B"
+
+
+def test_a_remembered_campaign_of_another_provider_is_not_a_provider_users_default(client, db, survey, seeded):
+    other, (area,) = make_reporting_campaign(survey, area_count=1, name="Someone else's campaign")
+    add_wave(other, survey, "2026-Q1", {area: AreaAnswers([5] * 6)}, index=8)
+    _provider_client(client, seeded)
+    with client.session_transaction() as session:
+        session["last_campaign_id"] = other.id
+    page = client.get("/dashboard/scorecard").get_data(as_text=True)
+    assert _shown_campaign(page) == seeded.campaign.name and area.name not in page
+    client.get(f"/dashboard/scorecard?campaign={other.id}")
+    with client.session_transaction() as session:
+        assert session["last_campaign_id"] == other.id  # unchanged: never set to a campaign not shown

@@ -9,7 +9,7 @@ from scipy import stats as sp
 from app.services.reporting.cache import clear_cache, data_version
 from app.services.reporting.departments import departments
 from app.services.reporting.reports import area_report, overview, summary_rows
-from app.services.reporting.scope import resolve_scope
+from app.services.reporting.scope import default_campaign, resolve_scope
 from app.services.reporting.scores import area_wave_table, department_breakdown
 from app.services.stats import HAPPINESS_Z_TEST, WELCH_T_TEST
 from tests.reporting_seed import AreaAnswers, add_wave, make_reporting_campaign, story
@@ -172,3 +172,18 @@ def test_cached_overview_follows_new_responses(db, survey):
     assert data_version(scope.wave_ids) == version  # other waves do not disturb this scope
     latest = resolve_scope(campaign_id=campaign.id)
     assert overview(latest).rows[0].current.satisfaction.value == pytest.approx(5.0)
+
+
+def test_default_campaign_prefers_finished_figures_then_any_data_never_an_empty_one(db, survey):
+    closed, (closed_area,) = make_reporting_campaign(survey, area_count=1)
+    add_wave(closed, survey, "2025-Q1", {closed_area: AreaAnswers([4] * 6)}, index=0)
+    running, (running_area,) = make_reporting_campaign(survey, area_count=1)
+    add_wave(running, survey, "2025-Q3", {running_area: AreaAnswers([2] * 6)}, index=2, state="open")
+    empty, (empty_area,) = make_reporting_campaign(survey, area_count=1)
+    add_wave(empty, survey, "2026-Q1", {empty_area: AreaAnswers([])}, index=5, invited=3, state="open")
+    assert resolve_scope().campaign_id == closed.id  # a closed wave with data beats a newer open one
+    assert resolve_scope(preferred_campaign_id=running.id).campaign_id == running.id
+    assert resolve_scope(preferred_campaign_id=empty.id).campaign_id == closed.id
+    assert resolve_scope(provider_id=running.provider_id, preferred_campaign_id=closed.id).campaign_id == running.id
+    assert default_campaign([running.id, empty.id]) == running.id  # data in an open wave beats none
+    assert resolve_scope(provider_id=empty.provider_id).campaign_id == empty.id  # nothing else to show

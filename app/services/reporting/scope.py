@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import case, exists, func, select
 
 from app.errors import NotFound
 from app.extensions import db
-from app.models import Campaign, Provider, Question, SurveyDefinition, Wave
+from app.models import Campaign, Provider, Question, ScoreTally, SurveyDefinition, Wave
 from app.services.stats import is_reportable, suppression_label, suppression_note
 
 Metric = Literal["satisfaction", "happiness"]
@@ -151,18 +151,21 @@ def resolve_scope(
     last_wave_id: int | None = None,
     department: str | None = None,
     wave_count: int = DEFAULT_WAVE_COUNT,
+    preferred_campaign_id: int | None = None,
 ) -> Scope | None:
     """The report scope for these filters, or None when there is no campaign to report on.
 
     `provider_id` restricts everything to one provider (a provider user's own account); a
     `campaign_id` of another provider is then ignored rather than shown. Without a wave range the
-    last `wave_count` waves that have opened are used.
+    last `wave_count` waves that have opened are used. Without a `campaign_id`, `preferred_campaign_id`
+    (the campaign the user last looked at) is shown if allowed and not empty; see `default_campaign`.
     """
     options = campaign_options(provider_id)
     if not options:
         return None
     chosen = next((o for o in options if o.id == campaign_id), None)
-    campaign = db.session.get(Campaign, chosen.id if chosen else _busiest_campaign([o.id for o in options]))
+    campaign = db.session.get(Campaign, chosen.id if chosen else default_campaign([o.id for o in options],
+                                                                                     preferred_campaign_id))
     wave_rows = db.session.execute(
         select(Wave.id, Wave.label, Wave.state)
         .where(Wave.campaign_id == campaign.id, Wave.state != "scheduled")
@@ -218,8 +221,35 @@ def resolve_scope(
     )
 
 
-def _busiest_campaign(campaign_ids: list[int]) -> int:
-    """Default campaign: the one whose latest wave opened last (active work beats old history)."""
+def default_campaign(campaign_ids: list[int], preferred_campaign_id: int | None = None) -> int:
+    """The campaign a report opens on when none is asked for, among `campaign_ids` (those the user may see).
+
+    The preferred one (last viewed) if it is among them and has data; else the one whose latest closed
+    wave with data closed last (finished figures beat provisional ones); else the one whose latest wave
+    with data opened last. A campaign with no answers at all is only chosen when no campaign has any,
+    so a newly created campaign never hides the ones with results.
+    """
+    has_data = exists().where(ScoreTally.wave_id == Wave.id, ScoreTally.answer_count > 0)
+    rows = db.session.execute(
+        select(Wave.campaign_id,
+               func.max(case((Wave.state == "closed", Wave.closes_at))),
+               func.max(Wave.opens_at))
+        .where(Wave.campaign_id.in_(campaign_ids), Wave.state != "scheduled", has_data)
+        .group_by(Wave.campaign_id)
+    ).all()
+    with_data = {campaign_id: (last_closed, last_opened) for campaign_id, last_closed, last_opened in rows}
+    if preferred_campaign_id in with_data or (not with_data and preferred_campaign_id in campaign_ids):
+        return preferred_campaign_id
+    closed = [(last_closed, campaign_id) for campaign_id, (last_closed, _) in with_data.items() if last_closed]
+    if closed:
+        return max(closed)[1]
+    if with_data:
+        return max((last_opened, campaign_id) for campaign_id, (_, last_opened) in with_data.items())[1]
+    return _latest_opened_campaign(campaign_ids)
+
+
+def _latest_opened_campaign(campaign_ids: list[int]) -> int:
+    """Among campaigns without answers: the one whose latest wave opened last (active work beats old history)."""
     latest = db.session.execute(
         select(Wave.campaign_id, func.max(Wave.opens_at))
         .where(Wave.campaign_id.in_(campaign_ids), Wave.state != "scheduled")
