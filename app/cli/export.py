@@ -33,7 +33,9 @@ class _RowCounter:
 @click.option("--provider", type=int, help="Provider id.")
 @click.option("--campaign", type=int, help="Campaign id (default: the provider's busiest campaign).")
 @click.option("--excel", is_flag=True, help="Start with a UTF-8 byte order mark so Excel reads accents right.")
-@click.option("--semicolon", is_flag=True, help="Separate cells with ';' (spreadsheets in decimal-comma locales).")
+@click.option("--semicolon", is_flag=True,
+              help="Separate cells with ';' and write numbers with a decimal comma (3,16), for spreadsheets set to "
+                   "a decimal-comma locale (e.g. German, French).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="File to write (default: stdout).")
 def export_command(kind, waves, area, department, provider, campaign, excel, semicolon, output) -> None:
     """Write one CSV export."""

@@ -45,11 +45,13 @@ def download(kind: str):
         abort(404)
     scope = scope_from_request()
     table = build_table(kind, scope, request.args.get("area") or None)
-    body = stream_csv(table.columns, table.rows, dialect_from_request())
+    dialect = dialect_from_request()
+    body = stream_csv(table.columns, table.rows, dialect)
     return Response(
         stream_with_context(body),
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{table.filename}"', "Cache-Control": "no-store"},
+        headers={"Content-Disposition": f'attachment; filename="{dialect.filename(table.filename)}"',
+                 "Cache-Control": "no-store"},
     )
 
 

@@ -13,6 +13,7 @@ import secrets
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import BigInteger, Select, case, distinct, func, literal, select
@@ -108,6 +109,38 @@ def _reasons(value: list[str] | None) -> str | None:
     return ";".join(value) if value else None
 
 
+def reason_labels(scope: Scope) -> dict[str, dict[str, str]]:
+    """Question code -> reason code -> its label in the survey definition, for every reasons question
+    answered in the scope (a later definition's wording wins where versions differ)."""
+    labels: dict[str, dict[str, str]] = {}
+    options = db.session.execute(
+        select(Question.code, Question.options).where(Question.kind == "reasons", Question.id.in_(
+            select(Answer.question_id).where(Answer.wave_id.in_(scope.wave_ids)).distinct()))
+        .order_by(Question.id)
+    ).all()
+    for code, settings in options:
+        for group in ("good", "bad"):
+            for reason in (settings or {}).get(group) or []:
+                labels.setdefault(code, {})[reason["code"]] = reason["label"]
+    return labels
+
+
+def _reasons_text(labels: dict[str, str], value: list[str] | None) -> str | None:
+    return ";".join(labels.get(code, code) for code in value) if value else None
+
+
+# How the dashboard shows each measure (templates/dashboard/_macros.html): the summary's figures are
+# rounded per row, as the measure of the row is shown on screen.
+SCREEN_DIGITS = {"satisfaction": 2, "happiness": 0}
+POLARITY_DIGITS = 2
+HOURS_DIGITS = 1
+
+
+def on_screen(value: float | None, digits: int) -> Decimal | None:
+    """A figure rounded as the dashboard shows it, as a Decimal the CSV writes digit for digit."""
+    return None if value is None else Decimal(repr(round(value, digits) + 0.0)).quantize(Decimal(1).scaleb(-digits))
+
+
 # --------------------------------------------------------------------------------------------
 # Row-level exports: the disclosure gate's row plan, applied as rows stream
 # --------------------------------------------------------------------------------------------
@@ -167,9 +200,9 @@ def _wanted(plan: RowPlan, department: str | None) -> bool:
 
 
 ANSWER_COLUMNS = [Column("wave"), Column("service_area"), Column("question_code"), Column("question_text"),
-                  Column("value", "number"), Column("reasons", "list"), Column("comment"),
-                  Column("sentiment_polarity", "number"), Column("sentiment_label"), Column("label_corrected"),
-                  Column("department")]
+                  Column("value", "number", HOURS_DIGITS), Column("reasons"), Column("reasons_text"),
+                  Column("comment"), Column("sentiment_polarity", "number", POLARITY_DIGITS),
+                  Column("sentiment_label"), Column("label_corrected"), Column("department")]
 
 
 def answers_query(scope: Scope, area_code: str | None = None, planner: RowPlanner | None = None) -> Select:
@@ -196,13 +229,16 @@ def answers_table(scope: Scope, area_code: str | None = None) -> ExportTable:
     person cannot be put back together; departments and areas as the row plan allows."""
     planner = row_planner(scope)
     query = answers_query(scope, area_code, planner)
+    labels = reason_labels(scope)
+    no_labels: dict[str, str] = {}
 
     def rows() -> Iterator[Sequence[Any]]:
         for row in _stream(query):
             plan = planner.plan(row[10], row[11], int(row[12]))
             if not _wanted(plan, scope.department) or (plan.split and row[13] not in plan.parts):
                 continue
-            yield (*row[:4], row[4] if row[4] is not None else row[14], _reasons(row[5]), *row[6:10], plan.label)
+            yield (*row[:4], row[4] if row[4] is not None else row[14], _reasons(row[5]),
+                   _reasons_text(labels.get(row[2], no_labels), row[5]), *row[6:10], plan.label)
 
     return ExportTable(ANSWER_COLUMNS, rows(), f"vendorpulse-answers-{range_label(scope)}.csv")
 
@@ -240,7 +276,7 @@ def responses_table(scope: Scope, area_code: str | None = None) -> ExportTable:
     wide = _wide_columns(scope, area_code)
     position = {(area, code): index for index, (_, area, code) in enumerate(wide)}
     columns = [Column("response"), Column("wave"), Column("department")]
-    columns += [Column(name, "text") for name, _, _ in wide]
+    columns += [Column(name, "value", HOURS_DIGITS) for name, _, _ in wide]
     planner = row_planner(scope)
     query = (
         _answer_query(scope, area_code, Answer.response_id, Wave.label, Response.department, ServiceArea.code,
@@ -292,7 +328,7 @@ def comments_table(scope: Scope, area_code: str | None = None) -> ExportTable:
                            "could point at the person who wrote it. Export them for all departments.",
                            errors={"department": ["not available for comments"]})
     columns = [Column("wave"), Column("service_area"), Column("question_code"),
-               Column("comment"), Column("sentiment_polarity", "number"), Column("computed_label"),
+               Column("comment"), Column("sentiment_polarity", "number", POLARITY_DIGITS), Column("computed_label"),
                Column("label"), Column("label_corrected"), Column("drivers"), Column("themes"),
                Column("shareable")]
     gate = count_departments(k=scope.min_group_size, wave_ids=scope.wave_ids, metric_codes={},
@@ -327,27 +363,34 @@ def summary_table(scope: Scope, area_code: str | None = None) -> ExportTable:
     columns = [Column("wave"), Column("service_area_code"), Column("service_area"), Column("metric"),
                Column("n", "number"), Column("value", "number"), Column("ci95_low", "number"),
                Column("ci95_high", "number"), Column("target", "number"), Column("target_status"),
-               Column("change_vs_previous", "number"), Column("p_value", "number"), Column("significant"),
-               Column("test"), Column("share_negative_comments", "number"), Column("note")]
+               Column("change_vs_previous", "number"), Column("p_value", "number", 4), Column("significant"),
+               Column("test"), Column("share_negative_comments", "number", 2), Column("note")]
     note = suppression_note(scope.min_group_size)
-
-    def rounded(value: float | None, digits: int = 3) -> float | None:
-        return None if value is None else round(value, digits)
 
     def rows() -> Iterator[Sequence[Any]]:
         for row in summary_rows(scope):
             if area_code and row.area_code != area_code:
                 continue
+            digits = SCREEN_DIGITS[row.metric]
+            # a target is agreed, not measured: never rounded away (3.75 stays 3.75, 4 is written 4.00)
+            target = on_screen(row.target, max(digits, _decimals(row.target)))
             if row.suppressed:
-                yield (row.wave, row.area_code, row.area_name, row.metric, None, None, None, None, row.target,
+                yield (row.wave, row.area_code, row.area_name, row.metric, None, None, None, None, target,
                        "unknown", None, None, None, None, None, note)
                 continue
             significant = None if row.significant is None else ("yes" if row.significant else "no")
-            yield (row.wave, row.area_code, row.area_name, row.metric, row.n, rounded(row.value),
-                   rounded(row.ci_low), rounded(row.ci_high), row.target, row.status, rounded(row.change),
-                   rounded(row.p_value, 4), significant, row.test, rounded(row.share_negative), None)
+            yield (row.wave, row.area_code, row.area_name, row.metric, row.n, on_screen(row.value, digits),
+                   on_screen(row.ci_low, digits), on_screen(row.ci_high, digits), target, row.status,
+                   on_screen(row.change, digits), row.p_value, significant, row.test, row.share_negative, None)
 
     return ExportTable(columns, rows(), f"vendorpulse-summary-{range_label(scope)}.csv")
+
+
+def _decimals(value: float | None) -> int:
+    """Decimals a stored figure was entered with (4.0 -> 0, 3.75 -> 2), up to 4."""
+    if value is None:
+        return 0
+    return min(4, max(0, -Decimal(repr(value)).normalize().as_tuple().exponent))
 
 
 BUILDERS = {"answers": answers_table, "responses": responses_table, "comments": comments_table,

@@ -63,7 +63,7 @@ def test_answers_export_is_tidy_and_matches_the_database(manager_client, db, sur
     assert 'filename="vendorpulse-answers-2026-Q1..2026-Q2.csv"' in response.headers["Content-Disposition"]
     rows = read_csv(response)
     assert list(rows[0].keys()) == ["wave", "service_area", "question_code", "question_text", "value",
-                                    "reasons", "comment", "sentiment_polarity", "sentiment_label",
+                                    "reasons", "reasons_text", "comment", "sentiment_polarity", "sentiment_label",
                                     "label_corrected", "department"], "no date: it would match the invitation's"
     assert len(rows) == db.session.scalar(select(func.count()).select_from(Answer)) == 15
     assert sorted(r["value"] for r in rows if r["wave"] == "2026-Q1") == ["2", "3", "4", "4", "5"]
@@ -170,7 +170,7 @@ def test_summary_export_uses_the_dashboard_statistics(manager_client, db, survey
     assert float(satisfaction["2026-Q1"]["ci95_low"]) < 2.5 < float(satisfaction["2026-Q1"]["ci95_high"])
     q2 = satisfaction["2026-Q2"]
     assert float(q2["change_vs_previous"]) == 2.0 and q2["significant"] == "yes"
-    assert q2["target"] == "4.0" and q2["target_status"] == "met"
+    assert q2["target"] == "4.00" and q2["target_status"] == "met"
     q3 = satisfaction["2026-Q3"]
     assert q3["n"] == "" and q3["value"] == "" and q3["ci95_low"] == ""
     assert q3["note"] == "fewer than 5 responses"
@@ -195,3 +195,52 @@ def test_dashboard_pages_offer_exports_with_their_filters(manager_client, db, su
     link = area_page[area_page.index("/exports/answers.csv"):].split('"')[0].replace("&amp;", "&")
     rows = read_csv(manager_client.get(link))
     assert len(rows) == 5 and {r["service_area"] for r in rows} == {"Service Desk"}
+
+
+def test_semicolon_files_write_decimal_commas_rounded_as_on_screen(manager_client, db, survey, campaign):
+    start = datetime(2026, 1, 10, 9, tzinfo=timezone.utc)
+    seed_wave(db, survey, campaign, "2026-Q1", [2, 3, 3, 3, 3, 4], opens_at=start,
+              comments={0: "Not helpful at all, slow and rude", 1: FORMULA})
+    excel = read_csv(manager_client.get("/exports/summary.csv?excel=1"))
+    german = read_csv(manager_client.get("/exports/summary.csv?excel=1&sep=semicolon"), delimiter=";")
+    satisfaction = next(r for r in excel if r["metric"] == "satisfaction")
+    assert satisfaction["value"] == "3.00" and satisfaction["target"] == "4.00"
+    low, high = satisfaction["ci95_low"], satisfaction["ci95_high"]
+    assert len(low.split(".")[1]) == 2 and len(high.split(".")[1]) == 2, "2 decimals, as on the dashboard"
+    happiness = next(r for r in german if r["metric"] == "happiness")
+    assert happiness["value"] == "" or "," not in happiness["value"] and "." not in happiness["value"]
+    de = next(r for r in german if r["metric"] == "satisfaction")
+    assert de["value"] == "3,00" and de["ci95_low"] == low.replace(".", ",") and de["target"] == "4,00"
+    assert de["area_name" if "area_name" in de else "service_area"] == "Service Desk"
+    answers = read_csv(manager_client.get("/exports/answers.csv?excel=1&sep=semicolon"), delimiter=";")
+    polarity = next(r["sentiment_polarity"] for r in answers if r["comment"] == "Not helpful at all, slow and rude")
+    assert polarity.startswith("-0,") and len(polarity) == len("-0,00")
+    assert "'" + FORMULA in [r["comment"] for r in answers], "text stays text, commas and all"
+    assert "2026-Q1" in {r["wave"] for r in answers}
+
+
+def test_each_variant_downloads_under_its_own_name(manager_client, db, survey, campaign):
+    seed_wave(db, survey, campaign, "2026-Q1", [4, 4, 4, 4, 4])
+    names = {manager_client.get(f"/exports/summary.csv{query}").headers["Content-Disposition"]
+             for query in ("", "?excel=1", "?excel=1&sep=semicolon")}
+    assert names == {'attachment; filename="vendorpulse-summary-2026-Q1.csv"',
+                     'attachment; filename="vendorpulse-summary-2026-Q1-excel.csv"',
+                     'attachment; filename="vendorpulse-summary-2026-Q1-excel-semicolon.csv"'}
+    menu = manager_client.get("/dashboard/").get_data(as_text=True)
+    assert "Excel, English/US settings" in menu
+    assert "Excel, settings with a decimal comma (e.g. German, French)" in menu
+
+
+def test_reasons_are_exported_as_codes_and_in_words(manager_client, db, survey, campaign):
+    wave = seed_wave(db, survey, campaign, "2026-Q1", [2, 2, 2, 2, 2])
+    reasons = survey.question("reasons")
+    response = db.session.scalars(select(Response).where(Response.wave_id == wave.id)).first()
+    db.session.add(Answer(response_id=response.id, wave_id=wave.id, question_id=reasons.id,
+                          service_area_id=campaign.service_areas[0].id,
+                          reasons=["closed_unresolved", "lacked_expertise"]))
+    db.session.commit()
+    rows = read_csv(manager_client.get("/exports/answers.csv"))
+    row = next(r for r in rows if r["question_code"] == "reasons")
+    assert row["reasons"] == "closed_unresolved;lacked_expertise"
+    assert row["reasons_text"] == "Ticket closed before it was solved;Lacked knowledge"
+    assert all(r["reasons_text"] == "" for r in rows if r["question_code"] != "reasons")
