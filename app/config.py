@@ -104,6 +104,10 @@ class Config:
         self.SMTP_TIMEOUT = env_float("SMTP_TIMEOUT", 30.0)
         self.MAIL_FROM = env_str("MAIL_FROM", "VendorPulse <vendorpulse@localhost>")
         self.MAIL_OUTBOX_DIR = env_str("MAIL_OUTBOX_DIR", str(instance / "outbox"))
+        # Named in every survey email, so a person knows who asks and whom to ask: "IT Vendor Management",
+        # "IT Vendor Management, it-vendors@example.org".
+        self.ORGANISATION_NAME = env_str("ORGANISATION_NAME")
+        self.SURVEY_CONTACT = env_str("SURVEY_CONTACT")
         # Send-rate limits shared by every dispatcher (counted in the database); 0 = unlimited. Microsoft 365
         # allows 30 messages a minute and 10,000 recipients a day per mailbox.
         self.MAIL_MAX_PER_MINUTE = max(0, env_int("MAIL_MAX_PER_MINUTE", 0))

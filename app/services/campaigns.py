@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import calendar
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Iterable, Sequence
@@ -52,6 +53,37 @@ def wave_label(cadence: str, start: date) -> str:
         return f"{start.year}-{start.month:02d}"
     iso = start.isocalendar()
     return f"{iso.year}-W{iso.week:02d}"
+
+
+_QUARTER_LABEL = re.compile(r"^(\d{4})-Q([1-4])$")
+_MONTH_LABEL = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_WEEK_LABEL = re.compile(r"^(\d{4})-W(\d{2})$")
+
+
+def human_wave_label(label: str, cadence: str | None = None) -> str:
+    """What a person calls the period `wave_label` names: "November 2026", "Q4 2026 (October–December
+    2026)", "16–22 November 2026" (the ISO week). A label of another shape (typed by hand) comes back as is."""
+    if cadence in (None, "quarterly") and (match := _QUARTER_LABEL.match(label)):
+        year, quarter = int(match[1]), int(match[2])
+        first, last = calendar.month_name[quarter * 3 - 2], calendar.month_name[quarter * 3]
+        return f"Q{quarter} {year} ({first}\u2013{last} {year})"
+    if cadence in (None, "monthly") and (match := _MONTH_LABEL.match(label)):
+        return f"{calendar.month_name[int(match[2])]} {match[1]}"
+    if cadence in (None, "weekly") and (match := _WEEK_LABEL.match(label)):
+        try:
+            monday = date.fromisocalendar(int(match[1]), int(match[2]), 1)
+        except ValueError:
+            return label
+        return _day_range(monday, monday + timedelta(days=6))
+    return label
+
+
+def _day_range(first: date, last: date) -> str:
+    if first.year != last.year:
+        return f"{first.day} {first:%B %Y} \u2013 {last.day} {last:%B %Y}"
+    if first.month != last.month:
+        return f"{first.day} {first:%B} \u2013 {last.day} {last:%B %Y}"
+    return f"{first.day}\u2013{last.day} {last:%B %Y}"
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from flask import current_app
 
 from app.models import Invitation
 from app.services.bounces import envelope_sender
+from app.services.campaigns import human_wave_label
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,8 @@ class MailSettings:
     # With a bounce address, each message's envelope sender names its invitation (see services/bounces.py).
     bounce_address: str | None = None
     bounce_secret: str | None = None
+    organisation_name: str | None = None  # "<Organisation> asks ..." in the greeting
+    survey_contact: str | None = None  # "Questions? Contact ..." in the footer
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> MailSettings:
@@ -75,6 +78,7 @@ class MailSettings:
             smtp_security=config.get("SMTP_SECURITY", "starttls"), smtp_timeout=config.get("SMTP_TIMEOUT", 30.0),
             outbox_dir=config.get("MAIL_OUTBOX_DIR"),
             bounce_address=config.get("BOUNCE_ADDRESS"), bounce_secret=config.get("SECRET_KEY"),
+            organisation_name=config.get("ORGANISATION_NAME"), survey_contact=config.get("SURVEY_CONTACT"),
         )
 
 
@@ -224,11 +228,14 @@ def email_content(invitation: Invitation, token: str, settings: MailSettings, *,
     recipient, name = checked_recipient(stakeholder.email, stakeholder.name)
     closes_local = wave.closes_at.astimezone(ZoneInfo(settings.timezone))
     provider = campaign.provider.name
+    period = human_wave_label(wave.label, campaign.cadence)
     context = {
         "kind": kind,
         "name": name,
         "provider": provider,
-        "period": wave.label,
+        "period": period,
+        "organisation": one_line(settings.organisation_name or "") or None,
+        "contact": one_line(settings.survey_contact or "") or None,
         "survey_title": campaign.definition.title,
         "closes_on": f"{closes_local.day} {closes_local:%B %Y at %H:%M} ({settings.timezone})",
         "promise": confidentiality_promise(campaign.anonymity, campaign.min_group_size),
@@ -236,8 +243,8 @@ def email_content(invitation: Invitation, token: str, settings: MailSettings, *,
         "unsubscribe_link": unsubscribe_link(settings, token),
         "areas": [area.name for area in campaign.service_areas],
     }
-    subject = (f"How did {provider} do in {wave.label}? Your short survey" if kind == "invitation"
-               else f"Reminder: your {wave.label} survey about {provider} closes {closes_local.day} "
+    subject = (f"How did {provider} do in {period}? Your short survey" if kind == "invitation"
+               else f"Reminder: your {period} survey about {provider} closes {closes_local.day} "
                     f"{closes_local:%B}")
     return EmailContent(kind=kind, recipient=recipient, subject=one_line(subject), context=context,
                         invitation_id=invitation.id)

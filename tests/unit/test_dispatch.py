@@ -62,7 +62,7 @@ def test_a_pass_opens_the_due_wave_and_delivers_working_links(app, db, client, c
     assert report.waves_opened == 1 and report.invited == 2 and report.sent == 2
     assert sorted(r.to for r in smtp_server.received) == ["alice@example.com", "bob@example.com"]
     message = smtp_server.to("alice@example.com")[0]
-    assert "Northwind IT" in message["Subject"] and "2026-Q2" in message["Subject"]
+    assert "Northwind IT" in message["Subject"] and "Q2 2026" in message["Subject"]
     assert message["To"].addresses[0].display_name == "Alice Adams"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     text = message.get_body(("plain",)).get_content()
@@ -71,7 +71,7 @@ def test_a_pass_opens_the_due_wave_and_delivers_working_links(app, db, client, c
     for part in (text, html):
         assert f"http://vendorpulse.test/s/{token}" in part
         assert "anonymous" in part and "at least 5 people" in part
-        assert "Northwind IT" in part and "2026-Q2" in part
+        assert "Northwind IT" in part and "Q2 2026" in part
     closes = wave.closes_at.astimezone(__import__("zoneinfo").ZoneInfo("Europe/London"))
     assert f"{closes:%B %Y at %H:%M} (Europe/London)" in text
     assert message["List-Unsubscribe"].strip() == f"<http://vendorpulse.test/s/{token}/unsubscribe>"

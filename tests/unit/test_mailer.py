@@ -1,12 +1,14 @@
 """Building survey emails and classifying SMTP failures, against a real server where it matters."""
 from __future__ import annotations
 
+import dataclasses
 import smtplib
 import socket
 from datetime import datetime, timezone
 
 import pytest
 
+from app.services.campaigns import human_wave_label
 from app.services.invitations import issue_token
 from app.services.mailer import (
     MailSettings,
@@ -30,7 +32,7 @@ SETTINGS = MailSettings(base_url="https://surveys.example.org", timezone="Americ
 def invitation(db, survey):
     provider = make_provider("Zürich Managed Services")
     campaign = make_campaign(survey, provider=provider, areas=[make_area(provider, name="Service Desk")],
-                             anonymity="confidential", min_group_size=7)
+                             anonymity="confidential", min_group_size=7, cadence="monthly")
     wave = make_wave(campaign, label="2026-11", opens_at=datetime(2026, 11, 2, 14, tzinfo=timezone.utc), days=14)
     invitation, _ = make_invitation(wave, make_stakeholder(email="zofia@example.com", name="Zofia Zielińska"))
     return invitation
@@ -50,7 +52,7 @@ def test_invitation_email_names_provider_period_close_date_and_promise(invitatio
     assert email.survey_link == f"https://surveys.example.org/s/{token}"
     assert message["From"] == "Vendor Team <surveys@example.org>"
     assert str(message["To"]) == "Zofia Zielińska <zofia@example.com>"
-    assert "Zürich Managed Services" in message["Subject"] and "2026-11" in message["Subject"]
+    assert message["Subject"] == "How did Zürich Managed Services do in November 2026? Your short survey"
     assert message["Message-ID"].endswith("@example.org>")
     assert message["List-Unsubscribe"] == f"<https://surveys.example.org/s/{token}/unsubscribe>"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -59,12 +61,15 @@ def test_invitation_email_names_provider_period_close_date_and_promise(invitatio
     html = message.get_body(("html",)).get_content()
     for part in (text, html):
         assert email.survey_link in part
-        assert "Zürich Managed Services" in part and "2026-11" in part and "Service Desk" in part
+        assert "Zürich Managed Services" in part and "November 2026" in part and "Service Desk" in part
+        assert "2026-11" not in part
         # 16 November 19:00 UTC is 14:00 in New York (EST).
         assert "16 November 2026 at 09:00 (America/New_York)" in part
         assert "confidential" in part and "at least 7 people" in part
     assert "Zofia Zielińska" in text and "Zofia Zieli&#324;ska" not in text
     assert f'href="https://surveys.example.org/s/{token}/unsubscribe"' in html
+    assert "Unsubscribe from these surveys" in text and "Do not want" not in text + html
+    assert "Questions?" not in text + html and " asks" not in text  # no contact or organisation configured
     # The whole message survives the trip as 7-bit SMTP data.
     message.as_bytes().decode("ascii")
 
@@ -73,7 +78,12 @@ def test_reminder_says_so_and_html_escapes_names(invitation, db):
     invitation.stakeholder.name = "<b>Bo</b> & Co"
     db.session.commit()
     email = build_email(invitation, issue_token(invitation, "reminder"), SETTINGS, kind="reminder")
-    assert email.message["Subject"].startswith("Reminder:")
+    assert email.message["Subject"] == "Reminder: your November 2026 survey about Zürich Managed Services closes " \
+                                       "16 November"
+    text = email.message.get_body(("plain",)).get_content()
+    for part in (text, email.message.get_body(("html",)).get_content()):
+        assert "has not been answered yet" in part and "already answered" not in part
+        assert part.count("16 November 2026") == 1  # the closing date, said once
     html = email.message.get_body(("html",)).get_content()
     assert "&lt;b&gt;Bo&lt;/b&gt; &amp; Co" in html and "<b>Bo</b>" not in html
     assert "anonymous" not in email.message.get_body(("plain",)).get_content()
@@ -84,6 +94,34 @@ def test_anonymous_campaigns_promise_anonymity(invitation, db):
     db.session.commit()
     text = build_email(invitation, issue_token(invitation), SETTINGS).message.get_body(("plain",)).get_content()
     assert "Your answers are anonymous" in text
+
+
+def test_organisation_and_contact_appear_in_greeting_and_footer(invitation):
+    settings = dataclasses.replace(SETTINGS, organisation_name="IT Vendor Management",
+                                   survey_contact="IT Vendor Management, it-vendors@example.org")
+    for kind in ("invitation", "reminder"):
+        message = build_email(invitation, issue_token(invitation, kind), settings, kind=kind).message
+        text = message.get_body(("plain",)).get_content()
+        html = message.get_body(("html",)).get_content()
+        for part in (text, html):
+            assert "Questions? Contact IT Vendor Management, it-vendors@example.org." in part, kind
+        assert "Zofia Zielińska,\n\nIT Vendor Management " in text, kind
+    assert "IT Vendor Management asks: how did Zürich Managed Services serve you in November 2026?" in \
+        build_email(invitation, issue_token(invitation), settings).message.get_body(("plain",)).get_content()
+
+
+@pytest.mark.parametrize("label, cadence, human", [
+    ("2026-11", "monthly", "November 2026"),
+    ("2026-Q4", "quarterly", "Q4 2026 (October\u2013December 2026)"),
+    ("2026-W47", "weekly", "16\u201322 November 2026"),
+    ("2026-W49", "weekly", "30 November \u2013 6 December 2026"),
+    ("2026-W53", "weekly", "28 December 2026 \u2013 3 January 2027"),
+    ("2027-W53", "weekly", "2027-W53"),  # 2027 has no week 53
+    ("2026-11", "quarterly", "2026-11"),  # not this cadence's shape: left as typed
+    ("Pilot", "monthly", "Pilot"),
+])
+def test_human_wave_label(label, cadence, human):
+    assert human_wave_label(label, cadence) == human
 
 
 @pytest.mark.parametrize("error, kind, reply", [
