@@ -19,7 +19,7 @@ from app.services import mail_check
 from app.services import providers as provider_service
 from app.services import send_rate
 from app.services import stakeholders as stakeholder_service
-from app.services.mailer import MailSettings
+from app.services.mailer import MailSettings, email_previews
 
 STAKEHOLDERS_PER_PAGE = 50
 SKIPPED_ROWS_SHOWN = 10
@@ -143,7 +143,9 @@ def campaign_detail(campaign_id: int):
                            failed=campaign_service.failed_invitations(campaign.id),
                            bounced=campaign_service.bounced_invitations(campaign.id),
                            sending=send_rate.sending_overview(utcnow(),
-                                                              send_rate.SendLimits.from_config(current_app.config)))
+                                                              send_rate.SendLimits.from_config(current_app.config)),
+                           email_previews=email_previews(campaign, waves, MailSettings.from_config(current_app.config),
+                                                         utcnow()))
 
 
 def _signed_in_user_key() -> str:

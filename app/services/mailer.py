@@ -24,15 +24,15 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from pathlib import Path
-from typing import Any, Mapping, Protocol
+from typing import Any, Mapping, Protocol, Sequence
 from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 
-from app.models import Invitation
+from app.models import Campaign, Invitation, Wave
 from app.services.bounces import envelope_sender
-from app.services.campaigns import human_wave_label
+from app.services.campaigns import human_wave_label, upcoming_waves
 
 log = logging.getLogger(__name__)
 
@@ -222,13 +222,55 @@ def email_content(invitation: Invitation, token: str, settings: MailSettings, *,
     when the stakeholder's address or name cannot go into an email."""
     if kind not in KINDS:
         raise ValueError(f"unknown email kind {kind!r}")
-    wave = invitation.wave
-    campaign = wave.campaign
     stakeholder = invitation.stakeholder
     recipient, name = checked_recipient(stakeholder.email, stakeholder.name)
-    closes_local = wave.closes_at.astimezone(ZoneInfo(settings.timezone))
+    subject, context = _subject_and_context(kind, invitation.wave.campaign, invitation.wave.label,
+                                            invitation.wave.closes_at, name, token, settings)
+    return EmailContent(kind=kind, recipient=recipient, subject=subject, context=context,
+                        invitation_id=invitation.id)
+
+
+class _WaveDates(Protocol):
+    label: str
+    closes_at: datetime
+
+
+PREVIEW_NAME = "Alex Example"
+PREVIEW_TOKEN = "example-link-not-a-real-survey"
+
+
+@dataclass(frozen=True)
+class EmailPreview:
+    kind: str
+    subject: str
+    text: str
+
+
+def email_previews(campaign: Campaign, waves_newest_first: Sequence[Wave], settings: MailSettings,
+                   now: datetime) -> list[EmailPreview]:
+    """The invitation and reminder as a recipient would read them (the text part), addressed to a made-up
+    person with a placeholder link: a preview must never carry a working token. They are for the wave
+    that is open or next (the newest wave, or the next one planned when there is none)."""
+    wave: _WaveDates | None = next((w for w in waves_newest_first if w.state != "closed"), None)
+    if wave is None:
+        planned = upcoming_waves(campaign, now, settings.timezone)
+        wave = planned[0] if planned else (waves_newest_first[0] if waves_newest_first else None)
+    if wave is None:
+        return []
+    templates = current_app.jinja_env
+    previews = []
+    for kind in KINDS:
+        subject, context = _subject_and_context(kind, campaign, wave.label, wave.closes_at, PREVIEW_NAME,
+                                                PREVIEW_TOKEN, settings)
+        previews.append(EmailPreview(kind, subject, templates.get_template(f"email/{kind}.txt").render(context)))
+    return previews
+
+
+def _subject_and_context(kind: str, campaign: Campaign, label: str, closes_at: datetime, name: str, token: str,
+                         settings: MailSettings) -> tuple[str, dict[str, Any]]:
+    closes_local = closes_at.astimezone(ZoneInfo(settings.timezone))
     provider = campaign.provider.name
-    period = human_wave_label(wave.label, campaign.cadence)
+    period = human_wave_label(label, campaign.cadence)
     context = {
         "kind": kind,
         "name": name,
@@ -246,8 +288,7 @@ def email_content(invitation: Invitation, token: str, settings: MailSettings, *,
     subject = (f"How did {provider} do in {period}? Your short survey" if kind == "invitation"
                else f"Reminder: your {period} survey about {provider} closes {closes_local.day} "
                     f"{closes_local:%B}")
-    return EmailContent(kind=kind, recipient=recipient, subject=one_line(subject), context=context,
-                        invitation_id=invitation.id)
+    return one_line(subject), context
 
 
 def render_email(content: EmailContent, settings: MailSettings, now: datetime | None = None) -> OutgoingEmail:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from app.models import Campaign, Invitation, Wave
+from app.models import Campaign, Invitation, InvitationToken, Wave
 from tests.factories import extract_csrf, make_area, make_campaign, make_invitation, make_provider, make_stakeholder, \
     make_wave
 
@@ -94,3 +94,23 @@ def test_wave_table_counts_and_actions(admin_client, db, survey):
     assert db.session.get(Wave, upcoming.id).state == "open"
     assert admin_client.post(f"/admin/waves/{current.id}/close").status_code == 400  # no CSRF token
     assert admin_client.post("/admin/waves/999999/close", data={"csrf_token": token}).status_code == 404
+
+
+def test_campaign_page_previews_both_emails_without_a_real_link(admin_client, app, db, survey, monkeypatch):
+    monkeypatch.setitem(app.config, "ORGANISATION_NAME", "IT Vendor Management")
+    monkeypatch.setitem(app.config, "SURVEY_CONTACT", "it-vendors@example.org")
+    provider = make_provider("Northwind IT")
+    campaign = make_campaign(survey, provider=provider, areas=[make_area(provider, name="Service Desk")])
+    wave = make_wave(campaign, label="2026-Q4", state="open")
+    make_invitation(wave, make_stakeholder(email="real@example.com"))
+    tokens_before = db.session.scalar(select(func.count()).select_from(InvitationToken))
+    page = admin_client.get(f"/admin/campaigns/{campaign.id}").get_data(as_text=True)
+    previews = page.split('id="email-preview"')[1].split('id="test-message"')[0]
+    assert previews.count("<details") == 2 and previews.count("<pre>") == 2
+    assert "How did Northwind IT do in Q4 2026 (October–December 2026)? Your short survey" in previews
+    assert "Reminder: your Q4 2026 (October–December 2026) survey about Northwind IT" in previews
+    assert "IT Vendor Management asks: how did Northwind IT" in previews
+    assert previews.count("Questions? Contact it-vendors@example.org.") == 2
+    assert "Service Desk" in previews and "Unsubscribe from these surveys" in previews
+    assert "/s/example-link-not-a-real-survey" in previews and "real@example.com" not in previews
+    assert db.session.scalar(select(func.count()).select_from(InvitationToken)) == tokens_before
