@@ -100,8 +100,9 @@ def stream_csv(columns: Sequence[Column], rows: Iterable[Sequence[Any]], dialect
                *, chunk_bytes: int = 64 * 1024) -> Iterator[bytes]:
     """Yield the encoded header, then the rows (RFC 4180 quoting, CRLF line ends) in ~64 KB chunks.
 
-    Only text cells are touched per row (the formula guard), which keeps the export close to the
-    speed of a bare csv.writer loop; chunks keep the WSGI server's per-write overhead small.
+    Only text cells (the formula guard) and non-integer numbers (rounding, decimal separator) are touched
+    per row, which keeps the export close to the speed of a bare csv.writer loop; chunks keep the WSGI
+    server's per-write overhead small.
     """
     writer = csv.writer(_Echo(), delimiter=dialect.delimiter, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
     header = writer.writerow([c.name for c in columns]).encode("utf-8")
@@ -109,7 +110,7 @@ def stream_csv(columns: Sequence[Column], rows: Iterable[Sequence[Any]], dialect
     text_columns = [i for i, c in enumerate(columns) if c.kind in ("text", "value")]
     converted = [(i, _CONVERTERS[c.kind]) for i, c in enumerate(columns) if c.kind in _CONVERTERS]
     comma = dialect.decimal_comma
-    converted += [(i, _number_converter(c.digits, comma)) for i, c in enumerate(columns) if c.kind in ("number", "value")]
+    numbers = [(i, _number_converter(c.digits, comma)) for i, c in enumerate(columns) if c.kind in ("number", "value")]
     triggers = _TRIGGER_SET
     pending: list[str] = []
     size = 0
@@ -124,6 +125,12 @@ def stream_csv(columns: Sequence[Column], rows: Iterable[Sequence[Any]], dialect
         for i, convert in converted:
             value = cells[i]
             if value is not None:
+                if cells is row:
+                    cells = list(row)
+                cells[i] = convert(value)
+        for i, convert in numbers:
+            value = cells[i]
+            if value.__class__ is float or value.__class__ is Decimal:  # ints and text are written as they are
                 if cells is row:
                     cells = list(row)
                 cells[i] = convert(value)

@@ -205,15 +205,19 @@ ANSWER_COLUMNS = [Column("wave"), Column("service_area"), Column("question_code"
                   Column("sentiment_label"), Column("label_corrected"), Column("department")]
 
 
+def _question_text():
+    """The question as the respondent read it, with its area's name in place of `{area}`."""
+    return func.replace(Question.text, "{area}", func.coalesce(ServiceArea.name, literal("the service")))
+
+
 def answers_query(scope: Scope, area_code: str | None = None, planner: RowPlanner | None = None) -> Select:
     """One row per answer in random order, with the response's department and areas for the row plan."""
     planner = planner or row_planner(scope)
     corrected = case((Answer.label_override.is_not(None), literal("yes")),
                      (Answer.sentiment_label.is_not(None), literal("no")), else_=None)
-    question_text = func.replace(Question.text, "{area}", func.coalesce(ServiceArea.name, literal("the service")))
     return (
         _answer_query(
-            scope, area_code, Wave.label, ServiceArea.name, Question.code, question_text,
+            scope, area_code, Wave.label, ServiceArea.name, Question.code, _question_text(),
             Answer.score, Answer.reasons, Answer.text, Answer.sentiment_polarity,
             func.coalesce(Answer.label_override, Answer.sentiment_label), corrected,
             Answer.wave_id, Response.department, planner.masks.c.mask, func.coalesce(Answer.service_area_id, 0),
@@ -327,7 +331,7 @@ def comments_table(scope: Scope, area_code: str | None = None) -> ExportTable:
         raise InvalidInput("Comments are not exported by department: with its department, a comment's wording "
                            "could point at the person who wrote it. Export them for all departments.",
                            errors={"department": ["not available for comments"]})
-    columns = [Column("wave"), Column("service_area"), Column("question_code"),
+    columns = [Column("wave"), Column("service_area"), Column("question_code"), Column("question_text"),
                Column("comment"), Column("sentiment_polarity", "number", POLARITY_DIGITS), Column("computed_label"),
                Column("label"), Column("label_corrected"), Column("drivers"), Column("themes"),
                Column("shareable")]
@@ -337,7 +341,7 @@ def comments_table(scope: Scope, area_code: str | None = None) -> ExportTable:
         scope, area_code, Answer.wave_id, func.coalesce(Answer.service_area_id, 0), Wave.label,
         ServiceArea.name, Question.code, Answer.text, Answer.sentiment_polarity, Answer.sentiment_label,
         func.coalesce(Answer.label_override, Answer.sentiment_label), Answer.label_override,
-        Answer.sentiment_drivers, Answer.shareable,
+        Answer.sentiment_drivers, Answer.shareable, _question_text(),
     ).where(Answer.text.is_not(None), Answer.text != "").order_by(
         Answer.wave_id, func.coalesce(Answer.service_area_id, 0), func.random())
 
@@ -348,11 +352,12 @@ def comments_table(scope: Scope, area_code: str | None = None) -> ExportTable:
             group = list(group)  # one wave and area: a few hundred comments at most
             top = {label: [phrase for phrase, _ in sentiment.themes([r[5] for r in group if r[8] == label], top_n=10)]
                    for label in sentiment.LABELS}
-            for (_, _, label, area, code, text, polarity, computed, effective, override, drivers, shareable) in group:
+            for (_, _, label, area, code, text, polarity, computed, effective, override, drivers, shareable,
+                 question) in group:
                 lowered = text.lower()
                 present = [phrase for phrase in top.get(effective or "neutral", []) if phrase in lowered]
                 driver_text = "; ".join(f"{d['phrase']} ({d['contribution']:+.2f})" for d in (drivers or []))
-                yield (label, area, code, text, polarity, computed, effective,
+                yield (label, area, code, question, text, polarity, computed, effective,
                        "yes" if override else "no", driver_text, "; ".join(present), "yes" if shareable else "no")
 
     return ExportTable(columns, rows(), f"vendorpulse-comments-{range_label(scope)}.csv")

@@ -244,3 +244,10 @@ def test_reasons_are_exported_as_codes_and_in_words(manager_client, db, survey, 
     assert row["reasons"] == "closed_unresolved;lacked_expertise"
     assert row["reasons_text"] == "Ticket closed before it was solved;Lacked knowledge"
     assert all(r["reasons_text"] == "" for r in rows if r["question_code"] != "reasons")
+
+
+def test_comments_say_which_question_they_answer(manager_client, db, survey, campaign):
+    seed_wave(db, survey, campaign, "2026-Q1", [4, 4, 4, 4, 4], comments={0: "Quick and friendly"})
+    rows = read_csv(manager_client.get("/exports/comments.csv"))
+    assert [(r["question_code"], r["question_text"], r["comment"]) for r in rows] == [
+        ("comment", "Anything you would like to tell us about Service Desk?", "Quick and friendly")]
