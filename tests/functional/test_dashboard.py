@@ -237,3 +237,20 @@ def test_a_remembered_campaign_of_another_provider_is_not_a_provider_users_defau
     client.get(f"/dashboard/scorecard?campaign={other.id}")
     with client.session_transaction() as session:
         assert session["last_campaign_id"] == other.id  # unchanged: never set to a campaign not shown
+
+
+def test_an_open_wave_is_marked_provisional_on_every_page_that_shows_it(manager_client, db, seeded):
+    last = seeded.waves[-1]
+    last.state = "open"
+    db.session.commit()
+    reporting.clear_cache()
+    note = f"Provisional: {last.label} is open until {last.closes_at:%d %B %Y}; figures will move"
+    pages = _pages(seeded)
+    for name in ("overview", "area", "scorecard"):
+        assert note in manager_client.get(pages[name]).get_data(as_text=True), name
+
+    last.state = "closed"
+    db.session.commit()
+    reporting.clear_cache()
+    for name in ("overview", "area", "scorecard"):
+        assert "Provisional:" not in manager_client.get(pages[name]).get_data(as_text=True), name

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import case, exists, func, select
@@ -23,6 +24,15 @@ class WaveRef:
     id: int
     label: str
     state: str
+    closes_at: datetime | None = None
+
+    @property
+    def provisional_note(self) -> str | None:
+        """What every page showing this wave says while it is open: its figures still move."""
+        if self.state != "open":
+            return None
+        until = f" until {self.closes_at:%d %B %Y}" if self.closes_at else ""
+        return f"Provisional: {self.label} is open{until}; figures will move"
 
 
 @dataclass(frozen=True)
@@ -90,6 +100,11 @@ class Scope:
     def metric_codes(self) -> tuple[str, ...]:
         """Codes of the questions the metrics are read from (a campaign's survey may lack one)."""
         return tuple(q.code for q in (self.satisfaction, self.happiness) if q is not None)
+
+    @property
+    def provisional(self) -> str | None:
+        """The provisional note of the open wave in the range, for pages and the pack; None when all are closed."""
+        return next((w.provisional_note for w in reversed(self.waves) if w.provisional_note), None)
 
     @property
     def current_wave(self) -> WaveRef | None:
@@ -167,7 +182,7 @@ def resolve_scope(
     campaign = db.session.get(Campaign, chosen.id if chosen else default_campaign([o.id for o in options],
                                                                                      preferred_campaign_id))
     wave_rows = db.session.execute(
-        select(Wave.id, Wave.label, Wave.state)
+        select(Wave.id, Wave.label, Wave.state, Wave.closes_at)
         .where(Wave.campaign_id == campaign.id, Wave.state != "scheduled")
         .order_by(Wave.opens_at, Wave.id)
     ).all()
