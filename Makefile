@@ -10,7 +10,7 @@ export FLASK_APP := wsgi.py
 # Links in emails and the demo's sample link point at the address `make run` serves.
 export BASE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run test bench install install-dev browser nginx dovecot libreoffice clean-venv
+.PHONY: run test bench install install-dev browser nginx dovecot libreoffice poppler clean-venv
 
 $(VENV)/.runtime-installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -77,13 +77,22 @@ libreoffice:
 	  else echo "LibreOffice is not installed and cannot be installed here: spreadsheet tests will be skipped."; fi; \
 	fi
 
+# Debian's poppler-utils: pdftoppm renders every review-pack page to PNG (tests/functional/test_review_pack.py).
+poppler:
+	@if ! command -v pdftoppm >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null) \
+	      || echo "Could not install poppler-utils: the pack's page renders will be skipped."; \
+	  else echo "pdftoppm is not installed and cannot be installed here: the pack's page renders will be skipped."; fi; \
+	fi
+
 # axe-core (accessibility checks injected into pages by the browser tests), from the npm registry.
 node_modules/axe-core/axe.min.js:
 	@if command -v npm >/dev/null; then npm install --no-save --no-audit --no-fund --silent axe-core@$(AXE_VERSION) \
 	  || echo "Could not install axe-core: accessibility checks will be skipped."; \
 	else echo "npm is not installed: accessibility checks will be skipped."; fi
 
-test: install-dev browser nginx dovecot libreoffice node_modules/axe-core/axe.min.js
+test: install-dev browser nginx dovecot libreoffice poppler node_modules/axe-core/axe.min.js
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Every benchmark, then one table of all promised figures (about 10 minutes on 2 cores).

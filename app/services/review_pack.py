@@ -5,7 +5,9 @@ importing this module (the CLI does) stays cheap.
 """
 from __future__ import annotations
 
+import functools
 import io
+import re
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +27,8 @@ PAGE = (11.69, 8.27)  # A4 landscape, inches
 INK, MUTED, GOOD, BAD, BRAND = "#1b2430", "#4a5565", "#1a7f37", "#b42318", "#0b5cad"
 COMMENTS_PER_AREA = 4
 COMMENT_LINE_CHARACTERS = 110  # about the page's width at 10 pt
+BODY = (0.03, 0.05, 0.94, 0.8)  # left, bottom, width, height: below the header, above the page number
+AREA_NAME_CHARACTERS = 26  # scorecard: longer area names wrap onto a second line, never cut
 
 
 @dataclass(frozen=True)
@@ -33,16 +37,63 @@ class PackMeta:
     prepared_by: str
 
 
-def _page(title: str, subtitle: str | None = None) -> Figure:
+def _page(title: str, subtitle: str | None = None, *, provisional: str | None = None,
+          constrained: bool = False) -> Figure:
+    """A page with its header. `constrained` pages lay their charts out below the header (subfigures
+    in a grid), so each chart's own constrained layout keeps its labels inside its slot."""
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
-    fig = Figure(figsize=PAGE)
+    fig = Figure(figsize=PAGE, layout="constrained" if constrained else None)
+    if constrained:
+        fig.get_layout_engine().set(rect=BODY)
     # Titles, names and comments come from data: `$` is a dollar sign, never the start of mathtext.
-    fig.text(0.05, 0.93, title, fontsize=20, fontweight="bold", color=INK, parse_math=False)
+    fig.text(0.05, 0.93, drawable(title), fontsize=20, fontweight="bold", color=INK, parse_math=False)
     if subtitle:
-        fig.text(0.05, 0.895, subtitle, fontsize=11, color=MUTED, parse_math=False)
+        fig.text(0.05, 0.895, drawable(subtitle), fontsize=11, color=MUTED, parse_math=False)
+    if provisional:
+        fig.text(0.95, 0.93, provisional, fontsize=10, fontweight="bold", color=BAD, ha="right",
+                 parse_math=False)
     fig.add_artist(Line2D([0.05, 0.95], [0.875, 0.875], transform=fig.transFigure, color="#d5dbe3", linewidth=1))
+    fig.vendorpulse_title = title  # the contents page lists pages by this
+    return fig
+
+
+@functools.cache
+def _font_codepoints() -> frozenset[int]:
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    font = FT2Font(font_manager.findfont(font_manager.FontProperties(family="DejaVu Sans")))
+    return frozenset(font.get_charmap())
+
+
+def drawable(text: str) -> str:
+    """`text` without the characters DejaVu Sans has no glyph for (emoji, CJK), which would print as
+    empty boxes; the spaces they leave are closed up."""
+    glyphs = _font_codepoints()
+    kept = "".join(c for c in text if ord(c) in glyphs or c in "\n\t")
+    return re.sub(r"[ \t]{2,}", " ", kept).strip() if kept != text else text
+
+
+def _number_pages(pages: list[Figure]) -> None:
+    for number, fig in enumerate(pages, start=1):
+        fig.text(0.95, 0.025, f"{number} / {len(pages)}", fontsize=9, color=MUTED, ha="right")
+
+
+def contents_page(titles: list[str], scope: Scope) -> Figure:
+    """Page 2: every page of the pack with its number (the cover is 1, this page 2)."""
+    fig = _page("Contents", f"{scope.provider_name}, {scope.waves[-1].label if scope.waves else ''}",
+                provisional=scope.provisional)
+    entries = [("Cover", 1), ("Contents", 2)] + [(title, number) for number, title in enumerate(titles, start=3)]
+    columns = 1 if len(entries) <= 16 else 2
+    per_column = -(-len(entries) // columns)
+    for index, (title, number) in enumerate(entries):
+        column, row = divmod(index, per_column)
+        x = 0.08 + column * 0.45
+        y = 0.8 - row * 0.045
+        fig.text(x, y, drawable(title), fontsize=12, color=INK, parse_math=False)
+        fig.text(x + 0.38, y, str(number), fontsize=12, color=MUTED, ha="right")
     return fig
 
 
@@ -70,7 +121,10 @@ def cover_page(scope: Scope, overview: reports.Overview, meta: PackMeta) -> Figu
     current = scope.waves[-1].label if scope.waves else "no wave yet"
     period = scope.waves[0].label if len(scope.waves) <= 1 else f"{scope.waves[0].label} to {scope.waves[-1].label}"
     fig.text(0.06, 0.84, "Quarterly service review", fontsize=32, fontweight="bold", color="white")
-    fig.text(0.06, 0.76, f"{scope.provider_name} · {current}", fontsize=20, color="white", parse_math=False)
+    fig.text(0.06, 0.76, drawable(f"{scope.provider_name} · {current}"), fontsize=20, color="white",
+             parse_math=False)
+    if scope.provisional:
+        fig.text(0.06, 0.645, scope.provisional, fontsize=12, fontweight="bold", color="white", parse_math=False)
     fig.text(0.06, 0.69, f"Employee experience of IT services, trends {period}", fontsize=13, color="white",
              parse_math=False)
     rate = overview.response_rate
@@ -81,7 +135,7 @@ def cover_page(scope: Scope, overview: reports.Overview, meta: PackMeta) -> Figu
     else:
         rate_text = f"Response rate {rate.rate:.0%}: {rate.responded} of {rate.invited} invited employees answered"
     lines = [
-        ("Campaign", scope.campaign_name),
+        ("Campaign", drawable(scope.campaign_name)),
         ("Period", period),
         ("Responses", rate_text),
         ("Below target now", f"{len(overview.below_target)} of {len(overview.rows)} service areas"),
@@ -102,7 +156,8 @@ def cover_page(scope: Scope, overview: reports.Overview, meta: PackMeta) -> Figu
 
 def scorecard_page(scope: Scope, overview: reports.Overview) -> Figure:
     current = scope.waves[-1].label if scope.waves else ""
-    fig = _page("Scorecard", f"{scope.provider_name}, {current}: every service area against its contract targets")
+    fig = _page("Scorecard", f"{scope.provider_name}, {current}: every service area against its contract targets",
+                provisional=scope.provisional)
     ax = fig.add_axes((0.05, 0.08, 0.9, 0.76))
     ax.axis("off")
     headers = ["Service area", "Satisfaction", "Target", "Change", "Happiness", "Target", "Change", "Responses"]
@@ -110,7 +165,7 @@ def scorecard_page(scope: Scope, overview: reports.Overview) -> Figure:
     for row in overview.rows:
         sat, hap = row.current.satisfaction, row.current.happiness
         cells.append([
-            row.area.name,
+            textwrap.fill(drawable(row.area.name), AREA_NAME_CHARACTERS),
             scope.suppression_label if sat.suppressed else _fmt(sat.value, "satisfaction"),
             _fmt(sat.target, "satisfaction"), _change(sat),
             scope.suppression_label if hap.suppressed else _fmt(hap.value, "happiness"),
@@ -119,11 +174,14 @@ def scorecard_page(scope: Scope, overview: reports.Overview) -> Figure:
         colours.append(["white", _status_colour(sat.status), "white", "white", _status_colour(hap.status),
                         "white", "white", "white"])
     table = ax.table(cellText=cells or [["No service areas"] + [""] * 7], colLabels=headers,
-                     cellColours=colours or None, loc="upper center", cellLoc="left", colLoc="left")
+                     cellColours=colours or None, loc="upper center", cellLoc="left", colLoc="left",
+                     colWidths=[0.26, 0.11, 0.07, 0.12, 0.11, 0.07, 0.12, 0.14])
     table.auto_set_font_size(False)
     table.set_fontsize(11)
     table.scale(1, 2.0)
     for (r, _c), cell in table.get_celld().items():
+        if "\n" in cell.get_text().get_text():  # a wrapped area name: the row grows, the name stays whole
+            cell.set_height(cell.get_height() * 1.6)
         cell.get_text().set_parse_math(False)
         cell.set_edgecolor("#d5dbe3")
         if r == 0:
@@ -137,34 +195,29 @@ def _status_colour(status: str) -> str:
     return {"met": "#dcefe2", "below": "#f7dcda"}.get(status, "white")
 
 
-def _image(fig: Figure, rect: tuple[float, float, float, float], spec: chart_specs.ChartSpec) -> None:
-    """Charts are placed as 200 dpi images, so each keeps its own tested layout."""
-    import matplotlib.image as mpimg
-
-    png = charts.render(spec.figure(), "png")
-    ax = fig.add_axes(rect)
-    ax.imshow(mpimg.imread(io.BytesIO(png), format="png"))
-    ax.axis("off")
-
-
 def area_page(scope: Scope, report: reports.AreaReport) -> Figure:
+    """Charts drawn into the page as vectors (subfigures), at the text sizes they have on screen."""
     current = report.current
     sat = current.satisfaction if current else None
     subtitle = (f"{scope.waves[-1].label}: satisfaction {_fmt(sat.value, 'satisfaction')} "
                 f"(target {_fmt(sat.target, 'satisfaction')}), {sat.n} responses"
                 if sat and not sat.suppressed else f"{scope.suppression_note} in the latest wave")
-    fig = _page(report.area.name, subtitle)
-    _image(fig, (0.03, 0.42, 0.55, 0.44), chart_specs.trend_spec(report, "satisfaction"))
-    _image(fig, (0.03, 0.02, 0.55, 0.38), chart_specs.distribution_spec(report, "satisfaction"))
-    _image(fig, (0.6, 0.42, 0.38, 0.44), chart_specs.sentiment_spec(report))
-    fig.text(0.62, 0.37, "What comments talk about", fontsize=12, fontweight="bold", color=INK)
+    fig = _page(report.area.name, subtitle, provisional=scope.provisional, constrained=True)
+    grid = fig.add_gridspec(2, 2, width_ratios=[3, 2], height_ratios=[5, 4])
+    for slot, spec in ((grid[0, 0], chart_specs.trend_spec(report, "satisfaction")),
+                       (grid[1, 0], chart_specs.distribution_spec(report, "satisfaction")),
+                       (grid[0, 1], chart_specs.sentiment_spec(report))):
+        with charts.drawing_into(fig.add_subfigure(slot)):
+            spec.figure()
+    themes_box = fig.add_subfigure(grid[1, 1])
+    themes_box.text(0.04, 0.92, "What comments talk about", fontsize=12, fontweight="bold", color=INK)
     themes = report.themes[:8]
     if themes:
         for index, (phrase, count) in enumerate(themes):
-            fig.text(0.62, 0.33 - index * 0.035, f"{phrase}", fontsize=10, color=INK, parse_math=False)
-            fig.text(0.9, 0.33 - index * 0.035, f"{count}", fontsize=10, color=MUTED, ha="right")
+            themes_box.text(0.04, 0.8 - index * 0.1, drawable(phrase), fontsize=10, color=INK, parse_math=False)
+            themes_box.text(0.9, 0.8 - index * 0.1, f"{count}", fontsize=10, color=MUTED, ha="right")
     else:
-        fig.text(0.62, 0.33, "Not enough comments to show themes.", fontsize=10, color=MUTED)
+        themes_box.text(0.04, 0.8, "Not enough comments to show themes.", fontsize=10, color=MUTED)
     return fig
 
 
@@ -177,11 +230,13 @@ def _comment_pages(scope: Scope) -> Iterator[Figure]:
             page = list_comments(scope, CommentFilter(wave_id=wave.id if wave else None, area_id=area.id,
                                                       label=label, shareable_only=True),
                                  page=1, per_page=2)
-            picked.extend(page.items)
+            # One comment can match two label filters (a corrected label beside the computed one).
+            picked.extend(item for item in page.items if item.id not in {p.id for p in picked})
         if picked:
             blocks.append((area.name, picked[:COMMENTS_PER_AREA]))
     if not blocks:
-        fig = _page("What employees said", "No comments were marked shareable with the provider for this wave.")
+        fig = _page("What employees said", "No comments were marked shareable with the provider for this wave.",
+                    provisional=scope.provisional)
         yield fig
         return
     fig, y = None, 0.0
@@ -191,14 +246,16 @@ def _comment_pages(scope: Scope) -> Iterator[Figure]:
             if fig is not None:
                 yield fig
             fig = _page("What employees said", "Comments marked shareable by the vendor manager; "
-                                               "email addresses and phone numbers are masked.")
+                                               "email addresses and phone numbers are masked.",
+                        provisional=scope.provisional)
             y = 0.83
-        fig.text(0.05, y, area_name, fontsize=13, fontweight="bold", color=INK, parse_math=False)
+        fig.text(0.05, y, drawable(area_name), fontsize=13, fontweight="bold", color=INK, parse_math=False)
         y -= 0.045
         for item in items:
             colour = {"negative": BAD, "positive": GOOD}.get(item.label or "", MUTED)
             fig.text(0.05, y, (item.label or "").upper(), fontsize=8, fontweight="bold", color=colour)
-            text = mask_personal_details(item.text).replace("\n", " ")
+            fig.text(0.05, y - 0.022, drawable(item.wave), fontsize=8, color=MUTED, parse_math=False)
+            text = drawable(mask_personal_details(item.text).replace("\n", " "))
             quote = "“" + (text[:170] + "…" if len(text) > 170 else text) + "”"
             # Broken into lines here, not with wrap=True: matplotlib measures the lines it wraps as
             # mathtext whenever they hold two "$", whatever parse_math says.
@@ -211,12 +268,15 @@ def _comment_pages(scope: Scope) -> Iterator[Figure]:
 
 
 def pack_pages(scope: Scope, meta: PackMeta) -> Iterator[Figure]:
+    """The pack's pages in order, each numbered "n / total": cover, contents, scorecard, areas, comments."""
     overview = reports.overview(scope)
-    yield cover_page(scope, overview, meta)
-    yield scorecard_page(scope, overview)
-    for area in scope.areas:
-        yield area_page(scope, reports.area_report(scope, area.id, for_provider=True))
-    yield from _comment_pages(scope)
+    body = [scorecard_page(scope, overview)]
+    body.extend(area_page(scope, reports.area_report(scope, area.id, for_provider=True)) for area in scope.areas)
+    body.extend(_comment_pages(scope))
+    titles = [getattr(page, "vendorpulse_title", "") for page in body]
+    pages = [cover_page(scope, overview, meta), contents_page(titles, scope), *body]
+    _number_pages(pages)
+    yield from pages
 
 
 def build_review_pack(scope: Scope, meta: PackMeta) -> bytes:

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import io
+import os
+import shutil
+import subprocess
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -10,9 +13,9 @@ from pypdf import PdfReader
 from sqlalchemy import select, update
 
 from app.models import Answer
-from app.services import charts
+from app.services import charts, reporting
 from app.services.reporting import resolve_scope
-from app.services.review_pack import PackMeta, mask_personal_details, pack_pages
+from app.services.review_pack import PackMeta, drawable, mask_personal_details, pack_pages
 from tests.factories import login, make_area, make_campaign, make_user
 from tests.functional.test_exports import seed_wave
 
@@ -22,8 +25,14 @@ OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "review-pack"
 @pytest.fixture
 def campaign(db, survey):
     desk = make_area(code="service-desk", name="Service Desk")
-    network = make_area(desk.provider, code="network", name="Network")
-    return make_campaign(survey, provider=desk.provider, areas=[desk, network])
+    network = make_area(desk.provider, code="network", name="Network & Connectivity")
+    security = make_area(desk.provider, code="security", name="Security Operations")
+    return make_campaign(survey, provider=desk.provider, areas=[desk, network, security])
+
+
+def _raster_images(page) -> list[str]:
+    objects = (page.get("/Resources") or {}).get("/XObject") or {}
+    return [name for name, ref in objects.items() if ref.get_object().get("/Subtype") == "/Image"]
 
 
 def test_mask_personal_details():
@@ -34,10 +43,11 @@ def test_mask_personal_details():
 def test_pack_has_cover_scorecard_area_pages_and_shareable_comments(manager_client, db, survey, campaign):
     start = datetime(2026, 4, 10, 9, tzinfo=timezone.utc)
     seed_wave(db, survey, campaign, "2026-Q2", [3, 3, 4, 2, 3, 3], opens_at=start)
-    seed_wave(db, survey, campaign, "2026-Q3", [4, 5, 4, 4, 5, 4], opens_at=start + timedelta(days=91),
-              comments={0: "Brilliant help, call me on 0207 946 0958", 1: "Private remark about my manager"})
-    shared = db.session.scalar(select(Answer).where(Answer.text.like("Brilliant%")))
-    db.session.execute(update(Answer).where(Answer.id == shared.id).values(shareable=True))
+    latest = seed_wave(db, survey, campaign, "2026-Q3", [4, 5, 4, 4, 5, 4], opens_at=start + timedelta(days=91),
+                       comments={0: "Brilliant help, call me on 0207 946 0958", 1: "Private remark about my manager",
+                                 2: "😡 slow ✓ naïve"})
+    db.session.execute(update(Answer).where(Answer.text.like("Brilliant%") | Answer.text.like("%naïve"))
+                       .values(shareable=True))
     db.session.commit()
 
     response = manager_client.get("/exports/review-pack.pdf")
@@ -46,22 +56,66 @@ def test_pack_has_cover_scorecard_area_pages_and_shareable_comments(manager_clie
     assert "attachment" in response.headers["Content-Disposition"]
     reader = PdfReader(io.BytesIO(response.data))
     pages = [page.extract_text() for page in reader.pages]
-    # cover, scorecard, one page per area (Service Desk, Network), comments
-    assert len(pages) == 5
+    # cover, contents, scorecard, one page per area (three), comments
+    assert len(pages) == 7
     assert "Quarterly service review" in pages[0] and "2026-Q3" in pages[0]
-    assert "Scorecard" in pages[1] and "Service Desk" in pages[1] and "Network" in pages[1]
-    assert "Service Desk" in pages[2] and "Network" in pages[3]
-    assert "Brilliant help" in pages[4] and "[phone]" in pages[4] and "0958" not in pages[4]
+    assert "Contents" in pages[1] and "Security Operations" in pages[1] and "What employees said" in pages[1]
+    assert "Scorecard" in pages[2]
+    flat_scorecard = " ".join(pages[2].split())
+    for name in ("Service Desk", "Network & Connectivity", "Security Operations"):
+        assert name in flat_scorecard, f"{name} whole on the scorecard"
+    assert "Service Desk" in pages[3] and "Network & Connectivity" in pages[4] and "Security Operations" in pages[5]
+    for number, text in enumerate(pages, start=1):
+        assert f"{number} / 7" in text, f"page {number} is numbered"
+        assert "\ufffd" not in text and "□" not in text
+        assert not _raster_images(reader.pages[number - 1]), f"page {number}: charts are vectors, not bitmaps"
+    comments = pages[6]
+    assert "Brilliant help" in comments and "[phone]" in comments and "0958" not in comments
+    assert "slow" in comments and "naïve" in comments  # 😡 is in DejaVu Sans, so it stays
+    assert comments.count("Brilliant help") == 1 and "2026-Q3" in comments, "once, with its wave"
     assert "Private remark" not in "".join(pages), "only comments marked shareable go to the provider"
+    assert "Provisional" not in "".join(pages), "every wave is closed"
     assert reader.metadata.title.startswith("Quarterly service review")
 
-    # Save the pages as PNG for a person to look at.
+    # Save the pages as PNG for a person to look at, as drawn and as a PDF viewer shows them.
     OUTPUT.mkdir(parents=True, exist_ok=True)
     scope = resolve_scope()
     meta = PackMeta(generated_at=datetime.now(timezone.utc), prepared_by="Test")
     for index, figure in enumerate(pack_pages(scope, meta)):
         (OUTPUT / f"page-{index + 1}.png").write_bytes(charts.render(figure, "png"))
     assert (OUTPUT / "page-1.png").stat().st_size > 10_000
+    _render_with_pdftoppm(response.data, len(pages))
+
+    # While the latest wave is open, every page says its figures will move.
+    latest.state = "open"
+    db.session.commit()
+    reporting.clear_cache()
+    note = f"Provisional: 2026-Q3 is open until {latest.closes_at:%d %B %Y}; figures will move"
+    open_pages = [p.extract_text() for p in PdfReader(io.BytesIO(manager_client.get("/exports/review-pack.pdf").data)).pages]
+    for number, text in enumerate(open_pages, start=1):
+        assert note in " ".join(text.split()), f"page {number} says the wave is provisional"
+
+
+def _render_with_pdftoppm(pdf: bytes, page_count: int) -> None:
+    """Every page rendered by poppler, the way a PDF viewer shows it, saved under test-output/."""
+    if not shutil.which("pdftoppm"):
+        if os.environ.get("CI") == "true":
+            pytest.fail("pdftoppm (poppler-utils) is required under CI; `make test` installs it")
+        pytest.skip("pdftoppm (poppler-utils) is not installed; `make test` installs it")
+    target = OUTPUT / "pdftoppm"
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    (target / "pack.pdf").write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-png", "-r", "80", str(target / "pack.pdf"), str(target / "page")],
+                   check=True, timeout=120)
+    rendered = sorted(target.glob("page-*.png"))
+    assert len(rendered) == page_count
+    assert all(path.stat().st_size > 5_000 for path in rendered)
+
+
+def test_characters_without_a_glyph_are_dropped_not_boxed():
+    assert drawable("Great team 👍🏽 — 谢谢, שלום") == "Great team — , שלום"
+    assert drawable("😡 slow ✓ naïve") == "😡 slow ✓ naïve"
 
 
 def test_pack_needs_a_manager(client, db, survey, campaign):

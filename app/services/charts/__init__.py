@@ -22,7 +22,7 @@ from app.services.charts.style import chart_style
 
 _FIGURE_BUILDERS = frozenset({
     "build_bar_figure", "build_distribution_figure", "build_heatmap_figure", "build_sentiment_trend_figure",
-    "build_sparkline_figure", "build_trend_figure",
+    "build_sparkline_figure", "build_trend_figure", "drawing_into",
 })
 
 __all__ = [

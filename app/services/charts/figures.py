@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import math
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Literal
 
 import numpy as np
 from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.colors import LinearSegmentedColormap, Normalize, to_rgb
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, FigureBase
 from matplotlib.ticker import FixedLocator, MaxNLocator, PercentFormatter
 
 from app.services.charts.data import TrendPoint
@@ -39,7 +41,26 @@ _HALO = [patheffects.withStroke(linewidth=3, foreground="white")]
 SUPPRESSED_TEXT = suppression_label(DEFAULT_MIN_GROUP_SIZE)
 
 
+# Set by `drawing_into`: the builders then draw into this (sub)figure instead of a new Figure.
+_TARGET: ContextVar[FigureBase | None] = ContextVar("chart_target", default=None)
+
+
+@contextmanager
+def drawing_into(target: FigureBase) -> Iterator[FigureBase]:
+    """Builders called inside draw into `target` (a subfigure of a PDF page) and return it, so the
+    page holds the chart as vectors at its real text size instead of a scaled-down bitmap. The
+    page figure needs the constrained layout for the chart's own layout to apply."""
+    token = _TARGET.set(target)
+    try:
+        yield target
+    finally:
+        _TARGET.reset(token)
+
+
 def _new_figure(width: float, height: float) -> Figure:
+    target = _TARGET.get()
+    if target is not None:
+        return target  # type: ignore[return-value]  # a SubFigure draws like a Figure here
     return Figure(figsize=(width, height), layout="constrained")
 
 
