@@ -175,10 +175,10 @@ def scorecard_page(scope: Scope, overview: reports.Overview) -> Figure:
                         "white", "white", "white"])
     table = ax.table(cellText=cells or [["No service areas"] + [""] * 7], colLabels=headers,
                      cellColours=colours or None, loc="upper center", cellLoc="left", colLoc="left",
-                     colWidths=[0.26, 0.11, 0.07, 0.12, 0.11, 0.07, 0.12, 0.14])
+                     colWidths=[0.25, 0.12, 0.07, 0.12, 0.11, 0.07, 0.12, 0.14])
     table.auto_set_font_size(False)
-    table.set_fontsize(11)
-    table.scale(1, 2.0)
+    table.set_fontsize(12)
+    table.scale(1, 2.4)
     for (r, _c), cell in table.get_celld().items():
         if "\n" in cell.get_text().get_text():  # a wrapped area name: the row grows, the name stays whole
             cell.set_height(cell.get_height() * 1.6)
@@ -195,6 +195,21 @@ def _status_colour(status: str) -> str:
     return {"met": "#dcefe2", "below": "#f7dcda"}.get(status, "white")
 
 
+def _fit_into_slot(chart, area_name: str) -> None:
+    """A chart made for a whole screen, fitted into a part of a page without shrinking its text: the
+    page title names the area, so chart titles drop it, and many waves' labels go on two lines."""
+    from matplotlib.text import Text
+
+    suffix = f": {area_name}"
+    for ax in chart.axes:
+        for text in ax.get_children():
+            if isinstance(text, Text) and text.get_text().endswith(suffix):
+                text.set_text(text.get_text()[: -len(suffix)])
+        labels = [label.get_text() for label in ax.get_xticklabels()]
+        if len(labels) > 4 and any("-" in label for label in labels):
+            ax.set_xticks(ax.get_xticks(), [label.replace("-", "\n", 1) for label in labels])
+
+
 def area_page(scope: Scope, report: reports.AreaReport) -> Figure:
     """Charts drawn into the page as vectors (subfigures), at the text sizes they have on screen."""
     current = report.current
@@ -207,8 +222,9 @@ def area_page(scope: Scope, report: reports.AreaReport) -> Figure:
     for slot, spec in ((grid[0, 0], chart_specs.trend_spec(report, "satisfaction")),
                        (grid[1, 0], chart_specs.distribution_spec(report, "satisfaction")),
                        (grid[0, 1], chart_specs.sentiment_spec(report))):
-        with charts.drawing_into(fig.add_subfigure(slot)):
+        with charts.drawing_into(fig.add_subfigure(slot)) as chart:
             spec.figure()
+        _fit_into_slot(chart, report.area.name)
     themes_box = fig.add_subfigure(grid[1, 1])
     themes_box.text(0.04, 0.92, "What comments talk about", fontsize=12, fontweight="bold", color=INK)
     themes = report.themes[:8]
