@@ -240,14 +240,17 @@ def area_page(scope: Scope, report: reports.AreaReport) -> Figure:
 def _comment_pages(scope: Scope) -> Iterator[Figure]:
     wave = scope.waves[-1] if scope.waves else None
     blocks: list[tuple[str, list[CommentItem]]] = []
+    # Never the same words twice in the pack: several people (or areas) can share one identical comment.
+    seen: set[str] = set()
     for area in scope.areas:
         picked: list[CommentItem] = []
         for label in ("negative", "positive", "neutral"):
             page = list_comments(scope, CommentFilter(wave_id=wave.id if wave else None, area_id=area.id,
                                                       label=label, shareable_only=True),
-                                 page=1, per_page=2)
-            # One comment can match two label filters (a corrected label beside the computed one).
-            picked.extend(item for item in page.items if item.id not in {p.id for p in picked})
+                                 page=1, per_page=COMMENTS_PER_AREA * 3)
+            fresh = [item for item in page.items if " ".join(item.text.casefold().split()) not in seen][:2]
+            seen.update(" ".join(item.text.casefold().split()) for item in fresh)
+            picked.extend(fresh)
         if picked:
             blocks.append((area.name, picked[:COMMENTS_PER_AREA]))
     if not blocks:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from app.models import Answer
 from app.services import charts, reporting
@@ -91,7 +91,8 @@ def test_pack_has_cover_scorecard_area_pages_and_shareable_comments(manager_clie
     db.session.commit()
     reporting.clear_cache()
     note = f"Provisional: 2026-Q3 is open until {latest.closes_at:%d %B %Y}; figures will move"
-    open_pages = [p.extract_text() for p in PdfReader(io.BytesIO(manager_client.get("/exports/review-pack.pdf").data)).pages]
+    reopened = PdfReader(io.BytesIO(manager_client.get("/exports/review-pack.pdf").data))
+    open_pages = [page.extract_text() for page in reopened.pages]
     for number, text in enumerate(open_pages, start=1):
         assert note in " ".join(text.split()), f"page {number} says the wave is provisional"
 
@@ -164,3 +165,16 @@ def test_chart_labels_are_drawn_as_typed():
             figure.savefig(buffer, format="pdf")
         text = "".join(page.extract_text() for page in PdfReader(buffer).pages)
         assert "$" in text and (tex in text or "$x$" in text), text
+
+
+def test_comments_pages_never_repeat_a_comment(manager_client, db, survey, campaign):
+    same = "The outage lasted four hours with no status updates."
+    seed_wave(db, survey, campaign, "2026-Q3", [2, 2, 3, 2, 4, 2],
+              opens_at=datetime(2026, 7, 10, 9, tzinfo=timezone.utc), comments={0: same, 1: same, 2: same.upper(), 3: "Slow to answer the phone."})
+    db.session.execute(update(Answer).where(Answer.text.is_not(None)).values(shareable=True))
+    db.session.commit()
+
+    reader = PdfReader(io.BytesIO(manager_client.get("/exports/review-pack.pdf").data))
+    comments = " ".join(" ".join(page.extract_text().split()) for page in reader.pages[-1:])
+    assert comments.casefold().count(same.casefold()) == 1
+    assert "Slow to answer the phone." in comments
