@@ -170,7 +170,8 @@ def test_chart_labels_are_drawn_as_typed():
 def test_comments_pages_never_repeat_a_comment(manager_client, db, survey, campaign):
     same = "The outage lasted four hours with no status updates."
     seed_wave(db, survey, campaign, "2026-Q3", [2, 2, 3, 2, 4, 2],
-              opens_at=datetime(2026, 7, 10, 9, tzinfo=timezone.utc), comments={0: same, 1: same, 2: same.upper(), 3: "Slow to answer the phone."})
+              opens_at=datetime(2026, 7, 10, 9, tzinfo=timezone.utc),
+              comments={0: same, 1: same, 2: same.upper(), 3: "Slow to answer the phone."})
     db.session.execute(update(Answer).where(Answer.text.is_not(None)).values(shareable=True))
     db.session.commit()
 
