@@ -190,6 +190,16 @@ class Invitation(db.Model):
     def responded(self) -> bool:
         return self.responded_at is not None
 
+    def record_bounce(self, kind: str, reason: str, now: datetime) -> bool:
+        """A delivery status notification read back: returns whether it changed anything. Reading the same
+        bounce again changes nothing, and a soft (4.x.x) bounce never overrides a hard (5.x.x) one."""
+        if self.bounced_at is not None and (self.bounce_kind == "hard" or kind == "soft"):
+            return False
+        self.bounced_at = self.bounced_at or now
+        self.bounce_kind = kind
+        self.bounce_reason = reason
+        return True
+
     def mark_failed(self, error: str) -> None:
         if self.state == "sent":
             raise InvalidTransition(f"Invitation {self.id} was already sent.")

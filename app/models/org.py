@@ -104,5 +104,15 @@ class Stakeholder(db.Model):
     def opt_in(self) -> None:
         self.opted_out_at = None
 
+    def mark_undeliverable(self, reason: str, now: datetime) -> None:
+        """After a hard bounce: no invitation goes out until `mark_deliverable` (an admin, or an import)."""
+        if self.undeliverable_at is None:
+            self.undeliverable_at = now
+            self.undeliverable_reason = reason
+
+    def mark_deliverable(self) -> None:
+        self.undeliverable_at = None
+        self.undeliverable_reason = None
+
     def __repr__(self) -> str:
         return f"<Stakeholder {self.email}>"

@@ -39,9 +39,10 @@ class Response(db.Model):
     `invitation_id` is NULL, `submitted_at` is the batch's day, the random UUID key carries no order,
     and neither its transaction nor its place in the table follows the order invitations were answered
     in. `department` and `location` are also NULL for parts whose group was too small to be named when
-    the wave closed. So count people through answers or invitations, never through anonymous responses. At most one submission per invitation is enforced by
-    the unique key (confidential mode) and by the conditional update of `Invitation.responded_at` in the
-    transaction that stores the response (confidential) or its pool rows (anonymous).
+    the wave closed. So count people through answers or invitations, never through anonymous responses.
+    At most one submission per invitation is enforced by the unique key (confidential mode) and by the
+    conditional update of `Invitation.responded_at` in the transaction that stores the response
+    (confidential) or its pool rows (anonymous).
     """
 
     __tablename__ = "response"

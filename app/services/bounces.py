@@ -265,25 +265,20 @@ def record_bounce(bounce: Bounce, now: datetime) -> bool:
     invitation = db.session.get(Invitation, bounce.invitation_id)
     if invitation is None:
         return False  # its campaign was deleted: nothing left to mark
-    if invitation.bounced_at is not None and (invitation.bounce_kind == "hard" or bounce.kind == "soft"):
+    if not invitation.record_bounce(bounce.kind, bounce.reason, now):
         return False
-    invitation.bounced_at = invitation.bounced_at or now
-    invitation.bounce_kind = bounce.kind
-    invitation.bounce_reason = bounce.reason
     stakeholder = invitation.stakeholder
     # A bounce for an address HR has since corrected says nothing about the new one.
     same_address = bounce.recipient is None or bounce.recipient == stakeholder.email.lower()
-    if bounce.kind == "hard" and same_address and stakeholder.undeliverable_at is None:
-        stakeholder.undeliverable_at = now
-        stakeholder.undeliverable_reason = f"Email bounced ({invitation.wave.label}): {bounce.reason}"
+    if bounce.kind == "hard" and same_address:
+        stakeholder.mark_undeliverable(f"Email bounced ({invitation.wave.label}): {bounce.reason}", now)
     return True
 
 
 @unit_of_work
 def clear_undeliverable(stakeholder) -> None:
     """An admin says the address works again: the stakeholder is invited again. A unit of work."""
-    stakeholder.undeliverable_at = None
-    stakeholder.undeliverable_reason = None
+    stakeholder.mark_deliverable()
 
 
 # --- the mailbox ------------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ from functools import lru_cache
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
-from zxcvbn import zxcvbn
 
 from app.errors import InvalidInput
 from app.extensions import db
@@ -61,6 +60,8 @@ def password_problem(password: str, *, email: str, name: str = "", current_passw
     for value in (email, name):
         hints.append(value)
         hints.extend(part for part in value.replace("@", " ").replace(".", " ").split() if part)
+    from zxcvbn import zxcvbn  # its dictionaries cost ~13 MB: loaded by the first password checked, not at start-up
+
     result = zxcvbn(password[:_ZXCVBN_MAX_LENGTH], user_inputs=[hint.casefold() for hint in hints if hint])
     if result["score"] >= MIN_PASSWORD_SCORE:
         return None

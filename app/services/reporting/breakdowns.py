@@ -13,7 +13,7 @@ from app.models.response import SENTIMENT_LABELS
 from app.services import sentiment as sentiment_service
 from app.services.disclosure import mask_personal_details
 from app.services.reporting.answers import answers_in_scope, effective_label, in_groups, reportable_groups
-from app.services.reporting.departments import department_counts, may_show
+from app.services.reporting.departments import department_counts, department_gate
 from app.services.reporting.scope import Scope, WaveRef
 from app.services.stats import is_reportable
 
@@ -113,9 +113,10 @@ def sentiment_mix(scope: Scope, wave_ids: Sequence[int],
     if area_id is not None:
         query = query.where(Answer.service_area_id == area_id)
     result = {}
+    may_show = department_gate(scope)
     rows = db.session.execute(answers_in_scope(query, scope))
     for wave_id, area, count, positive, neutral, negative, polarity in rows:
-        if not may_show(scope, wave_id, area, "comments"):
+        if not may_show(wave_id, area, "comments"):
             mix = SentimentMix(int(count), 0, 0, 0, None, scope.min_group_size, withheld=True)
         elif scope.reportable(count):
             mix = SentimentMix(int(count), int(positive or 0), int(neutral or 0), int(negative or 0),
@@ -155,9 +156,10 @@ def time_lost(scope: Scope, area_id: int) -> list[TimeLost]:
         )
         by_wave = {w: (int(n), avg) for w, n, avg in db.session.execute(answers_in_scope(query, scope))}
     result = []
+    may_show = department_gate(scope)
     for wave in scope.waves:
         n, avg = by_wave.get(wave.id, (0, None))
-        allowed = may_show(scope, wave.id, area_id, "hours")
+        allowed = may_show(wave.id, area_id, "hours")
         result.append(TimeLost(wave, n, float(avg) if avg is not None and allowed and scope.reportable(n) else None,
                                scope.min_group_size, withheld=not allowed))
     return result
@@ -201,7 +203,7 @@ def top_reasons(scope: Scope, area_id: int, wave: WaveRef | None = None, limit: 
             Answer.service_area_id == area_id, Answer.reasons.is_not(None))
     respondents = db.session.scalar(answers_in_scope(select(func.count()).select_from(Answer).where(*base), scope))
     respondents = int(respondents or 0)
-    if not may_show(scope, wave.id, area_id, "reasons"):
+    if not department_gate(scope)(wave.id, area_id, "reasons"):
         return Reasons(wave, respondents, (), scope.min_group_size, withheld=True)
     if not scope.reportable(respondents):
         return Reasons(wave, respondents, (), scope.min_group_size)

@@ -2,6 +2,8 @@
 department-filtered figure may be shown. The rule itself is `app.services.disclosure`'s."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from app.services.disclosure import DepartmentCounts, count_departments
 from app.services.reporting.cache import cached, data_version
 from app.services.reporting.scope import Scope
@@ -33,8 +35,13 @@ def department_counts(scope: Scope) -> DepartmentCounts:
                    data_version(waves)), compute)
 
 
-def may_show(scope: Scope, wave_id: int, area_key: int, measure: str) -> bool:
-    """The disclosure gate for a department-filtered cell (unfiltered cells only need their own n)."""
+Gate = Callable[[int, int, str], bool]  # (wave id, area key, measure) -> may the cell be shown
+
+
+def department_gate(scope: Scope) -> Gate:
+    """The disclosure gate for the cells of a department-filtered report (unfiltered cells only need their
+    own n). Take it once per report: its counts are read, or checked against the data version, once."""
     if not scope.department:
-        return True
-    return department_counts(scope).allows(wave_id, area_key, measure, scope.department)
+        return lambda _wave_id, _area_key, _measure: True
+    counts, department = department_counts(scope), scope.department
+    return lambda wave_id, area_key, measure: counts.allows(wave_id, area_key, measure, department)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import ScoreTally
 from app.services.disclosure import OTHER_DEPARTMENTS
-from app.services.reporting.departments import department_counts, may_show
+from app.services.reporting.departments import department_counts, department_gate
 from app.services.reporting.scope import AreaRef, Metric, MetricQuestion, Scope, WaveRef
 from app.services.stats import (
     Change,
@@ -137,18 +137,19 @@ def area_waves(scope: Scope, hists: Histograms, area: AreaRef, waves: Sequence[W
     result = []
     sat_code = scope.satisfaction.code if scope.satisfaction else ""
     hap_code = scope.happiness.code if scope.happiness else ""
+    may_show = department_gate(scope)
     before = previous
     for wave in waves:
         sat = hists.get((wave.id, area.id, sat_code), {})
         hap = hists.get((wave.id, area.id, hap_code), {})
         sat_prev = hists.get((before.id, area.id, sat_code), {}) \
-            if before and may_show(scope, before.id, area.id, "satisfaction") else None
+            if before and may_show(before.id, area.id, "satisfaction") else None
         hap_prev = hists.get((before.id, area.id, hap_code), {}) \
-            if before and may_show(scope, before.id, area.id, "happiness") else None
+            if before and may_show(before.id, area.id, "happiness") else None
         sat_cell = _cell("satisfaction", scope.satisfaction, sat, sat_prev, area.target_satisfaction,
-                         scope.min_group_size, withheld=not may_show(scope, wave.id, area.id, "satisfaction"))
+                         scope.min_group_size, withheld=not may_show(wave.id, area.id, "satisfaction"))
         hap_cell = _cell("happiness", scope.happiness, hap, hap_prev, area.target_happiness, scope.min_group_size,
-                         withheld=not may_show(scope, wave.id, area.id, "happiness"))
+                         withheld=not may_show(wave.id, area.id, "happiness"))
         shares = None
         if sat_cell.estimate is not None and scope.satisfaction is not None:
             low, high = scope.satisfaction.scale
