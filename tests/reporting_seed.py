@@ -10,7 +10,7 @@ from sqlalchemy import insert
 
 from app.extensions import db
 from app.models import Answer, Campaign, Invitation, Response, ServiceArea, Stakeholder, SurveyDefinition, Wave
-from app.services import sentiment
+from app.services import comment_scores, sentiment
 from app.services.tallies import rebuild_wave_tallies
 from tests.factories import make_area, make_campaign, make_provider
 
@@ -95,7 +95,7 @@ def add_wave(campaign: Campaign, survey: SurveyDefinition, label: str, answers: 
                 scored = sentiment.analyze(text)
                 rows.append(_row(response_id, wave.id, questions["comment"].id, area.id, text=text,
                                  sentiment_polarity=scored.polarity, sentiment_subjectivity=scored.subjectivity,
-                                 sentiment_label=scored.label, analyzer_version=sentiment.ANALYZER_VERSION,
+                                 sentiment_label=scored.label, analyzer_version=comment_scores.ANALYZER_VERSION,
                                  sentiment_drivers=[{"phrase": d.phrase, "contribution": d.contribution}
                                                     for d in scored.drivers]))
     if responses:

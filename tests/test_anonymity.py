@@ -23,7 +23,7 @@ from sqlalchemy import func, select, text, update
 
 from app.extensions import db as _db
 from app.models import Answer, Invitation, PooledResponse, Question, Response, ResponseDraft, ScoreTally
-from app.services import anonymous_pool, sentiment
+from app.services import anonymous_pool, comment_scores, sentiment
 from app.services.sealing import pool_key, unseal
 from tests.factories import extract_csrf, login, make_user
 from tests.respond_support import Crowd, answers, make_crowd
@@ -657,7 +657,7 @@ def test_a_written_anonymous_submission_holds_exactly_what_was_submitted_in_two_
     assert by_code["reasons"].reasons == ["fast_response", "friendly_staff"]
     comment = by_code["comment"]
     assert comment.text == "The service desk was fast and very helpful."
-    assert comment.sentiment_label == "positive" and comment.analyzer_version == sentiment.ANALYZER_VERSION
+    assert comment.sentiment_label == "positive" and comment.analyzer_version == comment_scores.ANALYZER_VERSION
     assert comment.sentiment_drivers and comment.shareable is False and comment.label_override is None
     relationship = {a.question.code: a for a in provider_wide.answers}
     assert set(relationship) == {"partnership", "proactivity", "account_management", "relationship_comment"}

@@ -105,6 +105,13 @@ class Answer(db.Model):
     label_override: Mapped[str | None] = mapped_column(String(10))
     label_override_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     label_override_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Service aspects the comment talks about, each with its own sentiment and the clause that says it
+    # (`app/services/aspects.py`): [{"aspect", "label", "polarity", "start", "end"}], offsets into `text`.
+    sentiment_aspects: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # A manager's correction of the aspects, [{"aspect", "label"}], kept across re-scoring like the label's.
+    aspects_override: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    aspects_override_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    aspects_override_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     shareable: Mapped[bool] = mapped_column(Boolean, default=False)
 
     response: Mapped[Response] = relationship(back_populates="answers")
@@ -113,6 +120,11 @@ class Answer(db.Model):
     @property
     def effective_label(self) -> str | None:
         return self.label_override or self.sentiment_label
+
+    @property
+    def effective_aspects(self) -> list[dict[str, Any]]:
+        """The manager's aspects where they corrected them, otherwise the analyzer's."""
+        return list(self.aspects_override if self.aspects_override is not None else self.sentiment_aspects or [])
 
 
 class ResponseDraft(db.Model):

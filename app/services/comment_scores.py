@@ -1,4 +1,5 @@
-"""Sentiment columns of comment answers: scoring one comment, and re-scoring stored ones in chunks."""
+"""Sentiment columns of comment answers: scoring one comment (overall and per service aspect), and
+re-scoring stored ones in chunks."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
@@ -8,8 +9,12 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Answer, Wave
-from app.services import sentiment
+from app.models import Answer, ServiceArea, Wave
+from app.services import aspects, sentiment
+
+# The version stored with each score: the sentiment lexicon's and the aspect taxonomy's, so editing either
+# makes `flask sentiment rescore --stale-only` pick the comment up again.
+ANALYZER_VERSION = f"{sentiment.ANALYZER_VERSION}+asp.{aspects.TAXONOMY.version}"
 
 
 @dataclass(frozen=True)
@@ -23,15 +28,20 @@ class Thresholds:
         return cls(config["SENTIMENT_POSITIVE_THRESHOLD"], config["SENTIMENT_NEGATIVE_THRESHOLD"])
 
 
-def sentiment_columns(text: str, thresholds: Thresholds) -> dict[str, Any]:
-    """The Answer column values for one comment: score, label, drivers and the analyzer version."""
-    scored = sentiment.analyze(text, positive_threshold=thresholds.positive, negative_threshold=thresholds.negative)
+def sentiment_columns(text: str, thresholds: Thresholds, area_code: str | None = None) -> dict[str, Any]:
+    """The Answer column values for one comment: score, label, drivers, the aspects it talks about with
+    their own sentiment (`area_code` selects the cues that apply to its service area), and the version."""
+    analysis = aspects.analyze_comment(text, area_code, positive_threshold=thresholds.positive,
+                                       negative_threshold=thresholds.negative)
+    scored = analysis.sentiment
     return {
         "sentiment_polarity": scored.polarity,
         "sentiment_subjectivity": scored.subjectivity,
         "sentiment_label": scored.label,
         "sentiment_drivers": [{"phrase": d.phrase, "contribution": d.contribution} for d in scored.drivers],
-        "analyzer_version": sentiment.ANALYZER_VERSION,
+        "sentiment_aspects": [{"aspect": m.aspect, "label": m.label, "polarity": m.polarity, "start": m.start,
+                               "end": m.end} for m in analysis.aspects],
+        "analyzer_version": ANALYZER_VERSION,
     }
 
 
@@ -41,7 +51,7 @@ def _comment_filter(wave_labels: Sequence[str], stale_only: bool) -> list:
         conditions.append(Answer.wave_id.in_(select(Wave.id).where(Wave.label.in_(wave_labels))))
     if stale_only:
         conditions.append(
-            (Answer.analyzer_version.is_(None)) | (Answer.analyzer_version != sentiment.ANALYZER_VERSION)
+            (Answer.analyzer_version.is_(None)) | (Answer.analyzer_version != ANALYZER_VERSION)
         )
     return conditions
 
@@ -55,17 +65,19 @@ def rescore_comments(thresholds: Thresholds, wave_labels: Sequence[str] = (), *,
     """Re-score stored comments chunk by chunk, committing each chunk; yields how many were done.
 
     Walks answers in id order with keyset pagination, so memory stays flat and an interrupted run
-    can simply be started again. A manager's `label_override` is never touched.
+    can simply be started again. A manager's `label_override` and `aspects_override` are never touched.
     """
     last_id = 0
     conditions = _comment_filter(wave_labels, stale_only)
     while True:
         rows = db.session.execute(
-            select(Answer.id, Answer.text).where(*conditions, Answer.id > last_id).order_by(Answer.id).limit(chunk_size)
+            select(Answer.id, Answer.text, ServiceArea.code)
+            .outerjoin(ServiceArea, ServiceArea.id == Answer.service_area_id)
+            .where(*conditions, Answer.id > last_id).order_by(Answer.id).limit(chunk_size)
         ).all()
         if not rows:
             return
-        updates = [{"id": answer_id, **sentiment_columns(text, thresholds)} for answer_id, text in rows]
+        updates = [{"id": answer_id, **sentiment_columns(text, thresholds, code)} for answer_id, text, code in rows]
         db.session.execute(db.update(Answer), updates)
         db.session.commit()
         last_id = rows[-1].id

@@ -283,7 +283,7 @@ def _row(response_id, wave_id, question_id, area_id, **values) -> dict:
     row = {"response_id": response_id, "wave_id": wave_id, "question_id": question_id, "service_area_id": area_id,
            "score": None, "hours": None, "reasons": None, "text": None, "sentiment_polarity": None,
            "sentiment_subjectivity": None, "sentiment_label": None, "sentiment_drivers": None,
-           "analyzer_version": None, "shareable": False}
+           "analyzer_version": None, "sentiment_aspects": None, "shareable": False}
     row.update(values)
     return row
 
@@ -310,7 +310,7 @@ def _area_answers(rng, response_id, wave: Wave, index: int, area: ServiceArea, p
     if rng.random() < 0.3:
         text = _comment(rng, satisfaction, area.code, index)
         rows.append(_row(response_id, wave.id, questions["comment"].id, area.id, text=text,
-                         shareable=rng.random() < 0.5, **sentiment_columns(text, thresholds)))
+                         shareable=rng.random() < 0.5, **sentiment_columns(text, thresholds, area.code)))
     return rows
 
 

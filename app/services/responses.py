@@ -28,7 +28,7 @@ from app.models import (
     SurveyDefinition,
     Wave,
 )
-from app.models.campaign import campaign_service_area
+from app.models.campaign import campaign_service_area, invitation_area
 from app.models.org import stakeholder_service_area
 from app.models.base import utcnow
 from app.services import anonymous_pool
@@ -200,6 +200,18 @@ _AREAS_QUERY = (
     .order_by(ServiceArea.position, ServiceArea.id)
 )
 
+# The areas drawn for this invitation (area sampling), still active and still in the campaign. An
+# invitation without a recorded draw asks about every area its person uses (`_AREAS_QUERY`).
+_DRAWN_AREAS_QUERY = (
+    select(ServiceArea.id, ServiceArea.code, ServiceArea.name, ServiceArea.description)
+    .join(invitation_area, invitation_area.c.service_area_id == ServiceArea.id)
+    .join(campaign_service_area, campaign_service_area.c.service_area_id == ServiceArea.id)
+    .where(invitation_area.c.invitation_id == bindparam("invitation_id"),
+           campaign_service_area.c.campaign_id == bindparam("campaign_id"),
+           ServiceArea.active.is_(True))
+    .order_by(ServiceArea.position, ServiceArea.id)
+)
+
 _CLAIM = (
     update(Invitation.__table__)
     .where(Invitation.__table__.c.id == bindparam("invitation_id"), Invitation.__table__.c.responded_at.is_(None))
@@ -257,7 +269,7 @@ def load_survey_context(token: str, *, now: datetime | None = None) -> SurveyCon
     """The survey behind a personal link, if it can be answered now; otherwise the domain error saying why.
 
     Two queries: the invitation with its person, wave, campaign and definition version, then the
-    areas this person is asked about. Unknown and malformed tokens cost the same hash and query.
+    areas drawn for this invitation (a third, for invitations without a draw: the areas the person uses). Unknown and malformed tokens cost the same hash and query.
     """
     connection = db.session.connection()
     row = connection.execute(_LINK_QUERY, {"digest": token_digest(token)}).one_or_none()
@@ -272,7 +284,10 @@ def load_survey_context(token: str, *, now: datetime | None = None) -> SurveyCon
     campaign = CampaignView(row.campaign_id, row.anonymity, tuple(row.segment_attributes or ()), row.min_group_size,
                             row.provider_name, definition)
     areas = tuple(AreaView(*area) for area in connection.execute(
-        _AREAS_QUERY, {"campaign_id": row.campaign_id, "stakeholder_id": row.stakeholder_id}))
+        _DRAWN_AREAS_QUERY, {"invitation_id": row.id, "campaign_id": row.campaign_id}))
+    if not areas:
+        areas = tuple(AreaView(*area) for area in connection.execute(
+            _AREAS_QUERY, {"campaign_id": row.campaign_id, "stakeholder_id": row.stakeholder_id}))
     return SurveyContext(invitation, wave, campaign, areas, _layout(definition_key, definition, areas))
 
 
@@ -319,7 +334,8 @@ class _TallyView:
 _EMPTY_ANSWER = {"score": None, "hours": None, "reasons": None, "text": None, "sentiment_polarity": None,
                  "sentiment_subjectivity": None, "sentiment_label": None, "sentiment_drivers": None,
                  "analyzer_version": None, "label_override": None, "label_override_by_id": None,
-                 "label_override_at": None, "shareable": False}
+                 "label_override_at": None, "sentiment_aspects": None, "aspects_override": None,
+                 "aspects_override_by_id": None, "aspects_override_at": None, "shareable": False}
 
 
 def _answer_row(response: dict[str, Any], item: CleanedAnswer, thresholds: Thresholds) -> dict[str, Any]:
@@ -327,7 +343,7 @@ def _answer_row(response: dict[str, Any], item: CleanedAnswer, thresholds: Thres
     row = {**_EMPTY_ANSWER, "response_id": response["id"], "wave_id": response["wave_id"],
            "question_id": item.question.id, "service_area_id": item.area.id if item.area else None, **item.columns}
     if row["text"]:
-        row.update(sentiment_columns(row["text"], thresholds))
+        row.update(sentiment_columns(row["text"], thresholds, item.area.code if item.area else None))
     return row
 
 

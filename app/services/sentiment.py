@@ -76,6 +76,7 @@ class _Opinion:
     polarity: float
     subjectivity: float
     weight: float
+    start: int  # where the phrase starts in the comment (the normalised text keeps the original offsets)
 
 
 @dataclass(frozen=True)
@@ -305,7 +306,8 @@ def _opinions(text: str, lexicon: _Lexicon) -> list[_Opinion]:
         if intensifier_at is not None:
             polarity = _clamp(polarity * intensity)
             first = min(first, intensifier_at)
-        scored.append(_Opinion(text[tokens[first][1]:tokens[last][2]], polarity, subjectivity, weight))
+        scored.append(_Opinion(text[tokens[first][1]:tokens[last][2]], polarity, subjectivity, weight,
+                               tokens[first][1]))
         negator_at = intensifier_at = None
         intensity = 1.0
 
@@ -318,7 +320,7 @@ def _opinions(text: str, lexicon: _Lexicon) -> list[_Opinion]:
             negator_at = intensifier_at = None
             intensity = 1.0
             phrase = text[tokens[i][1]:tokens[end - 1][2]]
-            scored.append(_Opinion(phrase, polarity, lexicon.domain_subjectivity, weight))
+            scored.append(_Opinion(phrase, polarity, lexicon.domain_subjectivity, weight, tokens[i][1]))
             at_sentence_start = False
             i = end
             continue
@@ -394,6 +396,16 @@ def _opinions(text: str, lexicon: _Lexicon) -> list[_Opinion]:
     return scored
 
 
+@dataclass(frozen=True)
+class Opinion:
+    """One scored phrase, where it starts in the comment and its polarity before any contrast weighting:
+    what a clause of the comment says, read on its own."""
+
+    start: int
+    phrase: str
+    polarity: float
+
+
 def analyze(
     text: str,
     *,
@@ -405,14 +417,27 @@ def analyze(
     Polarity is the weighted mean of the opinions found, as in TextBlob: general words keep TextBlob's
     scores, IT-service phrases, negation, contrast, intensity, emoticons and sarcasm come from the lexicon.
     """
+    return analyze_with_opinions(text, positive_threshold=positive_threshold,
+                                 negative_threshold=negative_threshold)[0]
+
+
+def analyze_with_opinions(
+    text: str,
+    *,
+    positive_threshold: float = DEFAULT_POSITIVE_THRESHOLD,
+    negative_threshold: float = DEFAULT_NEGATIVE_THRESHOLD,
+) -> tuple[Sentiment, tuple[Opinion, ...]]:
+    """`analyze`, and every opinion found with its offset, from one reading of the comment (the aspect
+    tagger gives each clause the opinions that start in it)."""
     _check_thresholds(positive_threshold, negative_threshold)
     if not text or text.isspace():
-        return _NO_SENTIMENT
+        return _NO_SENTIMENT, ()
     opinions = _opinions(_normalise(text), _LEXICON)
+    found = tuple(Opinion(o.start, o.phrase, o.polarity) for o in opinions if o.polarity)
     total_weight = sum(opinion.weight for opinion in opinions)
     if not total_weight:
         # Nothing in the comment expresses an opinion, whatever the thresholds are.
-        return _NO_SENTIMENT
+        return _NO_SENTIMENT, found
 
     contributions: dict[str, float] = {}
     weighted_subjectivity = 0.0
@@ -433,7 +458,13 @@ def analyze(
         subjectivity=round(max(0.0, min(1.0, weighted_subjectivity / total_weight)), 4),
         label=label_for(polarity, positive_threshold=positive_threshold, negative_threshold=negative_threshold),
         drivers=drivers,
-    )
+    ), found
+
+
+def tokens(text: str) -> list[tuple[str, int, int]]:
+    """The comment's tokens as the analyzer reads them (lower-case, straight apostrophes, emoticons and
+    numbers whole), each with its start and end offset in `text`."""
+    return [(m.group(), m.start(), m.end()) for m in _LEXICON.token_pattern.finditer(_normalise(text))]
 
 
 def themes(comments: Iterable[str], *, top_n: int = 10) -> list[tuple[str, int]]:

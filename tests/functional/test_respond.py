@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.models import Answer, Invitation, PooledResponse, Response, ResponseDraft, ScoreTally
-from app.services import anonymous_pool, responses, sentiment
+from app.services import anonymous_pool, comment_scores, responses, sentiment
 from tests.factories import extract_csrf, make_invitation, make_stakeholder
 from tests.respond_support import answers, make_survey
 
@@ -111,7 +111,7 @@ def test_valid_submission_stores_one_response_with_answers_sentiment_and_tallies
     comment = by_code[("comment", s.used.id)]
     assert comment.text == "The service desk was fast and very helpful."
     assert comment.sentiment_label == "positive" and comment.sentiment_polarity > 0
-    assert comment.analyzer_version == sentiment.ANALYZER_VERSION
+    assert comment.analyzer_version == comment_scores.ANALYZER_VERSION
     assert comment.sentiment_drivers and {"phrase", "contribution"} <= set(comment.sentiment_drivers[0])
     assert by_code[("relationship_comment", None)].sentiment_label == "negative"
     assert all(a.question.code != "satisfaction" or a.service_area_id != s.unused.id for a in stored[0].answers)

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 
 from app.models import Answer, Response
-from app.services import sentiment
+from app.services import comment_scores, sentiment
 from tests.factories import make_area, make_campaign, make_wave
 
 
@@ -38,7 +38,7 @@ def test_rescore_updates_scores_but_not_corrections(db, survey, runner):
     db.session.expire_all()
     stale, corrected, elsewhere = (db.session.get(Answer, a.id) for a in (stale, corrected, elsewhere))
     assert stale.sentiment_label == "negative" and stale.sentiment_polarity < 0
-    assert stale.analyzer_version == sentiment.ANALYZER_VERSION
+    assert stale.analyzer_version == comment_scores.ANALYZER_VERSION
     assert any("breached" in d["phrase"] for d in stale.sentiment_drivers)
     assert corrected.sentiment_label == "negative"
     assert corrected.label_override == "neutral" and corrected.effective_label == "neutral"
@@ -46,4 +46,4 @@ def test_rescore_updates_scores_but_not_corrections(db, survey, runner):
 
     again = runner.invoke(args=["sentiment", "rescore", "--stale-only"])
     assert "Re-scored 1 comments." in again.output
-    assert db.session.scalars(select(Answer.analyzer_version).distinct()).all() == [sentiment.ANALYZER_VERSION]
+    assert db.session.scalars(select(Answer.analyzer_version).distinct()).all() == [comment_scores.ANALYZER_VERSION]

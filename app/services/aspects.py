@@ -1,0 +1,290 @@
+"""Service aspects of a comment: which parts of the service each clause talks about, and with what sentiment.
+
+A comment is split into clauses (a regular-expression splitter: no NLTK corpus is needed), each clause is
+tagged with the aspects whose cues (`aspects.yaml`) it contains, and gets the polarity of the opinions the
+sentiment analyzer found in it. So "fast response but the fix did not last" is positive about speed of
+response and negative about fixing it properly, whatever the comment's overall label.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+
+from app.services import sentiment
+
+TAXONOMY_PATH = Path(__file__).with_name("aspects.yaml")
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+_CUE_TEXT = {"type": "string", "pattern": r"^[^A-Z]+$", "minLength": 1, "maxLength": 400}
+_AREAS = {"type": "array", "minItems": 1, "uniqueItems": True,
+          "items": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9_-]{0,59}$"}}
+_CUES = {"type": "array", "items": {"oneOf": [
+    _CUE_TEXT,
+    {"type": "object", "required": ["cue", "areas"], "additionalProperties": False,
+     "properties": {"cue": _CUE_TEXT, "areas": _AREAS}},
+]}}
+SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": ["aspects"],
+    "additionalProperties": False,
+    "properties": {"aspects": {
+        "type": "object",
+        "minProperties": 1,
+        "propertyNames": {"pattern": r"^[a-z][a-z0-9_]{0,39}$"},
+        "additionalProperties": {
+            "type": "object",
+            "required": ["name", "description", "cues"],
+            "additionalProperties": False,
+            "properties": {
+                "name": {"type": "string", "minLength": 2, "maxLength": 60},
+                "description": {"type": "string", "minLength": 5, "maxLength": 300},
+                "areas": _AREAS,
+                "cues": {**_CUES, "minItems": 1},
+                "weak_cues": _CUES,
+            },
+        },
+    }},
+}
+
+# Where one clause ends and the next starts: sentence ends, line breaks, semicolons, commas, colons,
+# dashes and brackets, and before a word that turns the comment ("fast, but ...", "... although ...").
+_SENTENCE_BREAK = re.compile(r"(?:[.!?]+|\n)(?:\s+|$)|;\s*|\n")
+_CLAUSE_BREAK = re.compile(
+    r",\s*|:\s+|\s+[-\u2013\u2014]+\s+|\(|\)|\s+(?=(?:but|however|although|though|whereas|except|yet|apart from)\b)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Aspect:
+    id: str
+    name: str
+    description: str
+    areas: frozenset[str] | None
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One spelling of a cue: its words (a word ending in "*" is a prefix), the aspect it points at, and
+    where it applies."""
+
+    words: tuple[str, ...]
+    aspect: str
+    areas: frozenset[str] | None
+    weak: bool
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.words)
+
+    def matches_at(self, words: list[str], i: int) -> bool:
+        if i + len(self.words) > len(words):
+            return False
+        for offset, cue_word in enumerate(self.words):
+            word = words[i + offset]
+            if cue_word.endswith("*") and len(cue_word) > 1:
+                if not word.startswith(cue_word[:-1]):
+                    return False
+            elif word != cue_word:
+                return False
+        return True
+
+    def applies_in(self, area: str | None) -> bool:
+        return self.areas is None or area is None or area in self.areas
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    aspects: Mapping[str, Aspect]
+    cues: tuple[Cue, ...]
+    version: str
+
+    def __post_init__(self) -> None:
+        by_first: dict[str, list[Cue]] = {}
+        prefixed: list[Cue] = []
+        for cue in self.cues:
+            (prefixed if cue.words[0].endswith("*") else by_first.setdefault(cue.words[0], [])).append(cue)
+        # Longest cue first, so "knowledge base" (self-service) wins over "knowledge".
+        object.__setattr__(self, "_by_first", {w: sorted(c, key=lambda c: -len(c.words)) for w, c in by_first.items()})
+        object.__setattr__(self, "_prefixed", tuple(prefixed))
+
+    def name(self, aspect_id: str) -> str:
+        aspect = self.aspects.get(aspect_id)
+        return aspect.name if aspect else aspect_id
+
+    def candidates(self, word: str) -> list[Cue]:
+        found = list(self._by_first.get(word, ()))  # type: ignore[attr-defined]
+        found += [c for c in self._prefixed if word.startswith(c.words[0][:-1])]  # type: ignore[attr-defined]
+        return found
+
+
+def load_taxonomy(text: str | bytes, source: str = "aspects.yaml") -> Taxonomy:
+    """Validate and compile a taxonomy; a ValueError names what is wrong and where."""
+    raw = text.encode("utf-8") if isinstance(text, str) else text
+    try:
+        data = yaml.load(raw, Loader=_YAML_LOADER)
+    except yaml.YAMLError as error:
+        raise ValueError(f"{source}: not valid YAML: {error}") from error
+    errors = sorted(Draft202012Validator(SCHEMA).iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        first = errors[0]
+        where = "/".join(str(p) for p in first.absolute_path) or "(top)"
+        raise ValueError(f"{source}: {where}: {first.message}")
+    aspects: dict[str, Aspect] = {}
+    cues: list[Cue] = []
+    seen: dict[tuple[tuple[str, ...], frozenset[str] | None], str] = {}
+    for aspect_id, spec in data["aspects"].items():
+        areas = frozenset(spec["areas"]) if "areas" in spec else None
+        aspects[aspect_id] = Aspect(aspect_id, spec["name"], spec["description"], areas)
+        for weak, entries in ((False, spec["cues"]), (True, spec.get("weak_cues", []))):
+            for entry in entries:
+                cue_text, cue_areas = (entry, None) if isinstance(entry, str) else (entry["cue"], entry["areas"])
+                applies = frozenset(cue_areas) if cue_areas else areas
+                if areas is not None and cue_areas and not set(cue_areas) <= areas:
+                    raise ValueError(f"{source}: {aspect_id}: cue {cue_text!r} names areas the aspect excludes")
+                for spelling in cue_text.split("|"):
+                    words = tuple(w for w, _, _ in sentiment.tokens(spelling.strip().replace("*", "")))
+                    if spelling.strip().endswith("*") and words:
+                        words = (*words[:-1], words[-1] + "*")
+                    if not words:
+                        raise ValueError(f"{source}: {aspect_id}: empty cue in {cue_text!r}")
+                    key = (words, applies)
+                    if key in seen:
+                        raise ValueError(f"{source}: cue {' '.join(words)!r} is listed twice "
+                                         f"({seen[key]} and {aspect_id})")
+                    seen[key] = aspect_id
+                    cues.append(Cue(words, aspect_id, applies, weak))
+    version = hashlib.sha256(raw).hexdigest()[:8]
+    return Taxonomy(aspects, tuple(cues), version)
+
+
+TAXONOMY = load_taxonomy(TAXONOMY_PATH.read_bytes(), str(TAXONOMY_PATH.name))
+
+
+@dataclass(frozen=True)
+class Clause:
+    start: int
+    end: int
+    sentence: int
+    aspects: tuple[str, ...]
+    polarity: float
+
+
+@dataclass(frozen=True)
+class AspectMention:
+    """What a comment says about one aspect: its sentiment, and the clause that says it most strongly
+    (offsets into the comment, so the example is always the writer's own words)."""
+
+    aspect: str
+    polarity: float
+    label: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class CommentAnalysis:
+    sentiment: sentiment.Sentiment
+    aspects: tuple[AspectMention, ...]
+
+
+def split_clauses(text: str) -> list[tuple[int, int, int]]:
+    """(start, end, sentence number) of each clause, trimmed of spaces and punctuation at its edges."""
+    spans: list[tuple[int, int, int]] = []
+    sentence_start = 0
+    sentence_ends = [(m.start(), m.end()) for m in _SENTENCE_BREAK.finditer(text)] + [(len(text), len(text))]
+    for number, (end, next_start) in enumerate(sentence_ends):
+        clause_start = sentence_start
+        for match in _CLAUSE_BREAK.finditer(text, sentence_start, end):
+            spans.append((clause_start, match.start(), number))
+            clause_start = match.end()
+        spans.append((clause_start, end, number))
+        sentence_start = next_start
+    trimmed = []
+    for start, end, number in spans:
+        while start < end and not text[start].isalnum() and text[start] not in "\"'":
+            start += 1
+        while end > start and (text[end - 1].isspace() or text[end - 1] in ",;:-"):
+            end -= 1
+        if start < end:
+            trimmed.append((start, end, number))
+    return trimmed
+
+
+def tag(words: list[str], area: str | None, taxonomy: Taxonomy = TAXONOMY) -> tuple[str, ...]:
+    """The aspects a clause's words name, in the order they are named. Longer cues take their words first;
+    weak cues count only when no other cue matched."""
+    strong: list[str] = []
+    weak: list[str] = []
+    i = 0
+    while i < len(words):
+        for cue in taxonomy.candidates(words[i]):
+            if cue.applies_in(area) and cue.matches_at(words, i):
+                target = weak if cue.weak else strong
+                if cue.aspect not in target:
+                    target.append(cue.aspect)
+                i += len(cue.words)
+                break
+        else:
+            i += 1
+    return tuple(strong or weak)
+
+
+def clauses(text: str, area: str | None, opinions: tuple[sentiment.Opinion, ...],
+            taxonomy: Taxonomy = TAXONOMY) -> list[Clause]:
+    """Each clause with its aspects and the mean polarity of the opinions that start in it. A clause that
+    names no aspect but says something ("..., really annoying") speaks of the aspects of the clause before
+    it in the same sentence, or of the one after it when it comes first."""
+    tokens = sentiment.tokens(text)
+    result: list[Clause] = []
+    for start, end, number in split_clauses(text):
+        words = [w for w, s, _ in tokens if start <= s < end]
+        said = [o.polarity for o in opinions if start <= o.start < end]
+        result.append(Clause(start, end, number, tag(words, area, taxonomy), sum(said) / len(said) if said else 0.0))
+    for index, clause in enumerate(result):
+        if clause.aspects or not clause.polarity:
+            continue
+        neighbours = [result[j] for j in (index - 1, index + 1) if 0 <= j < len(result)]
+        for neighbour in neighbours:
+            if neighbour.sentence == clause.sentence and neighbour.aspects:
+                result[index] = Clause(clause.start, clause.end, clause.sentence, neighbour.aspects, clause.polarity)
+                break
+    return result
+
+
+def analyze_comment(text: str, area: str | None = None, *,
+                    positive_threshold: float = sentiment.DEFAULT_POSITIVE_THRESHOLD,
+                    negative_threshold: float = sentiment.DEFAULT_NEGATIVE_THRESHOLD,
+                    taxonomy: Taxonomy = TAXONOMY) -> CommentAnalysis:
+    """The comment's overall sentiment and, per aspect it mentions, its own sentiment and example clause.
+
+    An aspect's polarity is the mean over the clauses naming it that express an opinion (a plain mention,
+    "used the portal twice", is neutral); its example is the clause that says the most about it.
+    """
+    overall, opinions = sentiment.analyze_with_opinions(text, positive_threshold=positive_threshold,
+                                                        negative_threshold=negative_threshold)
+    if not text or text.isspace():
+        return CommentAnalysis(overall, ())
+    by_aspect: dict[str, list[Clause]] = {}
+    for clause in clauses(text, area, opinions, taxonomy):
+        for aspect in clause.aspects:
+            by_aspect.setdefault(aspect, []).append(clause)
+    mentions = []
+    for aspect, said in by_aspect.items():
+        opinionated = [c.polarity for c in said if c.polarity]
+        polarity = round(sum(opinionated) / len(opinionated), 4) if opinionated else 0.0
+        example = max(said, key=lambda c: abs(c.polarity))
+        mentions.append(AspectMention(
+            aspect, polarity,
+            sentiment.label_for(polarity, positive_threshold=positive_threshold, negative_threshold=negative_threshold),
+            example.start, example.end,
+        ))
+    return CommentAnalysis(overall, tuple(mentions))
