@@ -36,6 +36,15 @@ campaign_service_area = Table(
     Column("service_area_id", ForeignKey("service_area.id", ondelete="CASCADE"), primary_key=True),
 )
 
+# The service areas one invitation asks about, drawn when the invitation is created
+# (`app.services.sampling`). An invitation without rows asks about every area its person uses.
+invitation_area = Table(
+    "invitation_area",
+    db.metadata,
+    Column("invitation_id", ForeignKey("invitation.id", ondelete="CASCADE"), primary_key=True),
+    Column("service_area_id", ForeignKey("service_area.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
 
 def hash_token(token: str) -> str:
     """Only this digest is stored: a database leak must not hand out working survey links."""
@@ -53,6 +62,7 @@ class Campaign(db.Model):
         CheckConstraint("window_days >= 1", name="window_positive"),
         CheckConstraint("min_group_size >= 2", name="min_group_size_at_least_two"),
         CheckConstraint("fatigue_days >= 0", name="fatigue_not_negative"),
+        CheckConstraint("areas_per_person IS NULL OR areas_per_person >= 1", name="areas_per_person_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -73,6 +83,8 @@ class Campaign(db.Model):
     segment_attributes: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["department"])
     min_group_size: Mapped[int] = mapped_column(Integer, default=5)
     fatigue_days: Mapped[int] = mapped_column(Integer, default=0)
+    # Area sampling: ask each person about at most this many of the areas they use (None: all of them).
+    areas_per_person: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -179,6 +191,8 @@ class Invitation(db.Model):
     wave: Mapped[Wave] = relationship()
     stakeholder = relationship("Stakeholder")
     tokens: Mapped[list[InvitationToken]] = relationship(back_populates="invitation", cascade="all, delete-orphan")
+    asked_areas = relationship("ServiceArea", secondary=invitation_area, order_by="ServiceArea.position",
+                               viewonly=True)
 
     def __init__(self, **fields) -> None:
         fields.setdefault("state", "pending")

@@ -17,6 +17,7 @@ from app.extensions import db
 from app.models import Campaign, Invitation, Provider, ServiceArea, Stakeholder, SurveyDefinition, Wave
 from app.models.campaign import ANONYMITY_MODES, CADENCES
 from app.models.org import stakeholder_service_area
+from app.services import sampling
 from app.services.transactions import unit_of_work
 
 # Waves open at 09:00 local time: an invitation that lands at the start of the working day gets read.
@@ -245,7 +246,8 @@ def audience_query(campaign: Campaign):
 
 
 def invite_audience(wave: Wave, now: datetime) -> AudienceResult:
-    """Create a pending invitation for everyone in the campaign's audience. A step: flushes only.
+    """Create a pending invitation for everyone in the campaign's audience, with the areas each asks
+    about (`sampling.record_area_draw`). A step: flushes only.
 
     Fatigue rule: someone invited to any campaign's wave in the last `fatigue_days` days (invitations
     that were never delivered do not count) is left out of this wave. Nothing is stored for them: they
@@ -270,6 +272,7 @@ def invite_audience(wave: Wave, now: datetime) -> AudienceResult:
             {"wave_id": wave.id, "stakeholder_id": sid, "state": "pending", "attempts": 0, "reminders_sent": 0,
              "created_at": now} for sid in ids[start:start + 1000]
         ])
+    sampling.record_area_draw(wave)
     return AudienceResult(invited=len(ids), skipped_for_fatigue=skipped)
 
 
