@@ -18,8 +18,10 @@ from app.extensions import csrf, limiter
 from app.models.base import utcnow
 from app.respond import bp
 from app.respond.forms import ConfirmForm, survey_form
+from app.respond.review import review_sections
 from app.services import responses
 from app.services.questions import SurveyLayout
+from app.services.questions.estimate import estimate_for_layout
 from app.services.comment_scores import Thresholds
 from app.services.responses import AlreadyAnswered, OptedOut, WaveClosed, WaveNotOpen
 from app.templating import format_date
@@ -79,14 +81,46 @@ def _sections_html(layout: SurveyLayout, formdata, errors: dict) -> Markup:
         "respond/_sections.html", layout=layout, form=survey_form(layout, MultiDict()), errors={})))
 
 
+REVIEW = "review"
+
+
+def _step_arg(raw: str | None, steps: int) -> int | str:
+    """The step a request is about: 1..steps, or "review". Anything else (typed into the address bar,
+    say) is the first step, or the review when the survey has no questions for this person."""
+    if raw == REVIEW or steps == 0:
+        return REVIEW
+    if raw and raw.isdigit() and 1 <= int(raw) <= steps:
+        return int(raw)
+    return 1
+
+
+def _step_url(token: str, step: int | str):
+    return url_for("respond.survey", token=token, step=step)
+
+
 def _render_survey(context, formdata=None, *, status: int = 200, errors=None, notice: str | None = None,
-                   draft=None, draft_elsewhere: bool = False):
+                   draft=None, draft_elsewhere: bool = False, step: int | str | None = None, review=None):
+    """One step of the survey (or the review, or every step at once when `step` is None: a whole-form
+    submission from an older page or a client that posts everything)."""
     errors = errors or {}
+    layout = context.layout if step in (None, REVIEW) else context.layout.step(step)
+    sections_html = Markup("") if step == REVIEW else _sections_html(layout, formdata, errors)
+    summary = error_summary(layout, errors)
+    if step == REVIEW and errors:
+        summary = [(f"{_step_url(request.view_args['token'], number)}#{href.lstrip('#')}", message)
+                   for number in range(1, context.layout.step_count + 1)
+                   for href, message in error_summary(context.layout.step(number), errors)]
+        summary = [("#survey-form", m) for m in errors.get("_form", [])] + summary
     return render_template(
         "respond/survey.html", context=context, errors=errors, notice=notice, draft=draft,
-        draft_elsewhere=draft_elsewhere,
-        summary=error_summary(context.layout, errors), sections_html=_sections_html(context.layout, formdata, errors),
+        draft_elsewhere=draft_elsewhere, step=step, steps=context.layout.step_count, review=review,
+        estimate=estimate_for_layout(context.layout), summary=summary, sections_html=sections_html,
     ), status
+
+
+def _render_review(context, data, *, status: int = 200, errors=None, notice=None, draft=None):
+    return _render_survey(context, status=status, errors=errors, notice=notice, draft=draft, step=REVIEW,
+                          review=review_sections(context.layout, data))
 
 
 @bp.route("/s/<token>", methods=["GET", "POST"])
@@ -94,16 +128,68 @@ def _render_survey(context, formdata=None, *, status: int = 200, errors=None, no
 @csrf.exempt  # checked below instead, so an expired token re-shows the answers rather than losing them
 # (and because CSRFProtect's HTTPS Referer check would refuse it: these pages send no referrer)
 def survey(token: str):
+    """One area per screen: each step posts its answers, which join the sealed draft, then the next step
+    (or the previous one) is shown; the review reads the draft back and submits it."""
     now = utcnow()
     context = responses.load_survey_context(token, now=now)
+    steps = context.layout.step_count
     if request.method == "GET":
         draft = responses.load_draft(context.invitation, token)
-        formdata = MultiDict([(k, v) for k, values in draft.data.items() for v in values]) if draft else None
-        page = _render_survey(context, formdata, draft=draft,
-                              draft_elsewhere=context.invitation.has_draft and draft is None)
+        step = _step_arg(request.args.get("step"), steps)
+        data = responses.draft_form_data(draft)
+        if step == REVIEW:
+            page = _render_review(context, data, draft=draft)
+        else:
+            page = _render_survey(context, data if draft else None, draft=draft, step=step,
+                                  draft_elsewhere=context.invitation.has_draft and draft is None)
         responses.mark_opened(context, now)
         return page
 
+    if "step" not in request.form:
+        return _whole_form(context, token, now)
+    step = _step_arg(request.form.get("step"), steps)
+    action = request.form.get("action")
+    draft = responses.load_draft(context.invitation, token)
+    if not _csrf_is_valid():
+        notice = ("This page was open for a long time, so for your security we could not accept it yet. "
+                  "Your answers are still filled in below: press the button again.")
+        if step == REVIEW:
+            return _render_review(context, responses.draft_form_data(draft), status=400, notice=notice)
+        return _render_survey(context, request.form, status=400, notice=notice, step=step)
+
+    if step == REVIEW:
+        if action == "back":
+            return redirect(_step_url(token, steps) if steps else _step_url(token, REVIEW), code=303)
+        data = responses.draft_form_data(draft)
+        if action == "save":
+            return _saved(context, token, REVIEW)
+        try:
+            responses.submit_response(context, data, now=now, thresholds=Thresholds.from_config(current_app.config),
+                                      secret_key=current_app.config["SECRET_KEY"])
+        except InvalidInput as invalid:
+            return _render_review(context, data, status=422, errors=invalid.errors, draft=draft)
+        return redirect(url_for("respond.thanks", token=token), code=303)
+
+    responses.save_step(context, request.form, step=step, token=token, now=now, draft=draft)
+    if action == "back":
+        return redirect(_step_url(token, max(1, step - 1)), code=303)
+    if action == "save":
+        return _saved(context, token, step)
+    try:
+        responses.check_step(context, request.form, step=step)
+    except InvalidInput as invalid:
+        return _render_survey(context, request.form, status=422, errors=invalid.errors, step=step)
+    return redirect(_step_url(token, step + 1 if step < steps else REVIEW), code=303)
+
+
+def _saved(context, token: str, step: int | str):
+    flash(f"Your answers are saved. Open the same link again to finish before "
+          f"{format_date(context.wave.closes_at)}.", "success")
+    return redirect(_step_url(token, step), code=303)
+
+
+def _whole_form(context, token: str, now):
+    """Every step's answers in one post (no `step` field): checked and stored, or saved, as one form."""
     if not _csrf_is_valid():
         return _render_survey(context, request.form, status=400, notice=(
             "This page was open for a long time, so for your security we could not accept it yet. "

@@ -9,6 +9,7 @@ from datetime import datetime, time, timezone
 from typing import Any, NoReturn
 
 from sqlalchemy import bindparam, delete, insert, select, update
+from werkzeug.datastructures import MultiDict
 
 from app.caching import DEFINITIONS, LAYOUTS
 from app.errors import Gone, InvalidTransition, NotFound, VendorPulseError
@@ -460,6 +461,28 @@ def save_draft(context: SurveyContext, form_data: Mapping[str, Any], *, token: s
         draft.updated_at = now
     db.session.commit()
     return data
+
+
+def save_step(context: SurveyContext, form_data: Mapping[str, Any], *, step: int, token: str, now: datetime,
+              draft: SavedDraft | None) -> dict[str, list[str]]:
+    """Keep one step's answers in the sealed draft, beside the other steps' (unchecked, like any draft), so
+    moving Back, Next or leaving keeps everything entered. Commits. Returns the whole draft's values."""
+    names = context.layout.step(step).answer_names()
+    merged = {name: values for name, values in (draft.data if draft else {}).items() if name not in names}
+    step_values = draft_data(context.layout.step(step), form_data)
+    merged.update(step_values)
+    return save_draft(context, MultiDict([(k, v) for k, values in merged.items() for v in values]),
+                      token=token, now=now)
+
+
+def check_step(context: SurveyContext, form_data: Mapping[str, Any], *, step: int) -> None:
+    """Raise InvalidInput with every problem of one step's answers (nothing is stored here)."""
+    parse_submission(context.layout.step(step), form_data)
+
+
+def draft_form_data(draft: SavedDraft | None) -> MultiDict:
+    """A draft's values as the form data a submission or a page is filled from."""
+    return MultiDict([(k, v) for k, values in (draft.data if draft else {}).items() for v in values])
 
 
 def load_draft(invitation: InvitationView, token: str) -> SavedDraft | None:

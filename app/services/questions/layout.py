@@ -60,6 +60,15 @@ class SurveyLayout:
     def answer_names(self) -> set[str]:
         return {item.name for item in self.items} | set(self.skip_names)
 
+    @property
+    def step_count(self) -> int:
+        """Screens before the review: one per section (one area, or the questions asked once)."""
+        return len(self.sections)
+
+    def step(self, number: int) -> SurveyLayout:
+        """The layout of one step (1-based): a single section, so it is parsed and rendered on its own."""
+        return SurveyLayout([self.sections[number - 1]])
+
     @cached_property
     def cache_key(self) -> tuple:
         """Identifies the fields of this layout: same key, same form (definitions never change in place)."""

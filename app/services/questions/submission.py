@@ -12,8 +12,8 @@ from app.services.questions.choices import ReasonsType
 from app.services.questions.layout import SurveyLayout
 from app.services.questions.numeric import RatingType
 
-# Form fields that are not answers: the CSRF token and the button that was pressed.
-CONTROL_FIELDS = frozenset({"csrf_token", "action"})
+# Form fields that are not answers: the CSRF token, the button that was pressed and the step it was on.
+CONTROL_FIELDS = frozenset({"csrf_token", "action", "step"})
 TRUE_VALUES = frozenset({"y", "on", "1", "true", "yes"})
 
 
