@@ -13,7 +13,7 @@ from wtforms import (
     StringField,
     SubmitField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from app.models.campaign import ANONYMITY_MODES
 
@@ -47,6 +47,8 @@ class CampaignForm(FlaskForm):
                                   validators=[InputRequired(), NumberRange(min=2, max=1000)])
     fatigue_days = IntegerField("Invite nobody more often than every N days (0 = no limit)", default=0,
                                 validators=[InputRequired(), NumberRange(min=0, max=3650)])
+    areas_per_person = IntegerField("Ask each person about at most this many of the areas they use (empty = all)",
+                                    validators=[Optional(), NumberRange(min=1, max=50)])
     audience_departments = StringField("Only these departments (comma-separated; empty = everyone)",
                                        validators=[Length(max=1000)])
     audience_area_codes = SelectMultipleField("Only people who use these service areas (none selected = everyone)")

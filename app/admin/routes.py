@@ -119,7 +119,7 @@ def campaign_new():
                 window_days=form.window_days.data,
                 reminder_days=campaign_service.parse_day_list(form.reminder_days.data),
                 anonymity=form.anonymity.data, min_group_size=form.min_group_size.data,
-                fatigue_days=form.fatigue_days.data,
+                fatigue_days=form.fatigue_days.data, areas_per_person=form.areas_per_person.data,
                 audience_departments=(form.audience_departments.data or "").split(","),
                 audience_area_codes=form.audience_area_codes.data or [])
         except InvalidInput as error:
@@ -130,7 +130,8 @@ def campaign_new():
             return redirect(url_for("admin.campaign_detail", campaign_id=campaign.id))
     elif form.is_submitted():
         status = 422
-    return render_template("admin/campaign_new.html", form=form), status
+    return render_template("admin/campaign_new.html", form=form,
+                           estimates=campaign_service.time_estimates(campaign_service.latest_definitions())), status
 
 
 @bp.get("/campaigns/<int:campaign_id>")
@@ -139,6 +140,7 @@ def campaign_detail(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     waves = campaign_service.waves_newest_first(campaign.id)
     return render_template("admin/campaign_detail.html", campaign=campaign, waves=waves,
+                           estimate=campaign_service.campaign_time_estimate(campaign),
                            counts=campaign_service.wave_counts(campaign.id), empty=campaign_service.WaveCounts(),
                            failed=campaign_service.failed_invitations(campaign.id),
                            bounced=campaign_service.bounced_invitations(campaign.id),

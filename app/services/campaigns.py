@@ -18,6 +18,7 @@ from app.models import Campaign, Invitation, Provider, ServiceArea, Stakeholder,
 from app.models.campaign import ANONYMITY_MODES, CADENCES
 from app.models.org import stakeholder_service_area
 from app.services import sampling
+from app.services.questions.estimate import TimeEstimate, estimate_for_questions
 from app.services.transactions import unit_of_work
 
 # Waves open at 09:00 local time: an invitation that lands at the start of the working day gets read.
@@ -155,11 +156,13 @@ def create_campaign(*, name: str, provider_id: int, definition_id: int, anchor_d
                     timezone: str, cadence: str = "quarterly", interval_count: int = 1, window_days: int = 14,
                     reminder_days: Sequence[int] = (), anonymity: str = "confidential", min_group_size: int = 5,
                     fatigue_days: int = 0, audience_departments: Sequence[str] = (),
-                    audience_area_codes: Sequence[str] = (), area_codes: Sequence[str] | None = None) -> Campaign:
+                    audience_area_codes: Sequence[str] = (), area_codes: Sequence[str] | None = None,
+                    areas_per_person: int | None = None) -> Campaign:
     """Validate and create a campaign with its first scheduled wave(s). A unit of work.
 
     `area_codes` are the service areas the survey asks about (default: the provider's active areas);
-    `audience_area_codes` narrow who is invited to people who use those areas.
+    `audience_area_codes` narrow who is invited to people who use those areas; `areas_per_person` (K)
+    asks each person about at most K of the areas they use (`app.services.sampling`).
     """
     errors: dict[str, list[str]] = {}
     name = (name or "").strip()
@@ -189,6 +192,8 @@ def create_campaign(*, name: str, provider_id: int, definition_id: int, anchor_d
         errors["min_group_size"] = ["Reports need groups of at least 2 people."]
     if fatigue_days is None or fatigue_days < 0:
         errors["fatigue_days"] = ["Use 0 (no limit) or more days."]
+    if areas_per_person is not None and areas_per_person < 1:
+        errors["areas_per_person"] = ["Ask about at least one area, or leave it empty to ask about all."]
     audience_codes = sorted({c.strip() for c in audience_area_codes if c.strip()})
     known = set(db.session.scalars(select(ServiceArea.code).where(ServiceArea.code.in_(audience_codes))))
     if set(audience_codes) - known:
@@ -210,7 +215,7 @@ def create_campaign(*, name: str, provider_id: int, definition_id: int, anchor_d
     campaign = Campaign(
         name=name, provider=provider, definition_id=definition_id, cadence=cadence, interval_count=interval_count,
         anchor_date=anchor_date, window_days=window_days, reminder_days=reminders, anonymity=anonymity,
-        min_group_size=min_group_size, fatigue_days=fatigue_days,
+        min_group_size=min_group_size, fatigue_days=fatigue_days, areas_per_person=areas_per_person,
         audience_departments=sorted({d.strip() for d in audience_departments if d.strip()}),
         audience_area_codes=audience_codes, service_areas=areas,
     )
@@ -319,6 +324,47 @@ def resend_invitation(invitation: Invitation, now: datetime) -> None:
         raise InvalidTransition(f"{invitation.stakeholder.email} has opted out or is inactive.")
     invitation.requeue(None, retry_at=now)
     invitation.attempts = 0
+
+
+# --- how long the survey takes ---------------------------------------------------------------------
+
+# The admin's table of estimates goes up to this many areas per person.
+ESTIMATE_MAX_AREAS = 6
+
+
+def time_estimates(definitions: Sequence[SurveyDefinition],
+                   max_areas: int = ESTIMATE_MAX_AREAS) -> list[tuple[SurveyDefinition, list[TimeEstimate]]]:
+    """For choosing a survey and K: each definition's estimate for someone asked about 1..max_areas areas."""
+    return [(definition, [estimate_for_questions(definition.questions, n) for n in range(1, max_areas + 1)])
+            for definition in definitions]
+
+
+def campaign_time_estimate(campaign: Campaign) -> TimeEstimate:
+    """The longest survey this campaign asks of anyone: all its areas, or K of them with area sampling."""
+    areas = len(campaign.service_areas)
+    if campaign.areas_per_person:
+        areas = min(areas, campaign.areas_per_person)
+    return estimate_for_questions(campaign.definition.questions, areas)
+
+
+@dataclass(frozen=True)
+class InvitationOutline:
+    """What one invitation's survey covers, for its emails: the areas it asks about and how long it takes."""
+
+    area_names: list[str]
+    estimate: TimeEstimate
+
+
+def invitation_outline(invitation: Invitation) -> InvitationOutline:
+    """The areas drawn for this invitation (or, without a draw, those its person uses in the campaign) and
+    the time estimate for exactly that survey, so the email says what the first screen will say."""
+    campaign = invitation.wave.campaign
+    areas = [area for area in invitation.asked_areas if area.active]
+    if not areas:
+        used = {area.id for area in invitation.stakeholder.service_areas}
+        areas = [area for area in campaign.service_areas if area.id in used and area.active]
+    return InvitationOutline([area.name for area in areas],
+                             estimate_for_questions(campaign.definition.questions, len(areas)))
 
 
 # --- counts for the admin pages ---------------------------------------------------------------------

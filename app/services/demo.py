@@ -30,12 +30,18 @@ from app.models import (
 )
 from app.models.org import stakeholder_service_area
 from app.services.transactions import unit_of_work
+from app.services import sampling
 from app.services.catalog import latest_definition
 from app.services.comment_scores import Thresholds, sentiment_columns
 from app.services.tallies import rebuild_wave_tallies
 
 DEMO_PROVIDER = "Northwind Managed IT"
-SURVEY_CODE = "quarterly-provider-satisfaction"
+SURVEY_CODE = "pulse"
+# The long survey stays as an optional deep dive: a second campaign, twice a year, switched off until an
+# admin turns it on.
+DEEP_DIVE_CODE = "quarterly-provider-satisfaction"
+# The pulse asks each person about at most two of the areas they use.
+AREAS_PER_PERSON = 2
 WAVE_COUNT = 8
 
 
@@ -154,6 +160,13 @@ def seed_demo(*, now: datetime, timezone: str, base_url: str, seed: int = 2026, 
     db.session.flush()
     stakeholders = _seed_stakeholders(rng, areas, stakeholder_count)
     campaign, waves = _seed_campaign(provider, definition, areas, now, ZoneInfo(timezone))
+    deep_dive = latest_definition(DEEP_DIVE_CODE)
+    if deep_dive is not None:
+        db.session.add(Campaign(
+            name=f"Deep dive (twice a year) – {provider.name}", provider=provider, definition=deep_dive,
+            cadence="quarterly", interval_count=2, anchor_date=campaign.anchor_date, window_days=21,
+            reminder_days=[7, 14], anonymity="confidential", segment_attributes=["department"], min_group_size=5,
+            fatigue_days=0, service_areas=areas, active=False))
     responses = 0
     for index, wave in enumerate(waves):
         responses += _seed_wave(rng, wave, index, definition, stakeholders, areas, now, thresholds)
@@ -204,7 +217,7 @@ def _seed_campaign(provider: Provider, definition: SurveyDefinition, areas: list
         name=f"Quarterly provider satisfaction – {provider.name}", provider=provider, definition=definition,
         cadence="quarterly", interval_count=1, anchor_date=starts[0] + timedelta(days=45), window_days=21,
         reminder_days=[7, 14], anonymity="confidential", segment_attributes=["department"], min_group_size=5,
-        fatigue_days=30, service_areas=areas,
+        fatigue_days=30, service_areas=areas, areas_per_person=AREAS_PER_PERSON,
     )
     db.session.add(campaign)
     waves = []
@@ -261,17 +274,21 @@ def _seed_wave(rng: random.Random, wave: Wave, index: int, definition: SurveyDef
     db.session.execute(insert(Invitation), invitations)
     invitation_ids = dict(db.session.execute(
         select(Invitation.stakeholder_id, Invitation.id).where(Invitation.wave_id == wave.id)).all())
+    # The same draw the dispatcher makes when it opens a wave, seeded so the demo is the same every time.
+    drawn = sampling.record_area_draw(wave, rng=random.Random(rng.random()))
     for person in invited:
         if person["id"] not in answering:
             continue
         response_id = uuid.uuid4()
         responses.append({"id": response_id, "wave_id": wave.id, "invitation_id": invitation_ids[person["id"]],
                           "submitted_at": answered_at[person["id"]], "department": person["department"]})
-        for area_id in person["areas"]:
+        for area_id in drawn[invitation_ids[person["id"]]]:
             area, plan = area_plans[area_id]
             answers.extend(_area_answers(rng, response_id, wave, index, area, plan, questions, thresholds))
         mood = rng.gauss(3.6, 0.8)
         for code in ("partnership", "proactivity", "account_management"):
+            if code not in questions:
+                continue
             answers.append(_row(response_id, wave.id, questions[code].id, None,
                                 score=_clip(mood + rng.gauss(0, 0.5) - (0.4 if code == "proactivity" else 0), 1, 5)))
     db.session.execute(insert(Response), responses)
@@ -293,11 +310,12 @@ def _area_answers(rng, response_id, wave: Wave, index: int, area: ServiceArea, p
     satisfaction = _clip(rng.gauss(plan.means[index], 0.85), 1, 5)
     rows = [_row(response_id, wave.id, questions["satisfaction"].id, area.id, score=satisfaction)]
     for code in ("responsiveness", "resolution_quality", "communication", "expertise"):
-        if rng.random() < 0.85:
+        if code in questions and rng.random() < 0.85:
             rows.append(_row(response_id, wave.id, questions[code].id, area.id,
                              score=_clip(satisfaction + rng.gauss(0, 0.7), 1, 5)))
-    rows.append(_row(response_id, wave.id, questions["recommend"].id, area.id,
-                     score=_clip(satisfaction * 2.1 - 0.3 + rng.gauss(0, 1.3), 0, 10)))
+    if "recommend" in questions:
+        rows.append(_row(response_id, wave.id, questions["recommend"].id, area.id,
+                         score=_clip(satisfaction * 2.1 - 0.3 + rng.gauss(0, 1.3), 0, 10)))
     hours = round(rng.expovariate(1 / max(0.2, (5 - satisfaction) * 1.6)), 1)
     rows.append(_row(response_id, wave.id, questions["time_lost"].id, area.id, hours=min(hours, 200.0)))
     if rng.random() < 0.7:

@@ -32,7 +32,7 @@ from flask import current_app
 
 from app.models import Campaign, Invitation, Wave
 from app.services.bounces import envelope_sender
-from app.services.campaigns import human_wave_label, upcoming_waves
+from app.services.campaigns import campaign_time_estimate, human_wave_label, invitation_outline, upcoming_waves
 
 log = logging.getLogger(__name__)
 
@@ -226,6 +226,8 @@ def email_content(invitation: Invitation, token: str, settings: MailSettings, *,
     recipient, name = checked_recipient(stakeholder.email, stakeholder.name)
     subject, context = _subject_and_context(kind, invitation.wave.campaign, invitation.wave.label,
                                             invitation.wave.closes_at, name, token, settings)
+    outline = invitation_outline(invitation)  # this person's areas and time, as their first screen says
+    context.update(areas=outline.area_names, estimate=outline.estimate.wording)
     return EmailContent(kind=kind, recipient=recipient, subject=subject, context=context,
                         invitation_id=invitation.id)
 
@@ -284,6 +286,7 @@ def _subject_and_context(kind: str, campaign: Campaign, label: str, closes_at: d
         "survey_link": survey_link(settings, token),
         "unsubscribe_link": unsubscribe_link(settings, token),
         "areas": [area.name for area in campaign.service_areas],
+        "estimate": campaign_time_estimate(campaign).wording,
     }
     subject = (f"How did {provider} do in {period}? Your short survey" if kind == "invitation"
                else f"Reminder: your {period} survey about {provider} closes {closes_local.day} "

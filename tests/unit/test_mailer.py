@@ -31,10 +31,13 @@ SETTINGS = MailSettings(base_url="https://surveys.example.org", timezone="Americ
 @pytest.fixture
 def invitation(db, survey):
     provider = make_provider("Zürich Managed Services")
-    campaign = make_campaign(survey, provider=provider, areas=[make_area(provider, name="Service Desk")],
+    desk = make_area(provider, name="Service Desk")
+    campaign = make_campaign(survey, provider=provider, areas=[desk],
                              anonymity="confidential", min_group_size=7, cadence="monthly")
     wave = make_wave(campaign, label="2026-11", opens_at=datetime(2026, 11, 2, 14, tzinfo=timezone.utc), days=14)
-    invitation, _ = make_invitation(wave, make_stakeholder(email="zofia@example.com", name="Zofia Zielińska"))
+    # The email names the areas this person is asked about: the ones they use.
+    invitation, _ = make_invitation(wave, make_stakeholder(email="zofia@example.com", name="Zofia Zielińska",
+                                                           areas=[desk]))
     return invitation
 
 
