@@ -120,6 +120,22 @@ def test_too_few_comments_are_not_tested_and_small_tables_get_the_exact_test():
     assert found["printer jam"].p_value == scipy.stats.fisher_exact([[4, 6], [0, 1000]]).pvalue
 
 
+def fillers(comment: int, comments_per_word: int) -> list[str]:
+    """Words filler0 ... filler599, one sentence each, word j in comments_per_word comments from the (j * that)th."""
+    return [f"filler{j}" for j in range(600) if (comment - comments_per_word * j) % 100 < comments_per_word]
+
+
+def test_terms_too_rare_to_ever_be_significant_do_not_dilute_the_correction():
+    # 600 words each in 5 comments (3 now, 2 before): even 5 now and 0 before would give p = 0.06, so they are
+    # left out of the correction. Counted in it, they would push 'vpn drops' (p = 0.004) to q = 0.7.
+    current = [". ".join((["Vpn drops"] if i < 9 else []) + fillers(i, 3)) for i in range(100)]
+    previous = [". ".join(fillers(i, 2)) for i in range(100)]
+
+    found = emerging_terms(current, [previous])
+
+    assert [(t.term, t.comments_now, t.comments_before) for t in found] == [("vpn drops", 9, 0)]
+
+
 def test_max_terms_keeps_the_strongest():
     *previous, current = waves(9, (300, 300))
     for number, phrase in enumerate(("aa bb", "cc dd", "ee ff", "gg hh")):
