@@ -1,8 +1,8 @@
 """Every entry of the sentiment lexicon and the aspect taxonomy, and which evaluation comments it matches:
 what the leak check (tests/unit/test_evaluation_discipline.py) reads.
 
-`python -m tests.evaluation_entries --snapshot` prints the entries as `kind<TAB>entry` lines, the format of
-tests/data/insight/entries_before_measure.txt.
+`git show <commit>:app/services/sentiment_lexicon.yaml | python -m tests.evaluation_entries --snapshot` prints
+that lexicon's entries as `kind<TAB>entry` lines, the format of tests/data/insight/entries_before_measure.txt.
 """
 from __future__ import annotations
 
@@ -22,24 +22,32 @@ DATA = Path(__file__).resolve().parent / "data"
 
 @dataclass(frozen=True)
 class Entry:
-    kind: str   # term, idiom, negator, intensifier, factual, contrast, pattern, cue
-    text: str   # words separated by spaces (a trailing "*" is a prefix), or a regex for patterns
+    """One entry as written in the file: a lexicon key or a cue line with all its "|" spellings (inflections
+    of one justified entry are morphology, not a leak), or one pattern's regex."""
+
+    kind: str   # term, idiom, negator, intensifier, factual, contrast, balance, pattern, cue
+    text: str   # spellings joined by "|", each words separated by spaces (a trailing "*" is a prefix); or a regex
 
     def key(self) -> str:
         return f"{self.kind}\t{self.text}"
 
+    @property
+    def spellings(self) -> list[str]:
+        return [self.text] if self.kind == "pattern" else self.text.split("|")
+
 
 def _words(phrase: str) -> str:
-    return " ".join(word for word, _, _ in sentiment.tokens(phrase.strip()))
+    return "|".join(" ".join(w for w, _, _ in sentiment.tokens(s.strip().replace("*", ""))) + ("*" if s.strip()
+                    .endswith("*") else "") for s in phrase.split("|"))
 
 
-def entries() -> Iterator[Entry]:
-    lexicon = yaml.safe_load(sentiment.LEXICON_PATH.read_text(encoding="utf-8"))
+def entries(lexicon_text: str | None = None) -> Iterator[Entry]:
+    """Every entry of the lexicon (today's, or the one given as text) and of the aspect taxonomy."""
+    lexicon = yaml.safe_load(lexicon_text or sentiment.LEXICON_PATH.read_text(encoding="utf-8"))
     for kind, table in (("term", lexicon["terms"]), ("idiom", lexicon["negation"]["idioms"]),
                         ("intensifier", lexicon["intensifiers"])):
         for key in table:
-            for spelling in str(key).split("|"):
-                yield Entry(kind, _words(spelling))
+            yield Entry(kind, _words(str(key)))
     for word in lexicon["negation"]["negators"]:
         yield Entry("negator", _words(word))
     for word in lexicon["factual_words"]:
@@ -47,10 +55,14 @@ def entries() -> Iterator[Entry]:
     for group in ("shift", "concession", "sentence_initial_concession"):
         for word in lexicon["contrast"][group]:
             yield Entry("contrast", _words(word))
+    for phrase in lexicon.get("balance", []):
+        yield Entry("balance", _words(phrase))
     for spec in lexicon["patterns"].values():
         yield Entry("pattern", spec["regex"])
-    for cue in aspects.TAXONOMY.cues:
-        yield Entry("cue", cue.text)
+    taxonomy = yaml.safe_load(aspects.TAXONOMY_PATH.read_text(encoding="utf-8"))
+    for spec in taxonomy["aspects"].values():
+        for cue in spec["cues"] + spec.get("weak_cues", []):
+            yield Entry("cue", _words(cue if isinstance(cue, str) else cue["cue"]))
 
 
 def rows(*names: str) -> list[str]:
@@ -74,16 +86,18 @@ class Matcher:
         self.words = [" " + " ".join(w for w, _, _ in sentiment.tokens(t)) + " " for t in texts]
 
     def matches(self, entry: Entry) -> bool:
+        """True when any spelling of the entry occurs in any of the comments."""
         if entry.kind == "pattern":
             pattern = re.compile(entry.text)
             return any(pattern.search(t) for t in self.texts)
-        if entry.text.endswith("*"):
-            pattern = re.compile(r" " + re.escape(entry.text[:-1]))
-            return any(pattern.search(w) for w in self.words)
-        needle = f" {entry.text} "
-        return any(needle in w for w in self.words)
+        for spelling in entry.spellings:
+            needle = re.compile(" " + re.escape(spelling[:-1]) if spelling.endswith("*") else
+                                re.escape(f" {spelling} "))
+            if any(needle.search(w) for w in self.words):
+                return True
+        return False
 
 
 if __name__ == "__main__" and "--snapshot" in sys.argv:
-    for key in sorted({e.key() for e in entries() if e.kind != "cue"}):
+    for key in sorted({e.key() for e in entries(sys.stdin.read()) if e.kind != "cue"}):
         print(key)

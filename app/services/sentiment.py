@@ -106,6 +106,8 @@ class _Lexicon:
     concession: float
     domain_subjectivity: float
     exclamation_boost: float
+    balance_regex: re.Pattern[str] | None
+    balance_damping: float
 
 
 def version_for_lexicon(lexicon_text: bytes) -> str:
@@ -219,7 +221,17 @@ def _compile_lexicon(lexicon_text: str) -> _Lexicon:
         concession=float(settings["concession"]),
         domain_subjectivity=float(settings["domain_subjectivity"]),
         exclamation_boost=float(settings["exclamation_boost"]),
+        balance_regex=_phrase_regex(_words(data.get("balance", []), "balance")),
+        balance_damping=float(settings["balance_damping"]),
     )
+
+
+def _phrase_regex(phrases: list[str]) -> re.Pattern[str] | None:
+    """One regex for phrases given with "|" spellings, matched on whole words."""
+    spellings = [s.strip() for phrase in phrases for s in phrase.split("|") if s.strip()]
+    if not spellings:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(s) for s in sorted(spellings, key=len, reverse=True)) + r")(?!\w)")
 
 
 _TEXTBLOB_LOAD = threading.Lock()
@@ -432,7 +444,8 @@ def analyze_with_opinions(
     _check_thresholds(positive_threshold, negative_threshold)
     if not text or text.isspace():
         return _NO_SENTIMENT, ()
-    opinions = _opinions(_normalise(text), _LEXICON)
+    normalised = _normalise(text)
+    opinions = _opinions(normalised, _LEXICON)
     found = tuple(Opinion(o.start, o.phrase, o.polarity) for o in opinions if o.polarity)
     total_weight = sum(opinion.weight for opinion in opinions)
     if not total_weight:
@@ -446,7 +459,11 @@ def analyze_with_opinions(
         share = opinion.polarity * opinion.weight / total_weight
         contributions[opinion.phrase] = contributions.get(opinion.phrase, 0.0) + share
         weighted_subjectivity += opinion.subjectivity * opinion.weight
-    polarity = round(_clamp(sum(contributions.values())), 4)
+    polarity = _clamp(sum(contributions.values()))
+    if _LEXICON.balance_regex is not None and _LEXICON.balance_regex.search(normalised):
+        # "Good at small fixes, slow on anything bigger. About what I'd expect": the writer weighs it up.
+        polarity *= _LEXICON.balance_damping
+    polarity = round(polarity, 4)
     drivers = tuple(
         sorted(
             (Driver(phrase, round(share, 4)) for phrase, share in contributions.items() if round(share, 4)),
