@@ -28,7 +28,7 @@ MIN_EXPECTED_FOR_G2 = 5.0
 
 # A shorter n-gram is left out when a longer significant n-gram containing it (same direction) occurs in at
 # least this share of the shorter one's comments: "vpn" and "vpn keeps" then say nothing "vpn keeps dropping"
-# does not. Below this share the shorter term also moves in comments of its own, and it is kept.
+# does not. Below this share it is still left out when its other comments show no change of their own.
 SUBSUMED_SHARE = 0.9
 
 # Log ratios are smoothed by half a comment so a term absent from one side has a finite effect size.
@@ -162,8 +162,21 @@ def _keyness(now: Sequence[int], before: Sequence[int], total_now: int, total_be
     return g2.tolist(), p.tolist(), q.clip(max=1.0).tolist()
 
 
-def _without_subsumed(found: list[EmergingTerm]) -> list[EmergingTerm]:
-    """Drops a shorter term whose comments are (nearly) all comments of a longer significant term containing it."""
+def _explained_by(shorter: EmergingTerm, longer: EmergingTerm, fdr: float) -> bool:
+    """Whether a longer term containing ``shorter`` accounts for its change: it occurs in (nearly) all of the
+    shorter term's comments, or the shorter term's other comments do not differ between the waves (p > fdr).
+    A common word such as "keeps" rises with "vpn keeps dropping" without a story of its own."""
+    if (longer.comments_now + longer.comments_before
+            >= SUBSUMED_SHARE * (shorter.comments_now + shorter.comments_before)):
+        return True
+    # The longer term's comments all contain the shorter one, so the differences are the shorter one's own.
+    _, p = _p_values([shorter.comments_now - longer.comments_now], [shorter.comments_before - longer.comments_before],
+                     shorter.total_now, shorter.total_before)
+    return float(p[0]) > fdr
+
+
+def _without_subsumed(found: list[EmergingTerm], fdr: float) -> list[EmergingTerm]:
+    """Drops a shorter term whose change a longer significant term containing it, same direction, explains."""
     by_term = {t.term: t for t in found}
     subsumed: set[str] = set()
     for longer in found:
@@ -171,9 +184,7 @@ def _without_subsumed(found: list[EmergingTerm]) -> list[EmergingTerm]:
         for size in range(1, len(words)):
             for start in range(len(words) - size + 1):
                 shorter = by_term.get(" ".join(words[start:start + size]))
-                if (shorter is not None and shorter.rising == longer.rising
-                        and longer.comments_now + longer.comments_before
-                        >= SUBSUMED_SHARE * (shorter.comments_now + shorter.comments_before)):
+                if shorter is not None and shorter.rising == longer.rising and _explained_by(shorter, longer, fdr):
                     subsumed.add(shorter.term)
     return [t for t in found if t.term not in subsumed]
 
@@ -233,7 +244,7 @@ def emerging_terms(current: Sequence[str], previous: Sequence[Sequence[str]], *,
                      last_wave=last.get(t, 0) if last_wave_known else None)
         for i, t in enumerate(tested) if q[i] <= fdr
     ]
-    found = _without_subsumed(found)
+    found = _without_subsumed(found, fdr)
     found.sort(key=lambda t: (not t.rising, t.q_value, -abs(t.log2_ratio), t.term))
     return found[:max_terms]
 

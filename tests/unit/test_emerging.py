@@ -88,6 +88,17 @@ def test_a_word_that_also_rises_outside_the_phrase_is_kept():
     assert "vpn keeps" not in found
 
 
+def test_a_common_word_that_rises_only_inside_the_phrase_is_not_reported():
+    # "keeps" is in 20 comments of every wave; 25 more this wave have it only inside the phrase.
+    earlier, last, current = ([f"{c} Keeps." if 100 <= i < 120 else c for i, c in enumerate(wave)]
+                              for wave in waves(12, (300, 300, 300)))
+    current = with_phrase(current, "vpn keeps dropping", 25)
+
+    terms = [t.term for t in emerging_terms(current, [earlier, last], max_terms=20)]
+
+    assert "vpn keeps dropping" in terms and "keeps" not in terms
+
+
 def test_falling_terms_are_reported_after_rising_ones():
     earlier, last, current = waves(6, (300, 300, 300))
     previous = [with_phrase(earlier, "vpn drops", 25), with_phrase(last, "vpn drops", 15)]
