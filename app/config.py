@@ -146,6 +146,11 @@ class Config:
         # 404s on survey links per address; guessing tokens soon hits it, a real respondent never does.
         self.SURVEY_NOT_FOUND_LIMIT = env_str("SURVEY_NOT_FOUND_LIMIT", "20 per 10 minutes; 60 per day")
         self.RATELIMIT_HEADERS_ENABLED = True
+        # Reports and rendered charts shared by every worker (app/caching.py); unset, each process keeps its own.
+        self.CACHE_REDIS_URL = env_str("CACHE_REDIS_URL") or env_str("REDIS_URL")
+        # The review pack is built by the worker (`flask dispatch serve`); True builds it inside the request
+        # that asked for it, for the test suite only: a pack takes seconds.
+        self.REVIEW_PACK_IN_REQUEST = False
         self.MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
 
         # How many reverse proxies in front of the app set X-Forwarded-For / -Proto / -Host: werkzeug's
@@ -194,6 +199,8 @@ class TestConfig(Config):
         self.PREFERRED_URL_SCHEME = "http"
         self.RATELIMIT_STORAGE_URI = "memory://"
         self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = False
+        self.CACHE_REDIS_URL = None
+        self.REVIEW_PACK_IN_REQUEST = True  # tests of the queue itself set it to False
         self.SESSION_COOKIE_SECURE = False
         self.REMEMBER_COOKIE_SECURE = False
 

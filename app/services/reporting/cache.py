@@ -1,26 +1,32 @@
 """The reports' cache keys: results kept in `app.caching.REPORTS` under keys that carry the data version
-of the waves they read."""
+of the waves they read, so one wave's new responses leave every other wave's entries in place."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import contextlib
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 from sqlalchemy import func, select
 
-from app.caching import REPORTS
+from app.caching import GENERATIONS, REPORTS
 from app.extensions import db
 from app.models import ScoreTally
 
 T = TypeVar("T")
+_bypass = threading.local()
 
 
 def clear_cache() -> None:
-    """Forget every cached report (any write through this process's session does this too)."""
+    """Forget every cached report, in this process and (through the global generation) in every process
+    sharing Redis."""
+    GENERATIONS.bump_all()
     REPORTS.clear()
 
 
-def data_version(wave_ids: Iterable[int]) -> tuple[int, int]:
-    """Changes whenever a response is stored in one of these waves: (tally rows, answers tallied)."""
+def tally_version(wave_ids: Iterable[int]) -> tuple[int, int]:
+    """Changes whenever a response is stored in one of these waves: (tally rows, answers tallied), read
+    from the database, so it is the same in every process."""
     ids = list(wave_ids)
     if not ids:
         return (0, 0)
@@ -30,8 +36,30 @@ def data_version(wave_ids: Iterable[int]) -> tuple[int, int]:
     return (int(row[0]), int(row[1]))
 
 
+def data_version(wave_ids: Iterable[int]) -> tuple[int, ...]:
+    """What a report of these waves depends on: the tally version (new responses, seen by every process at
+    once) followed by the edit generations (global, then one per wave; `app.caching`)."""
+    ids = list(wave_ids)
+    return tally_version(ids) + GENERATIONS.current(ids)
+
+
 def cached(key: tuple, compute: Callable[[], T]) -> T:
     """`compute()` once per key while `app.caching.REPORTS` keeps it. Keys carry the data version, so new
-    responses show at once in every process; label corrections and edits show at once in the process
-    that made them and within `REPORT_SECONDS` elsewhere."""
+    responses show at once in every process; edits show at once where the generations are shared (Redis)
+    and in the process that made them, and within `REPORT_SECONDS` elsewhere. Inside `fresh_reports()`
+    it always computes."""
+    if getattr(_bypass, "active", False):
+        return compute()
     return REPORTS.get_or_compute(key, compute)
+
+
+@contextlib.contextmanager
+def fresh_reports() -> Iterator[None]:
+    """Compute every report afresh in this thread, reading and storing no cached one: for work that is
+    kept longer than a cache entry lives (the review pack a worker builds and stores)."""
+    previous = getattr(_bypass, "active", False)
+    _bypass.active = True
+    try:
+        yield
+    finally:
+        _bypass.active = previous
