@@ -1,5 +1,5 @@
-"""`flask dispatch run|serve|test|bounces`: send survey invitations and reminders, open and close waves,
-read bounces back."""
+"""`flask dispatch run|serve|test|bounces|pack-jobs`: send survey invitations and reminders, open and close
+waves, read bounces back, prepare the review packs managers asked for."""
 from __future__ import annotations
 
 import logging
@@ -8,6 +8,7 @@ import threading
 import time
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from app.extensions import db
@@ -18,6 +19,7 @@ log = logging.getLogger(__name__)
 
 dispatch_group = AppGroup("dispatch", help="Send survey invitations and reminders.")
 BOUNCE_CHECK_INTERVAL = 300.0  # seconds: `serve` reads the bounce mailbox at most this often
+PACK_POLL_INTERVAL = 1.0  # seconds: how soon `serve` starts a review pack a manager is waiting for
 
 
 def _pass_options(command):
@@ -75,6 +77,11 @@ def dispatch_serve(interval: float, batch_size: int, commit_every: int, worker_i
     worker_id = worker_id or dispatch.default_worker_id()
     click.echo(f"Dispatcher {worker_id} running a pass every {interval:g} s.")
     next_bounce_check = 0.0
+    # Packs are built beside the passes, not between them: a manager waits for a pack, and a pass may
+    # spend minutes waiting for send quota.
+    packs = threading.Thread(target=_serve_pack_jobs, args=(current_app._get_current_object(), worker_id, stopping),
+                             name="review-pack-jobs", daemon=True)
+    packs.start()
     try:
         while not stopping.is_set():
             try:
@@ -90,9 +97,39 @@ def dispatch_serve(interval: float, batch_size: int, commit_every: int, worker_i
             db.session.remove()
             stopping.wait(interval)
     finally:
+        stopping.set()
+        packs.join()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     click.echo("Dispatcher stopped.")
+
+
+def _serve_pack_jobs(app, worker_id: str, stopping: threading.Event) -> None:
+    """The serve loop's pack step, in its own thread (own app context, own session): build every due pack,
+    then look again after `PACK_POLL_INTERVAL`. A pack being built when SIGTERM comes is finished first."""
+    from app.services import pack_jobs
+
+    with app.app_context():
+        while not stopping.is_set():
+            try:
+                built = pack_jobs.run_pack_jobs(worker_id, should_stop=stopping.is_set)
+                if built:
+                    click.echo(f"Review packs: {built} prepared.")
+            except Exception:  # a database hiccup must not end the worker; the next look retries
+                log.exception("Review pack jobs failed")
+                db.session.rollback()
+            db.session.remove()
+            stopping.wait(PACK_POLL_INTERVAL)
+
+
+@dispatch_group.command("pack-jobs")
+@click.option("--worker-id", default=None, help="Name in claims; default host:pid:random.")
+def dispatch_pack_jobs(worker_id: str | None) -> None:
+    """Prepare every review pack waiting for a worker, then exit (`serve` does this continuously)."""
+    from app.services import pack_jobs
+
+    built = pack_jobs.run_pack_jobs(worker_id or dispatch.default_worker_id())
+    click.echo(f"Review packs: {built} prepared.")
 
 
 @dispatch_group.command("bounces")

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Response, abort, request, stream_with_context
+from flask import Response, abort, current_app, render_template, request, stream_with_context, url_for
 from flask_login import current_user
 from werkzeug.utils import secure_filename
 
@@ -8,10 +8,10 @@ from app.auth.access import manager_required
 from app.errors import InvalidInput
 from app.exports import bp
 from app.models.base import utcnow
+from app.services import pack_jobs
 from app.services.csv_stream import CsvDialect, stream_csv
 from app.services.exports import KINDS, build_table, range_label
 from app.services.reporting.scope import Scope, resolve_scope
-from app.services.review_pack import PackMeta, build_review_pack
 
 
 def dialect_from_request() -> CsvDialect:
@@ -58,10 +58,25 @@ def download(kind: str):
 @bp.get("/review-pack.pdf")
 @manager_required
 def review_pack():
-    """The PDF pack for the review meeting with the provider (never broken down by department)."""
+    """The PDF pack for the review meeting with the provider (never broken down by department). The worker
+    prepares it (`app.services.pack_jobs`); until it is ready this answers at once with a page that asks
+    again by itself, then with the file."""
     scope = scope_from_request(with_department=False)
-    meta = PackMeta(generated_at=utcnow(), prepared_by=current_user.name or current_user.email)
-    pdf = build_review_pack(scope, meta)
+    job = pack_jobs.request_pack(scope, current_user.name or current_user.email, utcnow(),
+                                 retry=request.args.get("retry") == "1")
+    if not job.ready and current_app.config.get("REVIEW_PACK_IN_REQUEST"):
+        pack_jobs.build_in_this_process(job.id)
+    status = pack_jobs.pack_status(job, utcnow())
     filename = f"vendorpulse-review-{scope.provider_name}-{range_label(scope)}.pdf".replace(" ", "-")
-    return Response(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{secure_filename(filename)}"', "Cache-Control": "no-store"})
+    if status.ready:
+        return Response(pack_jobs.pack_file(job.id), mimetype="application/pdf", headers={
+            "Content-Disposition": f'attachment; filename="{secure_filename(filename)}"',
+            "Cache-Control": "no-store"})
+    args = {k: v for k, v in request.args.items() if k != "retry"}
+    refresh_url = url_for("exports.review_pack", **args)
+    html = render_template(
+        "exports/preparing.html", status=status, title=f"{scope.provider_name}, {range_label(scope)}",
+        refresh_url=refresh_url, retry_url=url_for("exports.review_pack", **args, retry="1"),
+        refresh_seconds=None if status.state == "failed"
+        else pack_jobs.REFRESH_SECONDS if status.worker_running else 10)
+    return html, 202, {"Cache-Control": "no-store"}

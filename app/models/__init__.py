@@ -8,6 +8,7 @@ from app.models.campaign import (
     Wave,
     hash_token,
 )
+from app.models.jobs import ReviewPackJob
 from app.models.org import Provider, ServiceArea, Stakeholder
 from app.models.response import Answer, PooledResponse, Response, ResponseDraft, ScoreTally
 from app.models.survey import Question, SurveyDefinition
@@ -25,6 +26,7 @@ __all__ = [
     "Question",
     "Response",
     "ResponseDraft",
+    "ReviewPackJob",
     "ScoreTally",
     "ServiceArea",
     "Stakeholder",
