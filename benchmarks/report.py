@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["sentiment", "dispatch", "dashboard", "export", "submit", "load", "import_memory", "cli_startup"]
+ORDER = ["sentiment", "dispatch", "dashboard", "review_pack", "export", "submit", "load", "import_memory",
+         "cli_startup"]
 
 
 def run(name: str) -> dict:
@@ -40,6 +41,11 @@ def describe(figures: dict) -> tuple[str, str]:
     if name == "dashboard":
         return (f"overview {figures['overview_ms_1m']} ms, area {figures['area_ms_1m']} ms at 1M",
                 f"overview {figures['overview_ms_10k']} ms at 10k (ratio {figures['ratio']})")
+    if name == "review_pack":
+        return (f"'preparing' page {figures['first_response_ms']} ms (slowest request "
+                f"{figures['slowest_request_ms']} ms); worker build {figures['build_s']} s, file after "
+                f"{figures['wait_to_file_s']} s",
+                f"pack drawn inside the request {figures['baseline_in_request_s']} s")
     if name == "export":
         return (f"{figures['rows_per_second']} rows/s, peak {figures.get('peak_rss_mb_1000000')} MB at 1M",
                 f"sqlite3+csv {figures['baseline_rows_per_second']} rows/s; memory x{figures['memory_growth']}")

@@ -51,6 +51,7 @@ def test_clear_cache_forgets_every_report_and_fresh_reports_reads_none():
     cached(("test-kind", 1), lambda: "kept")
     with fresh_reports():
         assert cached(("test-kind", 1), lambda: "computed again") == "computed again"
+        assert cached(("test-kind", 1), lambda: "not twice in one build") == "computed again"
     assert cached(("test-kind", 1), lambda: "not this") == "kept"
     clear_cache()
     assert cached(("test-kind", 1), lambda: "after clearing") == "after clearing"

@@ -47,19 +47,23 @@ def cached(key: tuple, compute: Callable[[], T]) -> T:
     """`compute()` once per key while `app.caching.REPORTS` keeps it. Keys carry the data version, so new
     responses show at once in every process; edits show at once where the generations are shared (Redis)
     and in the process that made them, and within `REPORT_SECONDS` elsewhere. Inside `fresh_reports()`
-    it always computes."""
-    if getattr(_bypass, "active", False):
-        return compute()
+    only what was computed inside it is reused."""
+    private = getattr(_bypass, "store", None)
+    if private is not None:
+        if key not in private:
+            private[key] = compute()
+        return private[key]
     return REPORTS.get_or_compute(key, compute)
 
 
 @contextlib.contextmanager
 def fresh_reports() -> Iterator[None]:
-    """Compute every report afresh in this thread, reading and storing no cached one: for work that is
-    kept longer than a cache entry lives (the review pack a worker builds and stores)."""
-    previous = getattr(_bypass, "active", False)
-    _bypass.active = True
+    """Compute every report afresh in this thread, reading no shared cached one (each is computed once
+    within the block, then forgotten): for work kept longer than a cache entry lives (the review pack a
+    worker builds and stores)."""
+    previous = getattr(_bypass, "store", None)
+    _bypass.store = {}
     try:
         yield
     finally:
-        _bypass.active = previous
+        _bypass.store = previous
