@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from jsonschema import Draft202012Validator
@@ -54,13 +54,18 @@ SCHEMA: dict[str, Any] = {
     }},
 }
 
-# Where one clause ends and the next starts: sentence ends, line breaks, semicolons, commas, colons,
-# dashes and brackets, and before a word that turns the comment ("fast, but ...", "... although ...").
-_SENTENCE_BREAK = re.compile(r"(?:[.!?]+|\n)(?:\s+|$)|;\s*|\n")
-_CLAUSE_BREAK = re.compile(
-    r",\s*|:\s+|\s+[-\u2013\u2014]+\s+|\(|\)|\s+(?=(?:but|however|although|though|whereas|except|yet|apart from)\b)",
+# Where one clause ends and the next starts: sentence ends (group "sentence": full stops, ! and ?, line
+# breaks, semicolons), and within a sentence commas, colons, dashes, brackets, and the space before a word
+# that turns the comment ("fast, but ...", "... although ..."). One pass over the comment finds them all.
+_BREAK = re.compile(
+    r"(?P<sentence>[.!?]+(?:\s+|$)|\s*\n\s*|;\s*)"
+    r"|,\s*|:\s+|\s+[-\u2013\u2014]+\s+|\(|\)"
+    r"|\s+(?=(?:but|however|although|though|whereas|except|yet|apart from)\b)",
     re.IGNORECASE,
 )
+# What a clause loses at its edges: leading punctuation and spaces (quotes kept), trailing spaces and commas.
+_LEADING = re.compile(r"[^\w\"']+")
+_TRAILING = re.compile(r"[\s,;:-]+$")
 
 
 @dataclass(frozen=True)
@@ -115,14 +120,16 @@ class Taxonomy:
         # Longest cue first, so "knowledge base" (self-service) wins over "knowledge".
         object.__setattr__(self, "_by_first", {w: sorted(c, key=lambda c: -len(c.words)) for w, c in by_first.items()})
         object.__setattr__(self, "_prefixed", tuple(prefixed))
+        object.__setattr__(self, "_prefixes", tuple(c.words[0][:-1] for c in prefixed))
 
     def name(self, aspect_id: str) -> str:
         aspect = self.aspects.get(aspect_id)
         return aspect.name if aspect else aspect_id
 
     def candidates(self, word: str) -> list[Cue]:
-        found = list(self._by_first.get(word, ()))  # type: ignore[attr-defined]
-        found += [c for c in self._prefixed if word.startswith(c.words[0][:-1])]  # type: ignore[attr-defined]
+        found = self._by_first.get(word, [])  # type: ignore[attr-defined]
+        if self._prefixes and word.startswith(self._prefixes):  # type: ignore[attr-defined]
+            found = found + [c for c in self._prefixed if word.startswith(c.words[0][:-1])]  # type: ignore[attr-defined]
         return found
 
 
@@ -169,8 +176,7 @@ def load_taxonomy(text: str | bytes, source: str = "aspects.yaml") -> Taxonomy:
 TAXONOMY = load_taxonomy(TAXONOMY_PATH.read_bytes(), str(TAXONOMY_PATH.name))
 
 
-@dataclass(frozen=True)
-class Clause:
+class Clause(NamedTuple):
     start: int
     end: int
     sentence: int
@@ -199,21 +205,19 @@ class CommentAnalysis:
 def split_clauses(text: str) -> list[tuple[int, int, int]]:
     """(start, end, sentence number) of each clause, trimmed of spaces and punctuation at its edges."""
     spans: list[tuple[int, int, int]] = []
-    sentence_start = 0
-    sentence_ends = [(m.start(), m.end()) for m in _SENTENCE_BREAK.finditer(text)] + [(len(text), len(text))]
-    for number, (end, next_start) in enumerate(sentence_ends):
-        clause_start = sentence_start
-        for match in _CLAUSE_BREAK.finditer(text, sentence_start, end):
-            spans.append((clause_start, match.start(), number))
-            clause_start = match.end()
-        spans.append((clause_start, end, number))
-        sentence_start = next_start
+    start = sentence = 0
+    for match in _BREAK.finditer(text):
+        spans.append((start, match.start(), sentence))
+        start = match.end()
+        if match.group("sentence") is not None:
+            sentence += 1
+    spans.append((start, len(text), sentence))
     trimmed = []
     for start, end, number in spans:
-        while start < end and not text[start].isalnum() and text[start] not in "\"'":
-            start += 1
-        while end > start and (text[end - 1].isspace() or text[end - 1] in ",;:-"):
-            end -= 1
+        if (lead := _LEADING.match(text, start, end)) is not None:
+            start = lead.end()
+        if (trail := _TRAILING.search(text, start, end)) is not None:
+            end = trail.start()
         if start < end:
             trimmed.append((start, end, number))
     return trimmed
@@ -238,16 +242,26 @@ def tag(words: list[str], area: str | None, taxonomy: Taxonomy = TAXONOMY) -> tu
     return tuple(strong or weak)
 
 
-def clauses(text: str, area: str | None, opinions: tuple[sentiment.Opinion, ...],
-            taxonomy: Taxonomy = TAXONOMY) -> list[Clause]:
+def clauses(text: str, area: str | None, reading: sentiment.Reading, taxonomy: Taxonomy = TAXONOMY) -> list[Clause]:
     """Each clause with its aspects and the mean polarity of the opinions that start in it. A clause that
     names no aspect but says something ("..., really annoying") speaks of the aspects of the clause before
     it in the same sentence, or of the one after it when it comes first."""
-    tokens = sentiment.tokens(text)
+    tokens, opinions = reading.tokens, reading.opinions
     result: list[Clause] = []
+    next_token = next_opinion = 0  # tokens and opinions are in reading order: one walk through each
     for start, end, number in split_clauses(text):
-        words = [w for w, s, _ in tokens if start <= s < end]
-        said = [o.polarity for o in opinions if start <= o.start < end]
+        while next_token < len(tokens) and tokens[next_token][1] < start:
+            next_token += 1
+        words = []
+        while next_token < len(tokens) and tokens[next_token][1] < end:
+            words.append(tokens[next_token][0])
+            next_token += 1
+        while next_opinion < len(opinions) and opinions[next_opinion].start < start:
+            next_opinion += 1
+        said = []
+        while next_opinion < len(opinions) and opinions[next_opinion].start < end:
+            said.append(opinions[next_opinion].polarity)
+            next_opinion += 1
         result.append(Clause(start, end, number, tag(words, area, taxonomy), sum(said) / len(said) if said else 0.0))
     for index, clause in enumerate(result):
         if clause.aspects or not clause.polarity:
@@ -255,7 +269,9 @@ def clauses(text: str, area: str | None, opinions: tuple[sentiment.Opinion, ...]
         neighbours = [result[j] for j in (index - 1, index + 1) if 0 <= j < len(result)]
         for neighbour in neighbours:
             if neighbour.sentence == clause.sentence and neighbour.aspects:
-                result[index] = Clause(clause.start, clause.end, clause.sentence, neighbour.aspects, clause.polarity)
+                # The example shows both clauses: "VPN keeps dropping since the change, terrible."
+                result[index] = Clause(min(clause.start, neighbour.start), max(clause.end, neighbour.end),
+                                       clause.sentence, neighbour.aspects, clause.polarity)
                 break
     return result
 
@@ -269,12 +285,11 @@ def analyze_comment(text: str, area: str | None = None, *,
     An aspect's polarity is the mean over the clauses naming it that express an opinion (a plain mention,
     "used the portal twice", is neutral); its example is the clause that says the most about it.
     """
-    overall, opinions = sentiment.analyze_with_opinions(text, positive_threshold=positive_threshold,
-                                                        negative_threshold=negative_threshold)
+    reading = sentiment.read(text, positive_threshold=positive_threshold, negative_threshold=negative_threshold)
     if not text or text.isspace():
-        return CommentAnalysis(overall, ())
+        return CommentAnalysis(reading.sentiment, ())
     by_aspect: dict[str, list[Clause]] = {}
-    for clause in clauses(text, area, opinions, taxonomy):
+    for clause in clauses(text, area, reading, taxonomy):
         for aspect in clause.aspects:
             by_aspect.setdefault(aspect, []).append(clause)
     mentions = []
@@ -287,4 +302,4 @@ def analyze_comment(text: str, area: str | None = None, *,
             sentiment.label_for(polarity, positive_threshold=positive_threshold, negative_threshold=negative_threshold),
             example.start, example.end,
         ))
-    return CommentAnalysis(overall, tuple(mentions))
+    return CommentAnalysis(reading.sentiment, tuple(mentions))

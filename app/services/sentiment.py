@@ -285,9 +285,12 @@ def _clamp(value: float) -> float:
     return max(-1.0, min(1.0, value))
 
 
-def _opinions(text: str, lexicon: _Lexicon) -> list[_Opinion]:
+def _tokens(normalised: str) -> list[tuple[str, int, int]]:
+    return [(match.group(), match.start(), match.end()) for match in _LEXICON.token_pattern.finditer(normalised)]
+
+
+def _opinions(text: str, lexicon: _Lexicon, tokens: list[tuple[str, int, int]]) -> list[_Opinion]:
     """Each opinion the (normalised) comment expresses, in reading order, weighted by its clause."""
-    tokens = [(match.group(), match.start(), match.end()) for match in lexicon.token_pattern.finditer(text)]
     textblob_words = _textblob_word_scores()
     token_count = len(tokens)
 
@@ -429,28 +432,37 @@ def analyze(
     Polarity is the weighted mean of the opinions found, as in TextBlob: general words keep TextBlob's
     scores, IT-service phrases, negation, contrast, intensity, emoticons and sarcasm come from the lexicon.
     """
-    return analyze_with_opinions(text, positive_threshold=positive_threshold,
-                                 negative_threshold=negative_threshold)[0]
+    return read(text, positive_threshold=positive_threshold, negative_threshold=negative_threshold).sentiment
 
 
-def analyze_with_opinions(
+@dataclass(frozen=True)
+class Reading:
+    """One reading of a comment: its sentiment, every opinion found with its offset (the aspect tagger
+    gives each clause the opinions that start in it), and its tokens (`tokens`)."""
+
+    sentiment: Sentiment
+    opinions: tuple[Opinion, ...]
+    tokens: list[tuple[str, int, int]]
+
+
+def read(
     text: str,
     *,
     positive_threshold: float = DEFAULT_POSITIVE_THRESHOLD,
     negative_threshold: float = DEFAULT_NEGATIVE_THRESHOLD,
-) -> tuple[Sentiment, tuple[Opinion, ...]]:
-    """`analyze`, and every opinion found with its offset, from one reading of the comment (the aspect
-    tagger gives each clause the opinions that start in it)."""
+) -> Reading:
+    """`analyze`, with the opinions and tokens it read on the way."""
     _check_thresholds(positive_threshold, negative_threshold)
     if not text or text.isspace():
-        return _NO_SENTIMENT, ()
+        return Reading(_NO_SENTIMENT, (), [])
     normalised = _normalise(text)
-    opinions = _opinions(normalised, _LEXICON)
+    tokens = _tokens(normalised)
+    opinions = _opinions(normalised, _LEXICON, tokens)
     found = tuple(Opinion(o.start, o.phrase, o.polarity) for o in opinions if o.polarity)
     total_weight = sum(opinion.weight for opinion in opinions)
     if not total_weight:
         # Nothing in the comment expresses an opinion, whatever the thresholds are.
-        return _NO_SENTIMENT, found
+        return Reading(_NO_SENTIMENT, found, tokens)
 
     contributions: dict[str, float] = {}
     weighted_subjectivity = 0.0
@@ -470,18 +482,18 @@ def analyze_with_opinions(
             key=lambda driver: (-abs(driver.contribution), driver.phrase),
         )
     )
-    return Sentiment(
+    return Reading(Sentiment(
         polarity=polarity,
         subjectivity=round(max(0.0, min(1.0, weighted_subjectivity / total_weight)), 4),
         label=label_for(polarity, positive_threshold=positive_threshold, negative_threshold=negative_threshold),
         drivers=drivers,
-    ), found
+    ), found, tokens)
 
 
 def tokens(text: str) -> list[tuple[str, int, int]]:
     """The comment's tokens as the analyzer reads them (lower-case, straight apostrophes, emoticons and
     numbers whole), each with its start and end offset in `text`."""
-    return [(m.group(), m.start(), m.end()) for m in _LEXICON.token_pattern.finditer(_normalise(text))]
+    return _tokens(_normalise(text))
 
 
 def themes(comments: Iterable[str], *, top_n: int = 10) -> list[tuple[str, int]]:

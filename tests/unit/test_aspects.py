@@ -1,0 +1,131 @@
+"""Service aspects of comments: the taxonomy file, the clause splitter, and each rule that decides an aspect
+and its sentiment, with the examples the insight issue names."""
+from __future__ import annotations
+
+import pytest
+
+from app.services import aspects
+from app.services.aspects import analyze_comment, load_taxonomy, split_clauses
+from app.services.sentiment import analyze
+
+
+def said(text: str, area: str | None = None) -> dict[str, str]:
+    return {m.aspect: m.label for m in analyze_comment(text, area).aspects}
+
+
+@pytest.mark.parametrize("text, label", [
+    ("Nothing special to report", "neutral"),
+    ("Could be better", "negative"),
+    ("Why does this take so long?", "negative"),
+    ("No issues at all", "positive"),
+    ("Better than last quarter", "positive"),
+    ("Not great", "negative"),
+    ("Is the survey anonymous?", "neutral"),
+    ("Good at small fixes, slow on anything bigger. About what I'd expect.", "neutral"),
+    ("Response times could be better, to be honest.", "negative"),
+])
+def test_overall_sentiment_of_plain_service_language(text, label):
+    assert analyze(text).label == label
+
+
+def test_one_comment_praises_one_aspect_and_blames_another():
+    assert said("fast response but the fix did not last", "service-desk") == {
+        "responsiveness": "positive", "resolution": "negative"}
+
+
+def test_each_example_is_the_writers_own_clause():
+    text = "Quick, friendly and they kept me updated the whole way."
+    found = {m.aspect: text[m.start:m.end] for m in analyze_comment(text, "service-desk").aspects}
+    assert found == {"responsiveness": "Quick", "attitude": "friendly and they kept me updated the whole way",
+                     "communication": "friendly and they kept me updated the whole way"}
+
+
+def test_a_clause_that_only_judges_speaks_of_the_aspect_named_before_it_in_the_sentence():
+    text = "VPN keeps dropping since the network change, terrible."
+    (mention,) = analyze_comment(text, "network").aspects
+    assert (mention.aspect, mention.label) == ("availability", "negative")
+    assert text[mention.start:mention.end] == "VPN keeps dropping since the network change, terrible"
+    # ... but not across sentences: the second sentence has no aspect of its own to give.
+    assert said("The portal is fine. Terrible.", "service-desk") == {"self_service": "positive"}
+
+
+def test_a_plain_mention_is_neutral_about_its_aspects():
+    assert said("Used the portal twice to reset my password.", "service-desk") == {
+        "self_service": "neutral", "access": "neutral"}
+
+
+def test_a_comment_about_nothing_in_particular_has_no_aspect():
+    assert said("All good, thanks!") == {}
+    assert analyze_comment("", "network").aspects == ()
+
+
+def test_weak_cues_count_only_when_nothing_else_names_an_aspect():
+    assert said("The VPN is terrible.", "network") == {"availability": "negative"}
+    assert said("The VPN setup was explained clearly.", "network") == {"communication": "positive"}
+
+
+def test_cues_restricted_to_some_areas_mean_different_aspects_elsewhere():
+    assert said("It is so slow.", "network") == {"availability": "negative"}
+    assert said("They were so slow to respond.", "service-desk") == {"responsiveness": "negative"}
+    assert "devices" not in said("Restart your laptop, they said. Useless.", "network")
+
+
+def test_longer_cues_take_their_words_first():
+    assert said("The knowledge base article was useful.", "service-desk") == {"self_service": "positive"}
+
+
+def test_escalation_in_any_form_is_a_hand_off():
+    assert said("Escalated twice and still waiting.", "service-desk")["handoffs"] == "negative"
+    assert "handoffs" in said("The escalation path is unclear.", "service-desk")
+
+
+@pytest.mark.parametrize("text, clauses", [
+    ("Fixed in 4.5 hours, great.", ["Fixed in 4.5 hours", "great"]),
+    ("Friendly; helpful. But slow!", ["Friendly", "helpful", "But slow"]),
+    ("quick although the fix (a restart) did not last", ["quick", "although the fix", "a restart", "did not last"]),
+    ("line one\nline two", ["line one", "line two"]),
+])
+def test_clauses_split_at_punctuation_and_turning_words_but_not_inside_numbers(text, clauses):
+    assert [text[s:e] for s, e, _ in split_clauses(text)] == clauses
+
+
+def test_sentences_are_numbered_so_clauses_know_their_neighbours():
+    assert [n for _, _, n in split_clauses("A, b. C, d")] == [0, 0, 1, 1]
+
+
+VALID = """
+aspects:
+  speed:
+    name: Speed
+    description: How fast it goes.
+    cues: ["quick|fast", "escalat*"]
+"""
+
+
+def test_a_valid_taxonomy_loads_with_a_version_that_follows_its_content():
+    taxonomy = load_taxonomy(VALID)
+    assert [c.text for c in taxonomy.cues] == ["quick", "fast", "escalat*"]
+    assert load_taxonomy(VALID + "\n").version != taxonomy.version
+
+
+@pytest.mark.parametrize("text, message", [
+    ("aspects: {}", "should be non-empty"),
+    ("aspects:\n  Speed:\n    name: S\n    description: Fast.\n    cues: [quick]", "does not match"),
+    ("aspects:\n  speed:\n    name: Speed\n    description: Fast.", "'cues' is a required property"),
+    ("aspects:\n  speed:\n    name: Speed\n    description: Fast things.\n    cues: [Quick]", "not valid under any"),
+    ("aspects:\n  a:\n    name: Aa\n    description: First one.\n    cues: [quick]\n"
+     "  b:\n    name: Bb\n    description: Second one.\n    cues: [quick]", "listed twice"),
+    ("aspects:\n  a:\n    name: Aa\n    description: First one.\n    areas: [network]\n"
+     "    cues: [{cue: quick, areas: [hosting]}]", "names areas the aspect excludes"),
+    ("aspects: [", "not valid YAML"),
+])
+def test_a_broken_taxonomy_is_refused_with_what_is_wrong(text, message):
+    with pytest.raises(ValueError, match=message):
+        load_taxonomy(text)
+
+
+def test_the_shipped_taxonomy_has_plain_names_for_every_aspect():
+    assert set(aspects.TAXONOMY.aspects) >= {"responsiveness", "resolution", "communication", "knowledge",
+                                             "availability", "access", "devices", "handoffs", "self_service",
+                                             "security_friction", "cost"}
+    assert all(a.name[0].isupper() and a.description.endswith(".") for a in aspects.TAXONOMY.aspects.values())
