@@ -1,16 +1,33 @@
-"""Dashboard benchmark: warm overview and service-area page times at 10,000 and 1,000,000 responses.
+"""Dashboard benchmark: the overview and a service-area page, each with all its chart images, at 10,000 and
+1,000,000 responses, in three conditions: warm, cold and live.
 
 Seeds a temporary SQLite database per size with bulk inserts: the score tallies of every response
-(8 waves x 6 service areas x 8 departments), every invitation (for the response rate), and comment,
-time-lost and reasons answers for a fixed share of responses (COMMENT_SHARE). Pages are fetched
-through the Flask test client as a signed-in manager; each time is the median of warm runs taken in
-turns between the two sizes.
+(8 waves x 6 service areas x 8 departments, the last wave open), every invitation (for the response
+rate), and comment, time-lost and reasons answers for a fixed share of responses (COMMENT_SHARE; the
+issue's "every answer row stored" is not done here, see the README). Pages are fetched through the Flask
+test client as a signed-in manager; a sample is the page's HTML followed by every chart image it
+links (`<img src>`), one after another, so it is an upper bound on what a browser waits for.
 
-Run: .venv/bin/python benchmarks/dashboard.py   (last line of output is one JSON object)
+* warm: the caches filled by earlier loads (shown, never part of `met`);
+* cold: every report and chart cache cleared before each sample (the server's caches after a restart;
+  the database file stays in the OS page cache);
+* live: another connection stores LIVE_PER_SECOND submissions per second into the open wave (a
+  response, its answers and its tally rows, committed together, as a submission does), so every page
+  load finds a new data version.
+
+`met` comes from the cold and live figures only: live p95 at 1M of page plus charts, overview <= 500 ms
+and area <= 800 ms, and the cold 1M/10k ratio (the 10k site is the baseline, measured in the same run)
+<= 2. Run: .venv/bin/python benchmarks/dashboard.py [--sizes 10000,1000000] [--samples N]
+(last line of output is one JSON object).
 """
 from __future__ import annotations
 
+import argparse
+import html
 import json
+import re
+import sqlite3
+import threading
 import os
 import secrets
 import statistics
@@ -36,8 +53,8 @@ RATING_CODES = ("satisfaction", "responsiveness", "resolution_quality", "communi
 RELATIONSHIP_CODES = ("partnership", "proactivity", "account_management")
 COMMENT_SHARE = 0.05  # share of responses whose comment, hours and reasons answers are stored as rows
 RESPONSE_RATE = 0.62
-WARM_RUNS = 9
-COLD_RUNS = 3
+LIVE_PER_SECOND = 20
+SAMPLES = 12
 COMMENTS = ("Quick, friendly and they fixed it first time. Excellent.",
             "Waited three days for a response to a priority ticket.",
             "It works most of the time.",
@@ -159,102 +176,172 @@ def seed(app, responses: int, rng: np.random.Generator) -> dict:
         cursor.execute("ANALYZE")
         connection.close()
         counts["area_id"] = area_ids[0]
+        counts["ids"] = (area_ids, wave_ids[-1], questions)
         return counts
 
 
-ROUNDS = 3  # warm samples alternate between the sizes, so the machine's noise hits both alike
+IMG_SRC = re.compile(r'<img class="chart-img" src="([^"]+)"')
 
 
-def timed(client, url: str, runs: int, before=None) -> list[float]:
-    samples = []
-    for _ in range(runs):
-        if before:
-            before()
-        started = time.perf_counter()
-        response = client.get(url)
-        samples.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200, (url, response.status_code)
-    return samples
+def page_with_charts(client, url: str) -> tuple[float, float, int]:
+    """(page ms, page plus every chart image ms, charts fetched)."""
+    started = time.perf_counter()
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    page_ms = (time.perf_counter() - started) * 1000
+    charts = [html.unescape(src) for src in IMG_SRC.findall(response.get_data(as_text=True))]
+    for src in charts:
+        chart = client.get(src)
+        assert chart.status_code == 200, (src, chart.status_code)
+    return page_ms, (time.perf_counter() - started) * 1000, len(charts)
+
+
+def clear_every_cache() -> None:
+    from app.caching import CHARTS
+    from app.services import reporting
+
+    reporting.clear_cache()
+    CHARTS.clear()
+
+
+class LiveWriter(threading.Thread):
+    """Stores LIVE_PER_SECOND submissions a second into the open wave through its own connection."""
+
+    def __init__(self, database: Path, site: "Site") -> None:
+        super().__init__(daemon=True)
+        self.database, self.site = database, site
+        self.stopping = threading.Event()
+        self.stored = 0
+
+    def run(self) -> None:
+        connection = sqlite3.connect(self.database, timeout=30, isolation_level=None)
+        connection.execute("PRAGMA busy_timeout=30000")
+        wave_id, areas, questions = self.site.open_wave, self.site.area_ids, self.site.questions
+        interval = 1.0 / LIVE_PER_SECOND
+        next_at = time.monotonic()
+        while not self.stopping.is_set():
+            n = self.stored
+            department = DEPARTMENTS[n % len(DEPARTMENTS)][0]
+            response_id = uuid.uuid4().hex
+            scores = [(area_id, 1 + (n + i) % 5) for i, area_id in enumerate(areas)]
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute("INSERT INTO response (id, wave_id, submitted_at, department) "
+                               "VALUES (?, ?, datetime('now'), ?)", (response_id, wave_id, department))
+            connection.executemany(
+                "INSERT INTO answer (response_id, wave_id, question_id, service_area_id, score, shareable) "
+                "VALUES (?, ?, ?, ?, ?, 0)",
+                [(response_id, wave_id, questions[code], area_id, score if code != "recommend" else score * 2)
+                 for area_id, score in scores for code in ("satisfaction", "recommend")])
+            connection.executemany(
+                "INSERT INTO score_tally (wave_id, question_code, area_key, department, score, answer_count) "
+                "VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT (wave_id, question_code, area_key, department, score) "
+                "DO UPDATE SET answer_count = answer_count + 1",
+                [(wave_id, code, area_id, department, score if code != "recommend" else score * 2)
+                 for area_id, score in scores for code in ("satisfaction", "recommend")])
+            connection.execute("COMMIT")
+            self.stored += 1
+            next_at += interval
+            self.stopping.wait(max(0.0, next_at - time.monotonic()))
+        connection.close()
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
 
 
 class Site:
     """One seeded database and a manager signed in to it."""
 
     def __init__(self, responses: int, directory: Path) -> None:
+        self.database = directory / "bench.sqlite3"
         self.app = build_app(directory)
         started = time.perf_counter()
         self.counts = seed(self.app, responses, np.random.default_rng(2026))
         self.result = {"responses": responses, "seed_s": time.perf_counter() - started,
-                       **{k: v for k, v in self.counts.items() if k != "area_id"}}
+                       **{k: v for k, v in self.counts.items() if k not in ("area_id", "ids")}}
+        self.area_ids, self.open_wave, self.questions = self.counts["ids"]
         self.client = self.app.test_client()
         response = self.client.post("/auth/login", data={"email": "bench@example.com",
                                                          "password": "benchmark password"})
         assert response.status_code == 302, response.status_code
-        self.urls = {"overview_ms": "/dashboard/", "area_ms": f"/dashboard/areas/{self.counts['area_id']}"}
-        self.samples: dict[str, list[float]] = {name: [] for name in self.urls}
+        self.urls = {"overview": "/dashboard/", "area": f"/dashboard/areas/{self.counts['area_id']}"}
 
-    def warm_round(self, runs: int) -> None:
-        from app.services import reporting
-
-        reporting.clear_cache()  # the other site's entries must not serve this one
-        for url in self.urls.values():  # warm up: templates, scipy, this site's cache entries
-            self.client.get(url)
-            self.client.get(url)
+    def sample(self, condition: str, samples: int) -> None:
         for name, url in self.urls.items():
-            self.samples[name] += timed(self.client, url, runs)
+            page, total = [], []
+            for _ in range(samples):
+                if condition == "cold":
+                    clear_every_cache()
+                page_ms, total_ms, charts = page_with_charts(self.client, url)
+                page.append(page_ms)
+                total.append(total_ms)
+            self.result[f"{name}_{condition}_page_ms"] = round(statistics.median(page), 1)
+            self.result[f"{name}_{condition}_ms"] = round(statistics.median(total), 1)
+            self.result[f"{name}_{condition}_p95_ms"] = round(p95(total), 1)
+            self.result[f"{name}_charts"] = charts
 
-    def finish(self) -> dict:
+    def measure(self, samples: int) -> dict:
         from app.extensions import db
-        from app.services import reporting
 
-        for name, samples in self.samples.items():
-            self.result[name] = statistics.median(samples)
-        for name, url in self.urls.items():
-            self.result[name.replace("_ms", "_uncached_ms")] = statistics.median(
-                timed(self.client, url, COLD_RUNS, reporting.clear_cache))
+        clear_every_cache()  # the other site's entries must not serve this one
+        self.sample("cold", samples)
+        for url in self.urls.values():
+            page_with_charts(self.client, url)
+        self.sample("warm", samples)
+        writer = LiveWriter(self.database, self)
+        writer.start()
+        time.sleep(1.0)
+        started = time.monotonic()
+        self.sample("live", samples)
+        writer.stopping.set()
+        writer.join()
+        self.result["live_submissions_per_s"] = round(writer.stored / (time.monotonic() - started + 1.0), 1)
         with self.app.app_context():
             db.session.remove()
             db.engine.dispose()
         return self.result
 
 
-def measure_all() -> list[dict]:
+def measure_all(sizes: list[int], samples: int) -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="vp-bench-") as directory:
-        sites = []
-        for size in SIZES:
+        results = []
+        for size in sizes:
             (Path(directory) / str(size)).mkdir()
-            sites.append(Site(size, Path(directory) / str(size)))
-        for _ in range(ROUNDS):
-            for site in sites:
-                site.warm_round(WARM_RUNS)
-        return [site.finish() for site in sites]
+            results.append(Site(size, Path(directory) / str(size)).measure(samples))
+        return results
 
 
 def main() -> None:
-    results = measure_all()
-    small, large = results
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default=",".join(str(s) for s in SIZES))
+    parser.add_argument("--samples", type=int, default=SAMPLES)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    results = measure_all(sizes, args.samples)
     print(f"{'responses':>10} {'seed s':>7} {'tallies':>8} {'invites':>9} {'answers':>8} "
-          f"{'overview ms':>12} {'area ms':>8} {'overview cold ms':>17} {'area cold ms':>13}")
+          + " ".join(f"{f'{p} {c}':>16}" for c in ("warm", "cold", "live", "live p95") for p in ("overview", "area")))
     for r in results:
+        cells = [r[f"{p}_{c}_ms"] for c in ("warm", "cold", "live") for p in ("overview", "area")]
+        cells += [r[f"{p}_live_p95_ms"] for p in ("overview", "area")]
         print(f"{r['responses']:>10,} {r['seed_s']:>7.1f} {r['tally rows']:>8,} {r['invitations']:>9,} "
-              f"{r['answer rows']:>8,} {r['overview_ms']:>12.1f} {r['area_ms']:>8.1f} "
-              f"{r['overview_uncached_ms']:>17.1f} {r['area_uncached_ms']:>13.1f}")
-    ratio = max(large["overview_ms"] / small["overview_ms"], large["area_ms"] / small["area_ms"])
-    met = ratio <= 1.5 and large["overview_ms"] < 300
-    print(f"warm = median of {ROUNDS} x {WARM_RUNS} runs with the data-version cache warm, the sizes taking turns; "
-          f"cold = cache cleared before each run")
-    print(json.dumps({
-        "benchmark": "dashboard",
-        "overview_ms_10k": round(small["overview_ms"], 1),
-        "overview_ms_1m": round(large["overview_ms"], 1),
-        "area_ms_10k": round(small["area_ms"], 1),
-        "area_ms_1m": round(large["area_ms"], 1),
-        "overview_uncached_ms_1m": round(large["overview_uncached_ms"], 1),
-        "area_uncached_ms_1m": round(large["area_uncached_ms"], 1),
-        "ratio": round(ratio, 2),
-        "goal": "ratio <= 1.5 and overview_ms_1m < 300",
-        "met": met,
-    }))
+              f"{r['answer rows']:>8,} " + " ".join(f"{v:>16.1f}" for v in cells))
+    print(f"ms of page plus all its charts (overview {results[0]['overview_charts']} charts, area "
+          f"{results[0]['area_charts']}), median of {args.samples} samples (p95 where said); live = "
+          f"{results[-1]['live_submissions_per_s']} submissions/s stored meanwhile")
+    small, large = results[0], results[-1]
+    ratio = max(large["overview_cold_ms"] / small["overview_cold_ms"], large["area_cold_ms"] / small["area_cold_ms"])
+    met = (len(results) > 1 and ratio <= 2 and large["overview_live_p95_ms"] <= 500
+           and large["area_live_p95_ms"] <= 800)
+    figures = {"benchmark": "dashboard", "sizes": sizes}
+    for label, r in (("10k", small), ("1m", large)):
+        for key in ("overview_cold_ms", "area_cold_ms", "overview_live_p95_ms", "area_live_p95_ms",
+                    "overview_warm_ms", "area_warm_ms", "overview_live_page_ms", "area_live_page_ms"):
+            figures[f"{key}_{label}"] = r[key]
+    figures.update({"ratio": round(ratio, 2),
+                    "goal": "at 1M live p95 page+charts overview <= 500 ms, area <= 800 ms; cold 1M/10k ratio <= 2",
+                    "met": met})
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

@@ -274,5 +274,6 @@ def area_spec(kind: str, report: AreaReport, metric: Metric) -> ChartSpec:
 
 # Rendered charts by ETag: the same data drawn twice gives the same bytes, so keep the bytes.
 def rendered(spec: ChartSpec) -> bytes:
-    """The chart drawn once per process and data (its ETag), then served from `app.caching.CHARTS`."""
+    """The chart drawn once per data (its ETag), then served from `app.caching.CHARTS`: shared by every
+    worker through Redis when it is configured, else once per process."""
     return CHARTS.get_or_compute(spec.etag, spec.draw)
