@@ -178,12 +178,18 @@ def test_the_journey_from_import_to_the_provider_scorecard(browser, deployment, 
         with fresh_page(browser) as respondent:
             respondent.goto(survey_link)
             assert "Quarterly provider satisfaction" in respondent.title()
+            # One area per step, then the provider's questions, then the review with the one submit button.
             for code, (satisfaction, recommend, comment) in per_area.items():
                 prefix = f"area{area_ids[code]}__"
                 respondent.check(f"#{prefix}satisfaction-{satisfaction - 1}")
                 respondent.check(f"#{prefix}recommend-{recommend}")
                 if comment:
                     respondent.fill(f"#{prefix}comment", comment)
+                with respondent.expect_navigation():
+                    respondent.click("button[value=next]")
+            while "step=review" not in respondent.url:
+                with respondent.expect_navigation():
+                    respondent.click("button[value=next]")
             with respondent.expect_navigation():
                 respondent.click("button[value=submit]")
             assert respondent.url == f"{survey_link}/thanks", respondent.inner_text("main")

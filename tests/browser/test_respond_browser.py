@@ -52,8 +52,9 @@ def focused(tab) -> dict:
 
 
 def answer_with_keyboard(tab) -> None:
-    """Tab through the page and answer each control the way a keyboard user would."""
-    for _ in range(300):
+    """Tab through each step and answer each control the way a keyboard user would, pressing Next on every
+    step and "Submit my answers" on the review."""
+    for _ in range(600):
         tab.keyboard.press("Tab")
         element = focused(tab)
         code = element["name"].split("__")[-1]
@@ -66,6 +67,9 @@ def answer_with_keyboard(tab) -> None:
             tab.keyboard.press("Space")
         elif element["tag"] in ("INPUT", "TEXTAREA") and element["type"] in ("text", "textarea") and code in TEXT:
             tab.keyboard.type(TEXT[code])
+        elif element["tag"] == "BUTTON" and element["value"] == "next":
+            with tab.expect_navigation():
+                tab.keyboard.press("Enter")
         elif element["tag"] == "BUTTON" and element["value"] == "submit":
             tab.keyboard.press("Enter")
             return
@@ -112,7 +116,7 @@ def test_survey_fits_a_360_px_phone_without_sideways_scrolling(phone_page, live_
     widths = "() => [document.documentElement.scrollWidth, window.innerWidth]"
     screenshot(phone_page, "phone")
     assert phone_page.evaluate(widths)[0] <= phone_page.evaluate(widths)[1] == 360
-    phone_page.click('button[value="submit"]')  # nothing answered: messages everywhere, still no sideways scroll
+    phone_page.click('button[value="next"]')  # nothing answered: messages everywhere, still no sideways scroll
     assert "Please check" in phone_page.inner_text(".error-summary")
     screenshot(phone_page, "phone-errors")
     assert phone_page.evaluate(widths)[0] <= 360
@@ -128,7 +132,13 @@ def test_survey_pages_have_no_serious_accessibility_violations(browser, live_ser
         tab.goto(f"{live_server}/s/{s.token}")
         assert serious_violations(tab, source) == []
 
-        tab.click('button[value="submit"]')  # nothing answered: the error state
+        tab.click('button[value="next"]')  # nothing answered: the error state
+        assert "Please check" in tab.inner_text(".error-summary")
+        assert serious_violations(tab, source) == []
+
+        tab.goto(f"{live_server}/s/{s.token}?step=review")  # the review, with its links to each step
+        assert serious_violations(tab, source) == []
+        tab.click('button[value="submit"]')  # nothing answered yet: the review lists what is missing
         assert "Please check" in tab.inner_text(".error-summary")
         assert serious_violations(tab, source) == []
 

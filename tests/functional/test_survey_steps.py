@@ -41,7 +41,7 @@ def test_first_step_shows_one_area_progress_and_the_time_estimate(client, two_ar
     assert f"area{s.used.id}__satisfaction" in html and f"area{s.unused.id}__satisfaction" not in html
     assert re.search(r"It takes <strong>about \d+ minutes?</strong>", html)
     assert 'value="next"' in html and 'value="back"' not in html
-    assert "Who sees your answers" in html
+    assert "who sees your answers" in html
 
 
 def test_next_back_and_review_keep_every_answer_then_one_submit_stores_it(client, two_area_survey, db):
