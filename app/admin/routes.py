@@ -141,6 +141,7 @@ def campaign_detail(campaign_id: int):
     waves = campaign_service.waves_newest_first(campaign.id)
     return render_template("admin/campaign_detail.html", campaign=campaign, waves=waves,
                            estimate=campaign_service.campaign_time_estimate(campaign),
+                           area_rates=campaign_service.area_response_rates(campaign, waves),
                            counts=campaign_service.wave_counts(campaign.id), empty=campaign_service.WaveCounts(),
                            failed=campaign_service.failed_invitations(campaign.id),
                            bounced=campaign_service.bounced_invitations(campaign.id),

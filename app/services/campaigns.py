@@ -367,6 +367,22 @@ def invitation_outline(invitation: Invitation) -> InvitationOutline:
                              estimate_for_questions(campaign.definition.questions, len(areas)))
 
 
+@dataclass(frozen=True)
+class AreaResponseRates:
+    wave: Wave
+    rows: list[tuple[ServiceArea, int, int]]  # area, delivered invitations that asked it, answered
+
+
+def area_response_rates(campaign: Campaign, waves_newest_first: Sequence[Wave]) -> AreaResponseRates | None:
+    """Per area, for the newest wave that has opened: the invitations that asked it, and the answered ones."""
+    wave = next((w for w in waves_newest_first if w.state != "scheduled"), None)
+    if wave is None:
+        return None
+    counts = sampling.invitations_per_area([wave.id])
+    return AreaResponseRates(wave, [(area, *counts.get((wave.id, area.id), (0, 0)))
+                                    for area in campaign.service_areas])
+
+
 # --- counts for the admin pages ---------------------------------------------------------------------
 
 def waves_newest_first(campaign_id: int) -> list[Wave]:

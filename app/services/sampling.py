@@ -177,13 +177,15 @@ def invitations_per_area(wave_ids: Sequence[int]) -> dict[tuple[int, int], tuple
 
     An invitation with a recorded draw counts for the areas it asked; one without (created before
     sampling existed) for every area its person uses in the campaign. Bounced and undelivered
-    invitations are not counted, as in the campaign's overall response rate.
+    invitations are not counted, as in the campaign's overall response rate. Raw counts: whatever shows
+    them passes them through the disclosure gate first, like every other figure.
     """
     if not wave_ids:
         return {}
-    delivered = and_(Invitation.state == "sent", Invitation.bounced_at.is_(None))
-    answered = Invitation.responded_at.is_not(None)
-    counted = and_(Invitation.wave_id.in_(list(wave_ids)), or_(delivered, answered))
+    # The same denominator as the dashboard's response rates: sent, and not bounced unless answered anyway.
+    delivered = and_(or_(Invitation.sent_at.is_not(None), Invitation.state == "sent"),
+                     or_(Invitation.bounced_at.is_(None), Invitation.responded_at.is_not(None)))
+    counted = and_(Invitation.wave_id.in_(list(wave_ids)), delivered)
     drawn = (select(Invitation.wave_id, invitation_area.c.service_area_id.label("area_id"),
                     Invitation.responded_at)
              .join(invitation_area, invitation_area.c.invitation_id == Invitation.id).where(counted))

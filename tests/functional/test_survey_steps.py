@@ -115,3 +115,32 @@ def test_closed_wave_and_answered_links_answer_as_before_on_every_step(client, t
     db.session.commit()
     assert client.get(f"/s/{token}?step=2").status_code == 410
     assert client.post(f"/s/{token}", data={"step": "review", "action": "submit"}).status_code == 410
+
+
+def test_admin_pages_set_k_show_the_estimates_and_rates_per_area(admin_client, survey, db):
+    from app.models import Campaign, Provider, ServiceArea
+    from app.services.catalog import latest_definition
+
+    provider = Provider(name="Kappa IT")
+    db.session.add_all([provider] + [ServiceArea(provider=provider, code=f"k-{n}", name=f"Kappa {n}", position=n)
+                                     for n in range(3)])
+    db.session.commit()
+    page = admin_client.get("/admin/campaigns/new").get_data(as_text=True)
+    assert "areas_per_person" in page and "How long each survey takes" in page and "about 3 minutes" in page
+    pulse = latest_definition("pulse")
+    created = admin_client.post("/admin/campaigns/new", data={
+        "csrf_token": extract_csrf(page), "name": "Kappa pulse", "provider_id": provider.id,
+        "definition_id": pulse.id, "cadence": "quarterly", "interval_count": 1, "anchor_date": "2030-01-15",
+        "window_days": 14, "reminder_days": "5", "anonymity": "confidential", "min_group_size": 5,
+        "fatigue_days": 0, "areas_per_person": 2})
+    assert created.status_code == 302, created.get_data(as_text=True)
+    campaign = db.session.scalar(select(Campaign).where(Campaign.name == "Kappa pulse"))
+    assert campaign.areas_per_person == 2
+    detail = admin_client.get(f"/admin/campaigns/{campaign.id}").get_data(as_text=True)
+    assert "at most 2 of the areas" in detail and "about 3 minutes" in detail
+    refused = admin_client.post("/admin/campaigns/new", data={
+        "csrf_token": extract_csrf(page), "name": "Kappa zero", "provider_id": provider.id,
+        "definition_id": pulse.id, "cadence": "quarterly", "interval_count": 1, "anchor_date": "2030-01-15",
+        "window_days": 14, "anonymity": "confidential", "min_group_size": 5, "fatigue_days": 0,
+        "areas_per_person": 0})
+    assert refused.status_code == 422 and 'value="Kappa zero"' in refused.get_data(as_text=True)
