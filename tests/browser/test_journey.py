@@ -148,6 +148,10 @@ def test_the_journey_from_import_to_the_provider_scorecard(browser, deployment, 
         admin.goto(f"{base}/admin/campaigns/new")
         admin.fill("#name", "Northwind quarterly survey")
         admin.select_option("#provider_id", label=PROVIDER)
+        # The long survey (the pulse is listed first): the journey follows happiness to the scorecard.
+        admin.select_option("#definition_id", admin.locator("#definition_id option",
+                                                            has_text="Quarterly provider satisfaction")
+                            .get_attribute("value"))
         admin.select_option("#cadence", "quarterly")
         admin.fill("#anchor_date", (datetime.now(timezone.utc).date() + timedelta(days=1)).isoformat())
         admin.fill("#window_days", "14")
