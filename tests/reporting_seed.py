@@ -10,7 +10,7 @@ from sqlalchemy import insert
 
 from app.extensions import db
 from app.models import Answer, Campaign, Invitation, Response, ServiceArea, Stakeholder, SurveyDefinition, Wave
-from app.services import comment_scores, sentiment
+from app.services import comment_scores
 from app.services.tallies import rebuild_wave_tallies
 from tests.factories import make_area, make_campaign, make_provider
 
@@ -92,12 +92,8 @@ def add_wave(campaign: Campaign, survey: SurveyDefinition, label: str, answers: 
                 rows.append(_row(response_id, wave.id, questions["reasons"].id, area.id, reasons=given.reasons[person]))
             if person < len(given.comments) and given.comments[person]:
                 text = given.comments[person]
-                scored = sentiment.analyze(text)
                 rows.append(_row(response_id, wave.id, questions["comment"].id, area.id, text=text,
-                                 sentiment_polarity=scored.polarity, sentiment_subjectivity=scored.subjectivity,
-                                 sentiment_label=scored.label, analyzer_version=comment_scores.ANALYZER_VERSION,
-                                 sentiment_drivers=[{"phrase": d.phrase, "contribution": d.contribution}
-                                                    for d in scored.drivers]))
+                                 **comment_scores.sentiment_columns(text, comment_scores.Thresholds(), area.code)))
     if responses:
         db.session.execute(insert(Response), responses)
     if rows:
@@ -111,7 +107,7 @@ def _row(response_id, wave_id, question_id, area_id, **values) -> dict:
     row = {"response_id": response_id, "wave_id": wave_id, "question_id": question_id, "service_area_id": area_id,
            "score": None, "hours": None, "reasons": None, "text": None, "sentiment_polarity": None,
            "sentiment_subjectivity": None, "sentiment_label": None, "sentiment_drivers": None,
-           "analyzer_version": None, "shareable": False}
+           "analyzer_version": None, "sentiment_aspects": None, "shareable": False}
     row.update(values)
     return row
 

@@ -7,6 +7,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, Length, Optional
 
 from app.models.response import SENTIMENT_LABELS
+from app.services.aspects import TAXONOMY
 
 
 def _label_choices(empty: str) -> list[SelectChoice]:
@@ -42,6 +43,11 @@ class CommentFilterForm(FilterForm):
     label = SelectField("Sentiment", choices=_label_choices("Any sentiment"),
                         validators=[Optional(), AnyOf(("",) + SENTIMENT_LABELS)])
     q = SearchField("Text contains", validators=[Optional(), Length(max=200)])
+    aspect = SelectField("About", choices=[SelectChoice("", "Any aspect")] + [
+        SelectChoice(a.id, a.name) for a in TAXONOMY.aspects.values()],
+        validators=[Optional(), AnyOf(("", *TAXONOMY.aspects))])
+    aspect_label = SelectField("Said about it", choices=_label_choices("Anything"),
+                               validators=[Optional(), AnyOf(("",) + SENTIMENT_LABELS)])
     shared = BooleanField("Only comments shared with the provider")
 
 
@@ -50,6 +56,26 @@ class LabelCorrectionForm(FlaskForm):
                         validators=[Optional(), AnyOf(("",) + SENTIMENT_LABELS)])
     next = HiddenField()
     submit = SubmitField("Save label")
+
+
+class AspectCorrectionForm(FlaskForm):
+    """One select per aspect of the taxonomy (fields `aspect_<id>`, added below): not mentioned, or the
+    sentiment the comment expresses about it. `reset` goes back to the analyzer's aspects."""
+
+    reset = HiddenField()
+    next = HiddenField()
+    submit = SubmitField("Save aspects")
+
+    def chosen(self) -> dict[str, str] | None:
+        if self.reset.data == "1":
+            return None
+        return {a: self[f"aspect_{a}"].data for a in TAXONOMY.aspects if self[f"aspect_{a}"].data}
+
+
+for _aspect in TAXONOMY.aspects.values():
+    setattr(AspectCorrectionForm, f"aspect_{_aspect.id}",
+            SelectField(_aspect.name, choices=_label_choices("Not mentioned"),
+                        validators=[Optional(), AnyOf(("",) + SENTIMENT_LABELS)]))
 
 
 class ShareableForm(FlaskForm):

@@ -7,12 +7,15 @@ from wtforms.fields.choices import SelectChoice
 
 from app.auth.access import manager_required, safe_next, viewer_required
 from app.dashboard import bp
-from app.dashboard.forms import CommentFilterForm, FilterForm, LabelCorrectionForm, ShareableForm
+from app.dashboard.forms import (AspectCorrectionForm, CommentFilterForm, FilterForm, LabelCorrectionForm,
+                                 ShareableForm)
 from app.models.response import SENTIMENT_LABELS
 from app.services import chart_specs
 from app.services import comments as comment_service
 from app.services.comments import CommentFilter
-from app.services.reporting import breakdowns, reports
+from app.services.aspects import TAXONOMY
+from app.services.reporting import aspects as aspect_reports
+from app.services.reporting import reports
 from app.services.reporting.departments import departments
 from app.services.reporting.scope import METRICS, Scope, campaign_options, resolve_scope
 
@@ -100,8 +103,9 @@ def overview():
     args = filter_args(scope)
     heatmaps = {metric: chart_specs.heatmap_spec(report, metric) for metric in METRICS} if report.rows else {}
     sparklines = {row.area.id: chart_specs.sparkline_spec(row.series, row.area, scope) for row in report.rows}
+    movers = aspect_reports.aspect_movers(scope) if not scope.department else ()
     return render_template("dashboard/overview.html", form=form, scope=scope, report=report, args=args,
-                           heatmaps=heatmaps, sparklines=sparklines)
+                           heatmaps=heatmaps, sparklines=sparklines, movers=movers)
 
 
 @bp.get("/areas/<int:area_id>")
@@ -127,7 +131,8 @@ def area(area_id: int):
                                              count=False)
     return render_template("dashboard/area.html", form=form, scope=scope, report=report, specs=specs,
                            args=filter_args(scope), comments=comments, label_form=LabelCorrectionForm(),
-                           share_form=ShareableForm())
+                           share_form=ShareableForm(), talk=aspect_reports.area_aspects(scope, area_id),
+                           taxonomy=TAXONOMY)
 
 
 @bp.get("/comments")
@@ -147,15 +152,16 @@ def comments():
         label=form.label.data if form.label.data in SENTIMENT_LABELS else None,
         search=(form.q.data or "").strip()[:200] or None,
         shareable_only=bool(form.shared.data),
+        aspect=form.aspect.data if form.aspect.data in TAXONOMY.aspects else None,
+        aspect_label=form.aspect_label.data if form.aspect_label.data in SENTIMENT_LABELS else None,
     )
     page = comment_service.list_comments(scope, filters, page=request.args.get("page", 1, type=int),
                                          per_page=COMMENTS_PER_PAGE)
-    theme_area = filters.area_id
-    themes = breakdowns.themes(scope, theme_area) if theme_area else ()
+    talk = aspect_reports.area_aspects(scope, filters.area_id) if filters.area_id else None
     page_args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("dashboard/comments.html", form=form, scope=scope, page=page, filters=filters,
-                           themes=themes, page_args=page_args, args=filter_args(scope),
-                           label_form=LabelCorrectionForm(), share_form=ShareableForm())
+                           talk=talk, page_args=page_args, args=filter_args(scope),
+                           label_form=LabelCorrectionForm(), share_form=ShareableForm(), taxonomy=TAXONOMY)
 
 
 @bp.post("/comments/<int:answer_id>/label")
@@ -168,6 +174,19 @@ def correct_label(answer_id: int):
     answer = comment_service.correct_label(answer_id, form.label.data or None, current_user)
     flash("Label saved: " + (f"corrected to {answer.label_override}." if answer.label_override
                              else "back to the computed label."), "success")
+    return redirect(target)
+
+
+@bp.post("/comments/<int:answer_id>/aspects")
+@manager_required
+def correct_aspects(answer_id: int):
+    form = AspectCorrectionForm()
+    if not form.validate_on_submit():
+        abort(422)
+    target = safe_next(form.next.data, url_for("dashboard.comments"))
+    answer = comment_service.correct_aspects(answer_id, form.chosen(), current_user)
+    flash("Aspects saved: " + ("corrected." if answer.aspects_override is not None
+                               else "back to the computed aspects."), "success")
     return redirect(target)
 
 
@@ -194,11 +213,12 @@ def scorecard():
     _fill_filters(form, scope)
     report = reports.overview(scope)
     area_reports = [reports.area_report(scope, a.id, for_provider=True) for a in scope.areas]
+    talk = {a.id: aspect_reports.area_aspects(scope, a.id, for_provider=True) for a in scope.areas}
     trends = {r.area.id: chart_specs.trend_spec(r, "satisfaction") for r in area_reports}
     shared = comment_service.list_comments(scope, CommentFilter(shareable_only=True),
                                            per_page=SCORECARD_COMMENTS, count=False, for_provider=True)
     return render_template("dashboard/scorecard.html", form=form, scope=scope, report=report, trends=trends,
-                           args=filter_args(scope), shared=shared)
+                           args=filter_args(scope), shared=shared, talk=talk)
 
 
 @bp.get("/charts/<kind>.svg")

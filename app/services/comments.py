@@ -6,16 +6,17 @@ filter: a comment's wording with its department can point at its writer.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 
 from app.errors import InvalidInput, NotFound
 from app.extensions import db
 from app.models import Answer, User
 from app.models.base import utcnow
 from app.models.response import SENTIMENT_LABELS
+from app.services.aspects import TAXONOMY
 from app.services.disclosure import mask_personal_details
 from app.services.reporting.answers import answers_in_scope, effective_label, in_groups, reportable_groups
 from app.services.reporting.scope import Scope
@@ -29,6 +30,8 @@ class CommentFilter:
     label: str | None = None
     search: str | None = None
     shareable_only: bool = False
+    aspect: str | None = None        # only comments that talk about this aspect ...
+    aspect_label: str | None = None  # ... with this sentiment about it
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,10 @@ class CommentItem:
     polarity: float | None
     drivers: tuple[tuple[str, float], ...]
     shareable: bool
+    aspects: tuple[tuple[str, str, str], ...] = ()  # (aspect id, plain name, label) as shown
+    aspects_corrected: bool = False
+    aspects_corrected_by: str | None = None
+    aspects_corrected_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -87,7 +94,19 @@ def comment_query(scope: Scope, filters: CommentFilter):
         query = query.where(Answer.text.ilike(f"%{_escape_like(filters.search.strip())}%", escape="\\"))
     if filters.shareable_only:
         query = query.where(Answer.shareable.is_(True))
+    if filters.aspect in TAXONOMY.aspects:
+        query = query.where(aspect_condition(filters.aspect, filters.aspect_label))
     return answers_in_scope(query, scope), groups
+
+
+def aspect_condition(aspect: str, label: str | None = None):
+    """Comments whose aspects as shown (a manager's correction, else the analyzer's) include `aspect`, with
+    `label` when given. Both are stored as JSON text written by the same serializer ({"aspect": ..., "label":
+    ...} first), so a LIKE on the text finds them on SQLite and PostgreSQL alike; the values come from the
+    taxonomy and the label list only, never from the request."""
+    shown = cast(func.coalesce(Answer.aspects_override, Answer.sentiment_aspects), Text)
+    needle = f'"aspect": "{aspect}"' + (f', "label": "{label}"' if label in SENTIMENT_LABELS else "")
+    return shown.like(f"%{_escape_like(needle)}%", escape="\\")
 
 
 def list_comments(scope: Scope, filters: CommentFilter, *, page: int = 1, per_page: int = 25,
@@ -98,13 +117,14 @@ def list_comments(scope: Scope, filters: CommentFilter, *, page: int = 1, per_pa
     copy (`for_provider`) holds only shareable comments, with email addresses and phone numbers masked.
     """
     if for_provider:
-        filters = CommentFilter(filters.wave_id, filters.area_id, filters.label, filters.search, shareable_only=True)
+        filters = replace(filters, shareable_only=True)
     query, groups = comment_query(scope, filters)
     pagination = db.paginate(query, page=max(page, 1), per_page=per_page, error_out=False, count=count)
     waves = {w.id: w.label for w in scope.all_waves}
     areas = {a.id: a.name for a in scope.areas}
     correctors = {}
     ids = {a.label_override_by_id for a in pagination.items if a.label_override_by_id}
+    ids |= {a.aspects_override_by_id for a in pagination.items if a.aspects_override_by_id}
     if ids:
         correctors = dict(db.session.execute(select(User.id, func.coalesce(func.nullif(User.name, ""), User.email))
                                              .where(User.id.in_(ids))).all())
@@ -118,6 +138,10 @@ def list_comments(scope: Scope, filters: CommentFilter, *, page: int = 1, per_pa
             drivers=tuple((d.get("phrase", ""), float(d.get("contribution", 0)))
                           for d in (a.sentiment_drivers or [])[:4]),
             shareable=bool(a.shareable),
+            aspects=tuple((m["aspect"], TAXONOMY.name(m["aspect"]), m.get("label", "neutral"))
+                          for m in a.effective_aspects if m.get("aspect") in TAXONOMY.aspects),
+            aspects_corrected=a.aspects_override is not None,
+            aspects_corrected_by=correctors.get(a.aspects_override_by_id), aspects_corrected_at=a.aspects_override_at,
         )
         for a in pagination.items
     )
@@ -151,6 +175,29 @@ def correct_label(answer_id: int, label: str | None, user: User) -> Answer:
         answer.label_override = label
         answer.label_override_by_id = user.id
         answer.label_override_at = utcnow()
+    return answer
+
+
+@unit_of_work
+def correct_aspects(answer_id: int, chosen: dict[str, str] | None, user: User) -> Answer:
+    """Store a manager's aspects for a comment ({aspect: label}; None goes back to the analyzer's), kept
+    across re-scoring like a corrected label, with who and when. A unit of work."""
+    if chosen is not None:
+        unknown = sorted(set(chosen) - set(TAXONOMY.aspects)) + sorted(
+            label for label in chosen.values() if label not in SENTIMENT_LABELS)
+        if unknown:
+            raise InvalidInput(f"Unknown aspect or label: {', '.join(unknown)}.", errors={"aspects": ["unknown"]})
+    answer = _comment_answer(answer_id)
+    computed = {m.get("aspect"): m.get("label") for m in answer.sentiment_aspects or []}
+    if chosen is None or chosen == computed:
+        answer.aspects_override = None
+        answer.aspects_override_by_id = None
+        answer.aspects_override_at = None
+    else:
+        # In the taxonomy's order, each {"aspect", "label"} like the analyzer's (the comment filter reads both).
+        answer.aspects_override = [{"aspect": a, "label": chosen[a]} for a in TAXONOMY.aspects if a in chosen]
+        answer.aspects_override_by_id = user.id
+        answer.aspects_override_at = utcnow()
     return answer
 
 

@@ -33,6 +33,7 @@ from app.services.transactions import unit_of_work
 from app.services import sampling
 from app.services.catalog import latest_definition
 from app.services.comment_scores import Thresholds, sentiment_columns
+from app.services.demo_comments import demo_comment
 from app.services.tallies import rebuild_wave_tallies
 
 DEMO_PROVIDER = "Northwind Managed IT"
@@ -76,39 +77,6 @@ LAST = ("Adeyemi", "Brown", "Costa", "Dubois", "Evans", "Fischer", "García", "H
         "Lopes", "Murphy", "Nowak", "O'Brien", "Patel", "Quinn", "Rossi", "Silva", "Taylor", "Umar", "Varga",
         "Walsh", "Xu", "Young", "Zielińska")
 
-POSITIVE = (
-    "Resolved on first contact, brilliant.",
-    "The engineer went above and beyond to get me working again.",
-    "Quick, friendly and they kept me updated the whole way.",
-    "Really impressed with how fast my request was handled.",
-    "Great service this quarter, no complaints at all.",
-    "They fixed the problem before I even noticed it. Excellent.",
-    "Very knowledgeable team, explained everything clearly.",
-    "Much better than last year, tickets are answered within the hour now.",
-)
-NEUTRAL = (
-    "Used it twice this quarter for password resets.",
-    "Had one ticket about a printer, it was handled.",
-    "Nothing special to report.",
-    "Only contact was a software install request.",
-    "Friendly staff, but the problem is still not solved after two weeks.",
-    "It works most of the time.",
-)
-NEGATIVE = (
-    "Ticket was closed without a fix and I had to reopen it twice.",
-    "Bounced between teams for a week and nobody owned the problem.",
-    "Laptop still crashes after the so-called fix.",
-    "Waited three days for a response to a priority ticket.",
-    "SLA breached again and no status updates.",
-    "Not helpful at all, they just told me to restart.",
-    "Escalated three times and still no resolution.",
-)
-INCIDENT = (
-    "The outage in the summer lasted four hours with no status updates.",
-    "VPN keeps dropping since the network change, terrible.",
-    "Great, another outage during month-end close.",
-    "Wi-Fi in the office has been unusable for weeks.",
-)
 GOOD_REASONS = ("fast_response", "fixed_first_time", "friendly_staff", "kept_informed", "knowledgeable",
                 "proactive", "easy_to_reach")
 BAD_REASONS = ("slow_response", "not_fixed", "bounced_around", "no_updates", "closed_unresolved", "outages",
@@ -240,13 +208,7 @@ def _clip(value: float, low: int, high: int) -> int:
 
 
 def _comment(rng: random.Random, satisfaction: int, area_code: str, wave_index: int) -> str:
-    if area_code == INCIDENT_AREA and wave_index >= INCIDENT_WAVE and satisfaction <= 3:
-        return rng.choice(INCIDENT)
-    if satisfaction >= 4:
-        return rng.choice(POSITIVE)
-    if satisfaction == 3:
-        return rng.choice(NEUTRAL)
-    return rng.choice(NEGATIVE)
+    return demo_comment(rng, area_code, wave_index, len(AREAS[0].means), satisfaction, INCIDENT_AREA, INCIDENT_WAVE)
 
 
 def _seed_wave(rng: random.Random, wave: Wave, index: int, definition: SurveyDefinition, people: list[dict],

@@ -38,7 +38,7 @@ PHONE = re.compile(r"(?<![\w])(\+?\d[\d\s().-]{6,}\d)(?![\w])")
 
 
 def mask_personal_details(text: str) -> str:
-    """Email addresses and phone numbers never reach the provider's copy (scorecard, PDF pack, themes)."""
+    """Email addresses and phone numbers never reach the provider's copy (scorecard, PDF pack, what people talk about)."""
     return PHONE.sub("[phone]", EMAIL.sub("[email]", text))
 
 

@@ -21,14 +21,15 @@ from sqlalchemy import BigInteger, Select, case, distinct, func, literal, select
 from app.errors import InvalidInput
 from app.extensions import db
 from app.models import Answer, Question, Response, ServiceArea, Wave
-from app.services import sentiment
+from app.services.aspects import TAXONOMY
 from app.services.csv_stream import Column
 from app.services.disclosure import NOT_RECORDED, RELATIONSHIP, RowPlan, count_departments, plan_rows
+from app.services.reporting.aspects import area_aspects
 from app.services.reporting.reports import summary_rows
 from app.services.reporting.scope import Scope, resolve_scope
 from app.services.stats import suppression_note
 
-KINDS = ("answers", "responses", "comments", "summary")
+KINDS = ("answers", "responses", "comments", "aspects", "summary")
 CHUNK = 2000
 
 
@@ -323,8 +324,9 @@ def responses_table(scope: Scope, area_code: str | None = None) -> ExportTable:
 
 
 def comments_table(scope: Scope, area_code: str | None = None) -> ExportTable:
-    """Comments with their sentiment, drivers and the themes of their wave, area and label, shuffled within
-    each wave and area, without dates. Comments of a wave and area (or of the provider-wide questions)
+    """Comments with their sentiment, drivers and one column per service aspect (the sentiment the comment
+    expresses about it, empty when it does not talk about it), shuffled within each wave and area, without
+    dates. Comments of a wave and area (or of the provider-wide questions)
     answered by fewer people than the minimum group size are left out, as on the dashboard; comments
     are never exported by department."""
     if scope.department:
@@ -333,7 +335,8 @@ def comments_table(scope: Scope, area_code: str | None = None) -> ExportTable:
                            errors={"department": ["not available for comments"]})
     columns = [Column("wave"), Column("service_area"), Column("question_code"), Column("question_text"),
                Column("comment"), Column("sentiment_polarity", "number", POLARITY_DIGITS), Column("computed_label"),
-               Column("label"), Column("label_corrected"), Column("drivers"), Column("themes"),
+               Column("label"), Column("label_corrected"), Column("drivers"),
+               *[Column(f"aspect_{a}") for a in TAXONOMY.aspects], Column("aspects_corrected"),
                Column("shareable")]
     gate = count_departments(k=scope.min_group_size, wave_ids=scope.wave_ids, metric_codes={},
                              question_measures={}, respondents=True)
@@ -341,7 +344,8 @@ def comments_table(scope: Scope, area_code: str | None = None) -> ExportTable:
         scope, area_code, Answer.wave_id, func.coalesce(Answer.service_area_id, 0), Wave.label,
         ServiceArea.name, Question.code, Answer.text, Answer.sentiment_polarity, Answer.sentiment_label,
         func.coalesce(Answer.label_override, Answer.sentiment_label), Answer.label_override,
-        Answer.sentiment_drivers, Answer.shareable, _question_text(),
+        Answer.sentiment_drivers, Answer.shareable, _question_text(), Answer.sentiment_aspects,
+        Answer.aspects_override,
     ).where(Answer.text.is_not(None), Answer.text != "").order_by(
         Answer.wave_id, func.coalesce(Answer.service_area_id, 0), func.random())
 
@@ -349,18 +353,43 @@ def comments_table(scope: Scope, area_code: str | None = None) -> ExportTable:
         for (wave_id, area_key), group in itertools.groupby(_stream(base), key=lambda row: (row[0], row[1])):
             if not gate.allows(wave_id, area_key, "respondents", None):
                 continue
-            group = list(group)  # one wave and area: a few hundred comments at most
-            top = {label: [phrase for phrase, _ in sentiment.themes([r[5] for r in group if r[8] == label], top_n=10)]
-                   for label in sentiment.LABELS}
             for (_, _, label, area, code, text, polarity, computed, effective, override, drivers, shareable,
-                 question) in group:
-                lowered = text.lower()
-                present = [phrase for phrase in top.get(effective or "neutral", []) if phrase in lowered]
+                 question, computed_aspects, aspects_override) in group:
                 driver_text = "; ".join(f"{d['phrase']} ({d['contribution']:+.2f})" for d in (drivers or []))
+                said = {m.get("aspect"): m.get("label") for m in (
+                    aspects_override if aspects_override is not None else computed_aspects or [])}
                 yield (label, area, code, question, text, polarity, computed, effective,
-                       "yes" if override else "no", driver_text, "; ".join(present), "yes" if shareable else "no")
+                       "yes" if override else "no", driver_text, *[said.get(a) for a in TAXONOMY.aspects],
+                       "yes" if aspects_override is not None else "no", "yes" if shareable else "no")
 
     return ExportTable(columns, rows(), f"vendorpulse-comments-{range_label(scope)}.csv")
+
+
+def aspects_table(scope: Scope, area_code: str | None = None) -> ExportTable:
+    """Per wave, service area and aspect: the comments that talk about it, their share and net sentiment,
+    and the change since the wave before with its test; the figures of the area page's "What people talk
+    about", for every wave in range. Groups under the minimum group size are left out."""
+    if scope.department:
+        raise InvalidInput("Aspects are read from comments, which are not reported by department. "
+                           "Export them for all departments.", errors={"department": ["not available for aspects"]})
+    columns = [Column("wave"), Column("service_area_code"), Column("service_area"), Column("aspect"),
+               Column("aspect_name"), Column("comments_in_wave", "number"), Column("mentions", "number"),
+               Column("share", "number", 3), Column("positive", "number"), Column("negative", "number"),
+               Column("net_sentiment", "number", 0), Column("change_share_points", "number", 1),
+               Column("change_net_sentiment", "number", 0), Column("p_value", "number", 4), Column("changed")]
+
+    def rows() -> Iterator[Sequence[Any]]:
+        for wave in scope.waves:
+            for area in scope.areas:
+                if area_code and area.code != area_code:
+                    continue
+                talk = area_aspects(scope, area.id, wave=wave)
+                for row in talk.rows:
+                    yield (wave.label, area.code, area.name, row.aspect, row.name, talk.comments, row.mentions,
+                           row.share, row.positive, row.negative, row.net, row.share_change, row.net_change,
+                           row.p_value, None if row.p_value is None else ("yes" if row.moved else "no"))
+
+    return ExportTable(columns, rows(), f"vendorpulse-aspects-{range_label(scope)}.csv")
 
 
 def summary_table(scope: Scope, area_code: str | None = None) -> ExportTable:
@@ -399,6 +428,7 @@ def _decimals(value: float | None) -> int:
 
 
 BUILDERS = {"answers": answers_table, "responses": responses_table, "comments": comments_table,
+            "aspects": aspects_table,
             "summary": summary_table}
 
 

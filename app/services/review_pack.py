@@ -18,6 +18,7 @@ from app.services import charts, chart_specs
 from app.services.disclosure import mask_personal_details
 from app.services.comments import CommentFilter, CommentItem, list_comments
 from app.services.reporting import reports
+from app.services.reporting.aspects import AspectSummary, area_aspects
 from app.services.reporting.scope import Scope
 
 if TYPE_CHECKING:
@@ -210,7 +211,7 @@ def _fit_into_slot(chart, area_name: str) -> None:
             ax.set_xticks(ax.get_xticks(), [label.replace("-", "\n", 1) for label in labels])
 
 
-def area_page(scope: Scope, report: reports.AreaReport) -> Figure:
+def area_page(scope: Scope, report: reports.AreaReport, talk: AspectSummary) -> Figure:
     """Charts drawn into the page as vectors (subfigures), at the text sizes they have on screen."""
     current = report.current
     sat = current.satisfaction if current else None
@@ -225,16 +226,73 @@ def area_page(scope: Scope, report: reports.AreaReport) -> Figure:
         with charts.drawing_into(fig.add_subfigure(slot)) as chart:
             spec.figure()
         _fit_into_slot(chart, report.area.name)
-    themes_box = fig.add_subfigure(grid[1, 1])
-    themes_box.text(0.04, 0.92, "What comments talk about", fontsize=12, fontweight="bold", color=INK)
-    themes = report.themes[:8]
-    if themes:
-        for index, (phrase, count) in enumerate(themes):
-            themes_box.text(0.04, 0.8 - index * 0.1, drawable(phrase), fontsize=10, color=INK, parse_math=False)
-            themes_box.text(0.9, 0.8 - index * 0.1, f"{count}", fontsize=10, color=MUTED, ha="right")
+    box = fig.add_subfigure(grid[1, 1])
+    box.text(0.04, 0.92, "What comments talk about", fontsize=12, fontweight="bold", color=INK)
+    if talk.rows:
+        box.text(0.62, 0.82, "comments", fontsize=9, color=MUTED, ha="right")
+        box.text(0.9, 0.82, "net", fontsize=9, color=MUTED, ha="right")
+        for index, row in enumerate(talk.rows[:7]):
+            y = 0.72 - index * 0.1
+            box.text(0.04, y, drawable(row.name) + (" ▲▼" if row.moved else ""), fontsize=10,
+                     color=INK, parse_math=False, fontweight="bold" if row.moved else "normal")
+            box.text(0.62, y, f"{row.mentions}", fontsize=10, color=MUTED, ha="right")
+            box.text(0.9, y, f"{row.net:+.0f}", fontsize=10, color=GOOD if row.net > 0 else BAD if row.net < 0
+                     else MUTED, ha="right")
     else:
-        themes_box.text(0.04, 0.8, "Not enough comments to show themes.", fontsize=10, color=MUTED)
+        box.text(0.04, 0.8, _talk_gap(talk, scope), fontsize=10, color=MUTED, wrap=True)
     return fig
+
+
+def _talk_gap(talk: AspectSummary, scope: Scope) -> str:
+    if talk.withheld:
+        return f"Not enough shared comments ({scope.suppression_note})."
+    return "No shared comment talks about a service aspect."
+
+
+def talk_page(scope: Scope, talk: AspectSummary) -> Figure:
+    """What people talk about in one area, from the comments shared with the provider: each aspect with
+    its share, net sentiment and change, one example in the writer's words; then what emerged."""
+    subtitle = (f"{talk.wave.label}: {talk.comments} shared comments"
+                + (f", against {talk.previous.label}" if talk.previous_comments is not None else ""))
+    fig = _page(f"{talk.area.name}: what people talk about", subtitle, provisional=scope.provisional)
+    y = 0.83
+    fig.text(0.05, y, "Aspect", fontsize=10, color=MUTED)
+    fig.text(0.37, y, "Comments", fontsize=10, color=MUTED, ha="right")
+    fig.text(0.47, y, "Net", fontsize=10, color=MUTED, ha="right")
+    fig.text(0.5, y, "Change / example", fontsize=10, color=MUTED)
+    for row in talk.rows[:8]:
+        y -= 0.075
+        fig.text(0.05, y, drawable(row.name), fontsize=11, color=INK, parse_math=False,
+                 fontweight="bold" if row.moved else "normal")
+        fig.text(0.37, y, f"{row.mentions} ({row.share:.0%})", fontsize=11, color=INK, ha="right")
+        fig.text(0.47, y, f"{row.net:+.0f}", fontsize=11, ha="right",
+                 color=GOOD if row.net > 0 else BAD if row.net < 0 else MUTED)
+        change = ("no earlier figure" if row.share_change is None else
+                  f"{row.share_change:+.0f} pts of comments" + (f", net {row.net_change:+.0f}" if row.net_change
+                                                                 is not None else "")
+                  + (": changed" if row.moved else ": within chance" if row.p_value is not None else ""))
+        fig.text(0.5, y, change, fontsize=10, color=INK if row.moved else MUTED, parse_math=False)
+        if row.examples:
+            example = _shorten(row.examples[0].text, 95)
+            fig.text(0.5, y - 0.028, f"“{drawable(example)}”", fontsize=9.5, color=MUTED, style="italic",
+                     parse_math=False)
+    y -= 0.1
+    fig.text(0.05, y, "New or fading this wave", fontsize=12, fontweight="bold", color=INK)
+    for item in talk.emerging[:5] or ():
+        y -= 0.045
+        fig.text(0.05, y, drawable(_shorten(item.description, 130)), fontsize=10, color=INK, parse_math=False)
+    if not talk.emerging:
+        fig.text(0.05, y - 0.045, "No word or phrase is more or less frequent than before beyond chance.",
+                 fontsize=10, color=MUTED)
+    fig.text(0.05, 0.05, "Net: comments positive about the aspect minus negative, per 100. Changed: more than "
+             "chance (Fisher's exact and Mann-Whitney tests, 5% false-discovery rate).", fontsize=8.5,
+             color=MUTED)
+    return fig
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _comment_pages(scope: Scope) -> Iterator[Figure]:
@@ -287,10 +345,15 @@ def _comment_pages(scope: Scope) -> Iterator[Figure]:
 
 
 def pack_pages(scope: Scope, meta: PackMeta) -> Iterator[Figure]:
-    """The pack's pages in order, each numbered "n / total": cover, contents, scorecard, areas, comments."""
+    """The pack's pages in order, each numbered "n / total": cover, contents, scorecard, each area (its
+    figures, then what people talk about when shared comments say enough), comments."""
     overview = reports.overview(scope)
     body = [scorecard_page(scope, overview)]
-    body.extend(area_page(scope, reports.area_report(scope, area.id, for_provider=True)) for area in scope.areas)
+    for area in scope.areas:
+        talk = area_aspects(scope, area.id, for_provider=True)
+        body.append(area_page(scope, reports.area_report(scope, area.id, for_provider=True), talk))
+        if talk.rows:
+            body.append(talk_page(scope, talk))
     body.extend(_comment_pages(scope))
     titles = [getattr(page, "vendorpulse_title", "") for page in body]
     pages = [cover_page(scope, overview, meta), contents_page(titles, scope), *body]

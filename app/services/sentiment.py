@@ -10,8 +10,7 @@ import hashlib
 import re
 import threading
 from bisect import bisect_left
-from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,7 +96,6 @@ class _Lexicon:
     factual_words: frozenset[str]
     pattern_regex: re.Pattern[str] | None
     pattern_polarity: Mapping[str, float]
-    stop_words: frozenset[str]
     negation_scope: int
     flip_positive: float
     flip_negative: float
@@ -212,7 +210,6 @@ def _compile_lexicon(lexicon_text: str) -> _Lexicon:
         factual_words=frozenset(_words(data["factual_words"], "factual_words")),
         pattern_regex=re.compile("|".join(alternatives)) if alternatives else None,
         pattern_polarity=pattern_polarity,
-        stop_words=frozenset(_words(data["stop_words"], "stop_words")),
         negation_scope=int(settings["negation_scope"]),
         flip_positive=float(settings["flip_positive"]),
         flip_negative=float(settings["flip_negative"]),
@@ -494,32 +491,3 @@ def tokens(text: str) -> list[tuple[str, int, int]]:
     """The comment's tokens as the analyzer reads them (lower-case, straight apostrophes, emoticons and
     numbers whole), each with its start and end offset in `text`."""
     return _tokens(_normalise(text))
-
-
-def themes(comments: Iterable[str], *, top_n: int = 10) -> list[tuple[str, int]]:
-    """The words and two-word phrases that most comments mention, as (phrase, number of comments).
-
-    Stop words are left out, and a phrase is only counted where its two words stand next to each other.
-    Each comment counts once per phrase, so one long rant does not outweigh many short mentions.
-    Sorted by count, most frequent first, then alphabetically.
-    """
-    if top_n <= 0:
-        return []
-    stop_words = _LEXICON.stop_words
-    counts: Counter[str] = Counter()
-    for comment in comments:
-        if not comment:
-            continue
-        mentioned: set[str] = set()
-        previous: str | None = None
-        for token in _LEXICON.token_pattern.findall(_normalise(comment)):
-            is_content = (
-                token[0].isalnum() and len(token) > 1 and not token.isdigit() and token not in stop_words
-            )
-            if is_content:
-                mentioned.add(token)
-                if previous is not None:
-                    mentioned.add(f"{previous} {token}")
-            previous = token if is_content else None
-        counts.update(mentioned)
-    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:top_n]

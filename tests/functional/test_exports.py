@@ -124,7 +124,9 @@ def test_comments_export_carries_drivers_and_skips_small_groups(manager_client, 
     assert [r["wave"] for r in rows] == ["2026-Q1", "2026-Q1"], "the 4-response wave's comments are left out"
     assert all(r["label"] == "negative" for r in rows)
     assert "outage" in rows[0]["drivers"]
-    assert "outage" in rows[0]["themes"]
+    assert {r["aspect_availability"] for r in rows} == {"negative"}
+    assert {r["aspect_communication"] for r in rows} == {"negative"}
+    assert rows[0]["aspect_cost"] == "" and rows[0]["aspects_corrected"] == "no"
 
 
 def test_anonymous_campaign_never_leaks_names_or_emails(manager_client, db, survey):

@@ -18,7 +18,6 @@ from app.services.sentiment import (
     Sentiment,
     analyze,
     label_for,
-    themes,
     version_for_lexicon,
 )
 
@@ -180,33 +179,6 @@ def test_version_follows_the_lexicon_file(tmp_path) -> None:
     assert version_for_lexicon(edited.read_bytes()) != ANALYZER_VERSION
 
 
-def test_themes_drop_stop_words_and_count_two_word_phrases() -> None:
-    comments = [
-        "The service desk was quick.",
-        "Service desk never answers the phone",
-        "VPN drops, service desk blamed the network. Service desk again!",
-        "The VPN is fine",
-    ]
-    found = dict(themes(comments, top_n=50))
-    assert found["service desk"] == 3  # counted once per comment, not per mention
-    assert found["vpn"] == 2
-    assert not {"the", "was", "is"} & found.keys()
-    assert "desk blamed" in found
-    assert "drops service" not in found  # a comma separates the words, so they are not a phrase
-
-
-def test_themes_are_sorted_by_count_then_phrase_and_limited() -> None:
-    comments = ["printer jammed", "printer jammed", "laptop slow", "laptop fine", "zebra"]
-    assert themes(comments, top_n=5) == [
-        ("jammed", 2),
-        ("laptop", 2),
-        ("printer", 2),
-        ("printer jammed", 2),
-        ("fine", 1),
-    ]
-    assert themes(comments, top_n=0) == []
-
-
 def test_no_nltk_corpus_is_needed(monkeypatch, tmp_path) -> None:
     def refuse(*args, **kwargs):
         raise LookupError("NLTK data is not available in this test")
@@ -219,7 +191,6 @@ def test_no_nltk_corpus_is_needed(monkeypatch, tmp_path) -> None:
 
     assert analyze("The desk didn't call back, still waiting 😠").label == "negative"
     assert analyze("Can't fault them, sorted in five minutes :)").label == "positive"
-    assert themes(["Service desk was quick", "service desk again"])[0] == ("desk", 2)
 
 
 def test_lexicon_is_read_once_at_import(monkeypatch) -> None:

@@ -7,7 +7,8 @@ arguments and get frozen dataclasses back. One module per concern:
 
 - `scope`: which campaign, waves, areas and department a report covers (`resolve_scope`, `Scope`);
 - `scores`: satisfaction and happiness cells per area and wave, and per department;
-- `breakdowns`: response rates, comment sentiment, time lost, reasons and themes;
+- `breakdowns`: response rates, comment sentiment, time lost and reasons;
+- `aspects`: what the comments talk about (service aspects, emerging terms);
 - `departments`: the disclosure gate wired to a scope (the rule is `app.services.disclosure`'s);
 - `answers`: which answers a report may read, shared with `app.services.comments`;
 - `reports`: the overview, one area's report and the export's summary rows;

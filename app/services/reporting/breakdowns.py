@@ -1,5 +1,5 @@
 """Breakdowns grouped in SQL over `answer` and `invitation`: response rates, comment sentiment, time lost,
-the most chosen reasons and comment themes, each suppressed below the minimum group size."""
+the most chosen reasons, each suppressed below the minimum group size."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -10,14 +10,11 @@ from sqlalchemy import and_, case, func, literal, or_, select
 from app.extensions import db, is_postgres
 from app.models import Answer, Invitation, Stakeholder
 from app.models.response import SENTIMENT_LABELS
-from app.services import sentiment as sentiment_service
-from app.services.disclosure import mask_personal_details
-from app.services.reporting.answers import answers_in_scope, effective_label, in_groups, reportable_groups
+from app.services.reporting.answers import answers_in_scope, effective_label
 from app.services.reporting.departments import department_counts, department_gate
 from app.services.reporting.scope import Scope, WaveRef
 from app.services.stats import is_reportable
 
-THEME_SAMPLE = 1000  # themes read the most recent comments only, so their cost does not grow with the data
 
 
 @dataclass(frozen=True)
@@ -223,31 +220,3 @@ def top_reasons(scope: Scope, area_id: int, wave: WaveRef | None = None, limit: 
         label, polarity = labels.get(code, (str(code).replace("_", " ").capitalize(), "bad"))
         items.append(ReasonCount(str(code), label, polarity, int(count), int(count) / respondents))
     return Reasons(wave, respondents, tuple(items), scope.min_group_size)
-
-
-def themes(scope: Scope, area_id: int, wave: WaveRef | None = None, top_n: int = 10, *,
-           shared_only: bool = False) -> list[tuple[str, int]]:
-    """Recurring words and phrases in the area's comments of one wave (most recent THEME_SAMPLE).
-
-    None under a department filter: like the comments themselves, wording tied to a department could
-    point at its writer. `shared_only` (the provider's copy) reads only the comments a manager marked
-    shareable, with email addresses and phone numbers masked.
-    """
-    wave = wave or scope.current_wave
-    if wave is None or not scope.comment_question_ids or scope.department:
-        return []
-    groups = reportable_groups(scope, area_id, wave.id)
-    query = (
-        select(Answer.text)
-        .where(in_groups(groups), Answer.question_id.in_(scope.comment_question_ids), Answer.text.is_not(None))
-        .order_by(Answer.id.desc())
-        .limit(THEME_SAMPLE)
-    )
-    if shared_only:
-        query = query.where(Answer.shareable.is_(True))
-    texts = list(db.session.scalars(query))
-    if shared_only:
-        texts = [mask_personal_details(text) for text in texts]
-    elif not scope.reportable(len(texts)):
-        return []
-    return sentiment_service.themes(texts, top_n=top_n)

@@ -11,7 +11,6 @@ from app.services.reporting.breakdowns import (
     TimeLost,
     response_rates,
     sentiment_mix,
-    themes,
     time_lost,
     top_reasons,
 )
@@ -81,7 +80,6 @@ class AreaReport:
     sentiment: tuple[tuple[WaveRef, SentimentMix | None], ...]
     time_lost: tuple[TimeLost, ...]
     reasons: Reasons
-    themes: tuple[tuple[str, int], ...]
     departments: tuple[DepartmentRow, ...]  # empty unless asked for
 
     @property
@@ -91,12 +89,12 @@ class AreaReport:
 
 def area_report(scope: Scope, area_id: int, *, for_provider: bool = False) -> AreaReport:
     """Everything the service area page shows. The provider's copy (`for_provider`: scorecard, PDF pack)
-    has no department breakdown and themes only from comments marked shareable."""
+    has no department breakdown."""
     area = scope.area(area_id)
 
     def compute() -> AreaReport:
         if not scope.waves:
-            return AreaReport(scope, area, (), (), (), Reasons(None, 0, (), scope.min_group_size), (), ())
+            return AreaReport(scope, area, (), (), (), Reasons(None, 0, (), scope.min_group_size), ())
         hists = histograms(scope.wave_ids_with_previous, scope.metric_codes, scope.department, area_key=area.id)
         series = area_waves(scope, hists, area, scope.waves, scope.previous_wave)
         mix = sentiment_mix(scope, scope.wave_ids, area.id)
@@ -107,7 +105,6 @@ def area_report(scope: Scope, area_id: int, *, for_provider: bool = False) -> Ar
             sentiment=tuple((w, mix.get((w.id, area.id))) for w in scope.waves),
             time_lost=tuple(time_lost(scope, area.id)),
             reasons=top_reasons(scope, area.id),
-            themes=tuple(themes(scope, area.id, shared_only=for_provider)),
             departments=tuple(department_breakdown(scope, area.id)) if not for_provider and not scope.department
             else (),
         )

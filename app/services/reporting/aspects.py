@@ -1,0 +1,275 @@
+"""What people talk about: per service aspect, how many of an area's comments mention it this wave, with
+what net sentiment, how that changed since the previous wave (and whether by more than chance), a few
+example clauses; and the words and phrases that emerged in the area's comments this wave.
+
+Only comments of wave and area groups large enough to show comments are read, none under a department
+filter (as for the comment list), and for the provider's copy only comments marked shareable, masked.
+Aspect counts come from each comment's stored aspects (`Answer.sentiment_aspects`, or a manager's
+correction): a JSON list per comment, so the counting happens here over at most `MAX_COMMENTS` comments
+per wave, newest first, and the result is cached by data version like every report.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Answer
+from app.services import emerging
+from app.services.aspects import TAXONOMY
+from app.services.disclosure import mask_personal_details
+from app.services.reporting.answers import in_groups, reportable_groups
+from app.services.reporting.cache import cached, data_version
+from app.services.reporting.scope import AreaRef, Scope, WaveRef
+
+MAX_COMMENTS = 5000  # per wave and area, newest first: the cost of a page does not grow with the data
+EMERGING_WAVES = 4  # earlier waves the emerging terms are compared with
+EXAMPLES = 3
+ALPHA = 0.05  # false-discovery rate for "moved" across the aspects of one area (Benjamini-Hochberg)
+SCORE = {"positive": 1, "neutral": 0, "negative": -1}
+
+
+@dataclass(frozen=True)
+class AspectExample:
+    text: str
+    label: str
+
+
+@dataclass(frozen=True)
+class AspectRow:
+    aspect: str
+    name: str
+    description: str
+    mentions: int            # comments this wave that mention the aspect
+    share: float             # of the wave's comments
+    positive: int
+    negative: int
+    previous_mentions: int | None
+    previous_share: float | None
+    previous_net: float | None
+    p_value: float | None    # the smaller of the share test and the sentiment test, Bonferroni-doubled
+    moved: bool              # significant after the false-discovery correction over the area's aspects
+    examples: tuple[AspectExample, ...]
+
+    @property
+    def net(self) -> float:
+        """Net sentiment, -100 (all negative) to +100 (all positive), of the comments mentioning it."""
+        return 100 * (self.positive - self.negative) / self.mentions if self.mentions else 0.0
+
+    @property
+    def share_change(self) -> float | None:
+        """Change of the share of comments mentioning it, in percentage points."""
+        return None if self.previous_share is None else 100 * (self.share - self.previous_share)
+
+    @property
+    def net_change(self) -> float | None:
+        return None if self.previous_net is None or not self.mentions else self.net - self.previous_net
+
+
+@dataclass(frozen=True)
+class EmergingItem:
+    term: str
+    description: str
+    rising: bool
+    comments_now: int
+    q_value: float
+
+
+@dataclass(frozen=True)
+class AspectSummary:
+    area: AreaRef
+    wave: WaveRef | None
+    previous: WaveRef | None
+    comments: int
+    previous_comments: int | None
+    rows: tuple[AspectRow, ...]
+    emerging: tuple[EmergingItem, ...]
+    withheld: bool          # too few comments this wave to say anything
+    by_department: bool     # a department filter was asked for: never by department
+    min_group_size: int
+
+    @property
+    def moved(self) -> tuple[AspectRow, ...]:
+        return tuple(r for r in self.rows if r.moved)
+
+
+@dataclass(frozen=True)
+class _Comment:
+    text: str
+    aspects: tuple[tuple[str, str, int | None, int | None], ...]  # (aspect, label, start, end)
+
+
+def _comments(scope: Scope, area_id: int, wave_id: int, shareable_only: bool) -> list[_Comment]:
+    groups = reportable_groups(scope, area_id, wave_id)
+    if not groups:
+        return []
+    query = (
+        select(Answer.text, Answer.sentiment_aspects, Answer.aspects_override)
+        .where(in_groups(groups), Answer.question_id.in_(scope.comment_question_ids or (-1,)),
+               Answer.text.is_not(None), Answer.text != "")
+        .order_by(Answer.id.desc()).limit(MAX_COMMENTS)
+    )
+    if shareable_only:
+        query = query.where(Answer.shareable.is_(True))
+    found = []
+    for text, computed, override in db.session.execute(query):
+        chosen = override if override is not None else computed or []
+        found.append(_Comment(text, tuple(
+            (a.get("aspect", ""), a.get("label", "neutral"), a.get("start"), a.get("end"))
+            for a in chosen if a.get("aspect") in TAXONOMY.aspects)))
+    return found
+
+
+def _counts(comments: Sequence[_Comment]) -> dict[str, list[int]]:
+    """aspect -> [mentions, positive, negative]."""
+    counts: dict[str, list[int]] = {}
+    for comment in comments:
+        for aspect, label, _, _ in comment.aspects:
+            row = counts.setdefault(aspect, [0, 0, 0])
+            row[0] += 1
+            row[1] += label == "positive"
+            row[2] += label == "negative"
+    return counts
+
+
+def _change_p(now: list[int], total_now: int, before: list[int] | None, total_before: int) -> float | None:
+    """The smaller p of two tests, doubled (Bonferroni): did the share mentioning it change (Fisher's exact
+    test), did the sentiment of those mentions change (Mann-Whitney on -1/0/+1)?"""
+    from scipy import stats  # loaded with the first report that needs it, not at start-up
+
+    if before is None or not total_before or not total_now:
+        return None
+    mentions, before_mentions = now[0], before[0]
+    table = [[mentions, total_now - mentions], [before_mentions, total_before - before_mentions]]
+    p_values = [float(stats.fisher_exact(table).pvalue)]
+    if mentions >= 2 and before_mentions >= 2:
+        def scores(c: list[int]) -> list[int]:
+            return [1] * c[1] + [-1] * c[2] + [0] * (c[0] - c[1] - c[2])
+        a, b = scores(now), scores(before)
+        if len(set(a) | set(b)) > 1:
+            p_values.append(float(stats.mannwhitneyu(a, b).pvalue))
+    p = min(p_values) * len(p_values)
+    return min(1.0, p) if not math.isnan(p) else None
+
+
+def _benjamini_hochberg(p_values: list[float | None]) -> list[bool]:
+    tested = sorted((p, i) for i, p in enumerate(p_values) if p is not None)
+    passed = [False] * len(p_values)
+    cutoff = 0
+    for rank, (p, _) in enumerate(tested, start=1):
+        if p <= ALPHA * rank / len(tested):
+            cutoff = rank
+    for _, index in tested[:cutoff]:
+        passed[index] = True
+    return passed
+
+
+def _examples(comments: Sequence[_Comment], aspect: str, mask: bool) -> tuple[AspectExample, ...]:
+    """Up to EXAMPLES clauses saying something about the aspect, opinions before plain mentions, each
+    comment's own words (a manager's correction has no clause: the whole comment, shortened)."""
+    picked: list[AspectExample] = []
+    seen: set[str] = set()
+    for wanted in (("negative", "positive"), ("neutral",)):
+        for comment in comments:
+            for name, label, start, end in comment.aspects:
+                if name != aspect or label not in wanted:
+                    continue
+                text = comment.text[start:end] if isinstance(start, int) and isinstance(end, int) else comment.text
+                text = " ".join(text.split())
+                if len(text) > 220:
+                    text = text[:219].rstrip() + "…"
+                key = text.casefold()
+                if key in seen or len(text) < 3:
+                    continue
+                seen.add(key)
+                picked.append(AspectExample(mask_personal_details(text) if mask else text, label))
+                if len(picked) == EXAMPLES:
+                    return tuple(picked)
+    return tuple(picked)
+
+
+def _previous_wave(scope: Scope, wave: WaveRef) -> WaveRef | None:
+    ids = [w.id for w in scope.all_waves]
+    return scope.all_waves[ids.index(wave.id) - 1] if wave.id in ids and ids.index(wave.id) > 0 else None
+
+
+def area_aspects(scope: Scope, area_id: int, *, wave: WaveRef | None = None,
+                 for_provider: bool = False) -> AspectSummary:
+    """What the area's comments talk about in one wave (the scope's current one unless given), against
+    the wave before it."""
+    area = scope.area(area_id)
+    wave = wave or scope.current_wave
+    previous = _previous_wave(scope, wave) if wave else None
+    if wave is None or scope.department or not scope.comment_question_ids:
+        return AspectSummary(area, wave, previous, 0, None, (), (), withheld=wave is not None,
+                             by_department=bool(scope.department), min_group_size=scope.min_group_size)
+    ids = [w.id for w in scope.all_waves]  # oldest first
+    earlier = list(scope.all_waves[max(0, ids.index(wave.id) - EMERGING_WAVES):ids.index(wave.id)]) \
+        if wave.id in ids else []
+    wave_ids = sorted({wave.id} | ({previous.id} if previous else set()) | {w.id for w in earlier})
+
+    def compute() -> AspectSummary:
+        now = _comments(scope, area.id, wave.id, for_provider)
+        if not scope.reportable(len(now)):
+            return AspectSummary(area, wave, previous, len(now), None, (), (), withheld=True, by_department=False,
+                                 min_group_size=scope.min_group_size)
+        before = _comments(scope, area.id, previous.id, for_provider) if previous else []
+        before_ok = previous is not None and scope.reportable(len(before))
+        counts, before_counts = _counts(now), _counts(before) if before_ok else {}
+        aspects = sorted(counts, key=lambda a: (-counts[a][0], TAXONOMY.name(a)))
+        p_values = [_change_p(counts[a], len(now), before_counts.get(a, [0, 0, 0]) if before_ok else None,
+                              len(before)) for a in aspects]
+        moved = _benjamini_hochberg(p_values)
+        rows = []
+        for aspect, p, significant in zip(aspects, p_values, moved):
+            mentions, positive, negative = counts[aspect]
+            prior = before_counts.get(aspect, [0, 0, 0]) if before_ok else None
+            rows.append(AspectRow(
+                aspect=aspect, name=TAXONOMY.name(aspect), description=TAXONOMY.aspects[aspect].description,
+                mentions=mentions, share=mentions / len(now), positive=positive, negative=negative,
+                previous_mentions=prior[0] if prior else None,
+                previous_share=prior[0] / len(before) if prior else None,
+                previous_net=100 * (prior[1] - prior[2]) / prior[0] if prior and prior[0] else None,
+                p_value=p, moved=significant, examples=_examples(now, aspect, for_provider)))
+        return AspectSummary(area, wave, previous, len(now), len(before) if before_ok else None, tuple(rows),
+                             _emerging(scope, area.id, wave, earlier, [c.text for c in now], for_provider),
+                             withheld=False, by_department=False, min_group_size=scope.min_group_size)
+
+    return cached(("aspects", scope, area.id, wave.id, for_provider, data_version(wave_ids)), compute)
+
+
+def _emerging(scope: Scope, area_id: int, wave: WaveRef, earlier: Sequence[WaveRef], now: list[str],
+              for_provider: bool) -> tuple[EmergingItem, ...]:
+    """Terms whose share of the area's comments this wave differs from the earlier waves by more than
+    chance (`app.services.emerging`). Earlier waves under the minimum group size are left out."""
+    previous = []
+    for earlier_wave in earlier:
+        texts = [c.text for c in _comments(scope, area_id, earlier_wave.id, for_provider)]
+        if scope.reportable(len(texts)):
+            previous.append(texts)
+    if not previous:
+        return ()
+    found = emerging.emerging_terms([mask_personal_details(t) for t in now] if for_provider else now,
+                                    [[mask_personal_details(t) for t in w] for w in previous] if for_provider
+                                    else previous)
+    return tuple(EmergingItem(t.term, emerging.describe(t), t.rising, t.comments_now, t.q_value) for t in found)
+
+
+@dataclass(frozen=True)
+class Mover:
+    area: AreaRef
+    row: AspectRow
+
+
+def aspect_movers(scope: Scope, limit: int = 6) -> tuple[Mover, ...]:
+    """The aspects that moved most this wave across every area (significant changes only), largest change
+    of net sentiment or share first; for the overview."""
+    movers = []
+    for area in scope.areas:
+        summary = area_aspects(scope, area.id)
+        movers += [Mover(area, row) for row in summary.moved]
+    movers.sort(key=lambda m: -max(abs(m.row.net_change or 0), abs(m.row.share_change or 0) * 2))
+    return tuple(movers[:limit])
