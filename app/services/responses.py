@@ -270,7 +270,8 @@ def load_survey_context(token: str, *, now: datetime | None = None) -> SurveyCon
     """The survey behind a personal link, if it can be answered now; otherwise the domain error saying why.
 
     Two queries: the invitation with its person, wave, campaign and definition version, then the
-    areas drawn for this invitation (a third, for invitations without a draw: the areas the person uses). Unknown and malformed tokens cost the same hash and query.
+    areas drawn for this invitation (a third, for invitations without a draw: the areas the person
+    uses). Unknown and malformed tokens cost the same hash and query.
     """
     connection = db.session.connection()
     row = connection.execute(_LINK_QUERY, {"digest": token_digest(token)}).one_or_none()

@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db as _db
-from app.models import Wave
 from app.models.campaign import invitation_area
 from app.services import campaigns, sampling
 from app.services.catalog import latest_definition, load_directory
