@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["sentiment", "dispatch", "dashboard", "review_pack", "export", "submit", "load", "import_memory",
+ORDER = ["sentiment", "insight", "dispatch", "dashboard", "review_pack", "export", "submit", "load", "import_memory",
          "cli_startup"]
 
 
@@ -36,6 +36,11 @@ def describe(figures: dict) -> tuple[str, str]:
         return (f"macro-F1 {figures['macro_f1']}; {figures['comments_per_second']}/s",
                 f"TextBlob F1 {figures['textblob_macro_f1']}, VADER F1 {figures['vader_macro_f1']}; "
                 f"TextBlob {figures['textblob_comments_per_second']}/s (ratio {figures['speed_ratio']})")
+    if name == "insight":
+        return (f"macro-F1 {figures['macro_f1']}, aspects F1 {figures['aspect_micro_f1']}, aspect sentiment "
+                f"{figures['aspect_sentiment_accuracy']}; emerging power {figures['emerging_power']}",
+                f"TextBlob F1 {figures['textblob_macro_f1']}, VADER F1 {figures['vader_macro_f1']}; speed ratio "
+                f"{figures['speed_ratio']}; null false alarms {figures['emerging_null_false_alarm_rate']}")
     if name == "dispatch":
         return f"{figures.get('messages_per_second')} msg/s", f"smtplib {figures.get('baseline_per_second')} msg/s"
     if name == "dashboard":
