@@ -144,3 +144,32 @@ def test_admin_pages_set_k_show_the_estimates_and_rates_per_area(admin_client, s
         "window_days": 14, "anonymity": "confidential", "min_group_size": 5, "fatigue_days": 0,
         "areas_per_person": 0})
     assert refused.status_code == 422 and 'value="Kappa zero"' in refused.get_data(as_text=True)
+
+
+def test_a_step_s_draft_is_sealed_and_save_returns_to_the_same_step(client, two_area_survey, db):
+    s, token = two_area_survey
+    saved = step_post(client, f"/s/{token}", 2, action="save",
+                      **area_answers(s.unused, comment="A secret remark about the network."))
+    assert saved.status_code == 303 and saved.headers["Location"].endswith("step=2")
+    stored = db.session.scalar(select(ResponseDraft))
+    assert b"secret remark" not in bytes(stored.sealed)
+    page = client.get(saved.headers["Location"]).get_data(as_text=True)
+    assert "Your answers are saved" in page and "A secret remark about the network." in page
+
+
+def test_anonymous_answers_given_step_by_step_go_to_the_pool_unlinked(client, survey, db):
+    from app.models import Invitation, PooledResponse
+
+    s = make_survey(survey, anonymity="anonymous")
+    url = s.url
+    assert step_post(client, url, 1, **area_answers(s.used)).status_code == 303
+    assert step_post(client, url, 2, rel__partnership="4").headers["Location"].endswith("step=review")
+    review = client.get(f"{url}?step=review").get_data(as_text=True)
+    assert "anonymous" in review
+    done = client.post(url, data={"csrf_token": extract_csrf(review), "step": "review", "action": "submit"})
+    assert done.status_code == 303
+    assert db.session.scalar(select(func.count()).select_from(Response)) == 0
+    assert db.session.scalar(select(func.count()).select_from(PooledResponse)) >= 1
+    assert db.session.scalar(select(func.count()).select_from(ResponseDraft)) == 0
+    db.session.expire_all()
+    assert db.session.get(Invitation, s.invitation.id).responded_at is not None
