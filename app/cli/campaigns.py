@@ -33,12 +33,15 @@ campaigns_group = AppGroup("campaigns", help="Create and list survey campaigns."
 @click.option("--min-group-size", default=5, show_default=True)
 @click.option("--fatigue-days", default=0, show_default=True,
               help="Leave out anyone invited to any survey in the last N days.")
+@click.option("--areas-per-person", type=click.IntRange(min=1), default=None,
+              help="Ask each person about at most this many of the areas they use (default: all).")
 @click.option("--department", "departments", multiple=True, help="Only these departments (repeatable).")
 @click.option("--audience-area", "audience_areas", multiple=True,
               help="Only users of this service area code (repeatable).")
 def campaigns_create(name: str, provider_name: str, survey_code: str, cadence: str, interval_count: int,
                      anchor_date: datetime, window_days: int, reminders: str, anonymity: str, min_group_size: int,
-                     fatigue_days: int, departments: tuple[str, ...], audience_areas: tuple[str, ...]) -> None:
+                     fatigue_days: int, areas_per_person: int | None, departments: tuple[str, ...],
+                     audience_areas: tuple[str, ...]) -> None:
     """Create a campaign and plan its first waves."""
     # The catalog loads jsonschema, which only this command of the group needs.
     from app.services import catalog
@@ -51,7 +54,7 @@ def campaigns_create(name: str, provider_name: str, survey_code: str, cadence: s
             anchor_date=anchor_date.date(), now=utcnow(), timezone=current_app.config["TIMEZONE"], cadence=cadence,
             interval_count=interval_count, window_days=window_days, reminder_days=campaigns.parse_day_list(reminders),
             anonymity=anonymity, min_group_size=min_group_size, fatigue_days=fatigue_days,
-            audience_departments=departments, audience_area_codes=audience_areas)
+            audience_departments=departments, audience_area_codes=audience_areas, areas_per_person=areas_per_person)
     except InvalidInput as error:
         details = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in error.errors.items())
         raise click.ClickException(f"{error.message} {details}".strip()) from error

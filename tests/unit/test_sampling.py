@@ -172,3 +172,18 @@ def test_the_estimate_on_the_first_screen_and_in_the_email_equals_the_rule(db, c
     assert f"It takes <strong>{expected}</strong>" in html
     assert invitation_outline(invitation).estimate.wording == expected
     assert extract_csrf(html)
+
+
+def test_cli_creates_a_pulse_campaign_with_k(runner, db, pulse):
+    from app.models import Campaign
+
+    provider = make_provider("Sigma IT")
+    make_area(provider)
+    _db.session.commit()
+    result = runner.invoke(args=["campaigns", "create", "--name", "Sigma pulse", "--provider", "Sigma IT",
+                                 "--survey", "pulse", "--start", "2030-01-15", "--areas-per-person", "2"])
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(select(Campaign.areas_per_person).where(Campaign.name == "Sigma pulse")) == 2
+    zero = runner.invoke(args=["campaigns", "create", "--name", "Sigma zero", "--provider", "Sigma IT",
+                               "--start", "2030-01-15", "--areas-per-person", "0"])
+    assert zero.exit_code != 0
