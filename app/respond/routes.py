@@ -89,7 +89,7 @@ def _step_arg(raw: str | None, steps: int) -> int | str:
     say) is the first step, or the review when the survey has no questions for this person."""
     if raw == REVIEW or steps == 0:
         return REVIEW
-    if raw and raw.isdigit() and 1 <= int(raw) <= steps:
+    if raw and raw.isascii() and raw.isdigit() and 1 <= int(raw) <= steps:
         return int(raw)
     return 1
 

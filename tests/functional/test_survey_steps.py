@@ -103,6 +103,7 @@ def test_unknown_fields_on_a_step_and_odd_step_numbers_never_fail(client, two_ar
     s, token = two_area_survey
     assert client.get(f"/s/{token}?step=99").status_code == 200
     assert client.get(f"/s/{token}?step=-1%00").status_code == 200
+    assert client.get(f"/s/{token}?step=%C2%B2").status_code == 200  # a superscript two is a digit, not an int
     other_area = step_post(client, f"/s/{token}", 1, **area_answers(s.unused))  # fields of step 2 on step 1
     assert other_area.status_code == 422
     weird = step_post(client, f"/s/{token}", "x", **area_answers(s.used))
