@@ -383,7 +383,7 @@ def aspects_table(scope: Scope, area_code: str | None = None) -> ExportTable:
             for area in scope.areas:
                 if area_code and area.code != area_code:
                     continue
-                talk = area_aspects(scope, area.id, wave=wave)
+                talk = area_aspects(scope, area.id, wave=wave, emerging=False)
                 for row in talk.rows:
                     yield (wave.label, area.code, area.name, row.aspect, row.name, talk.comments, row.mentions,
                            row.share, row.positive, row.negative, row.net, row.share_change, row.net_change,

@@ -27,6 +27,7 @@ from app.services.reporting.scope import AreaRef, Scope, WaveRef
 
 MAX_COMMENTS = 5000  # per wave and area, newest first: the cost of a page does not grow with the data
 EMERGING_WAVES = 4  # earlier waves the emerging terms are compared with
+EMERGING_SAMPLE = 2000  # newest comments per wave the emerging terms read (tokenising is the cost)
 EXAMPLES = 3
 ALPHA = 0.05  # false-discovery rate for "moved" across the aspects of one area (Benjamini-Hochberg)
 SCORE = {"positive": 1, "neutral": 0, "negative": -1}
@@ -196,10 +197,11 @@ def _previous_wave(scope: Scope, wave: WaveRef) -> WaveRef | None:
     return scope.all_waves[ids.index(wave.id) - 1] if wave.id in ids and ids.index(wave.id) > 0 else None
 
 
-def area_aspects(scope: Scope, area_id: int, *, wave: WaveRef | None = None,
-                 for_provider: bool = False) -> AspectSummary:
+def area_aspects(scope: Scope, area_id: int, *, wave: WaveRef | None = None, for_provider: bool = False,
+                 emerging: bool = True) -> AspectSummary:
     """What the area's comments talk about in one wave (the scope's current one unless given), against
-    the wave before it."""
+    the wave before it; with the emerging terms unless `emerging` is False (the overview and the CSV do
+    without them: they read every area, and the terms cost most)."""
     area = scope.area(area_id)
     wave = wave or scope.current_wave
     previous = _previous_wave(scope, wave) if wave else None
@@ -234,20 +236,21 @@ def area_aspects(scope: Scope, area_id: int, *, wave: WaveRef | None = None,
                 previous_share=prior[0] / len(before) if prior else None,
                 previous_net=100 * (prior[1] - prior[2]) / prior[0] if prior and prior[0] else None,
                 p_value=p, moved=significant, examples=_examples(now, aspect, for_provider)))
+        terms = _emerging(scope, area.id, earlier, [c.text for c in now[:EMERGING_SAMPLE]], for_provider) \
+            if emerging else ()
         return AspectSummary(area, wave, previous, len(now), len(before) if before_ok else None, tuple(rows),
-                             _emerging(scope, area.id, wave, earlier, [c.text for c in now], for_provider),
-                             withheld=False, by_department=False, min_group_size=scope.min_group_size)
+                             terms, withheld=False, by_department=False, min_group_size=scope.min_group_size)
 
-    return cached(("aspects", scope, area.id, wave.id, for_provider, data_version(wave_ids)), compute)
+    return cached(("aspects", scope, area.id, wave.id, for_provider, emerging, data_version(wave_ids)), compute)
 
 
-def _emerging(scope: Scope, area_id: int, wave: WaveRef, earlier: Sequence[WaveRef], now: list[str],
+def _emerging(scope: Scope, area_id: int, earlier: Sequence[WaveRef], now: list[str],
               for_provider: bool) -> tuple[EmergingItem, ...]:
     """Terms whose share of the area's comments this wave differs from the earlier waves by more than
     chance (`app.services.emerging`). Earlier waves under the minimum group size are left out."""
     previous = []
     for earlier_wave in earlier:
-        texts = [c.text for c in _comments(scope, area_id, earlier_wave.id, for_provider)]
+        texts = [c.text for c in _comments(scope, area_id, earlier_wave.id, for_provider)[:EMERGING_SAMPLE]]
         if scope.reportable(len(texts)):
             previous.append(texts)
     if not previous:
@@ -269,7 +272,7 @@ def aspect_movers(scope: Scope, limit: int = 6) -> tuple[Mover, ...]:
     of net sentiment or share first; for the overview."""
     movers = []
     for area in scope.areas:
-        summary = area_aspects(scope, area.id)
+        summary = area_aspects(scope, area.id, emerging=False)
         movers += [Mover(area, row) for row in summary.moved]
     movers.sort(key=lambda m: -max(abs(m.row.net_change or 0), abs(m.row.share_change or 0) * 2))
     return tuple(movers[:limit])
