@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["sentiment", "insight", "dispatch", "dashboard", "review_pack", "export", "submit", "load", "import_memory",
-         "cli_startup"]
+ORDER = ["sentiment", "insight", "sampling", "dispatch", "dashboard", "review_pack", "export", "submit", "load",
+         "import_memory", "cli_startup"]
 
 
 def run(name: str) -> dict:
@@ -60,6 +60,10 @@ def describe(figures: dict) -> tuple[str, str]:
                 f"{figures.get('visits_per_second')}/s, ratio {figures.get('visit_ratio')})",
                 f"bare insert {figures['baseline_per_second']}/s; CSRF-checked no-op POST on the same stack "
                 f"{figures.get('stack_floor_per_second')}/s (ratio {figures.get('stack_floor_ratio')})")
+    if name == "sampling":
+        return (f"95% intervals cover the true mean in {figures['coverage']:.1%} of simulated area-waves (K of 6)",
+                f"varied usage {figures['coverage_varied_usage']:.1%}; assumption broken "
+                f"{figures['coverage_assumption_broken']:.1%}")
     if name == "load":
         parts = [f"{r['backend']}: {r['throughput_per_s']} req/s, {r['error_rate']:.1%} errors, "
                  f"p50 {r['p50_ms']} / p99 {r['p99_ms']} ms" for r in figures.get("results", [])]
