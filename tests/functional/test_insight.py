@@ -8,6 +8,7 @@ import io
 import re
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import select, update
 
 from app.models import Answer
@@ -173,3 +174,19 @@ def test_the_provider_sees_aspects_and_examples_only_from_shared_comments(client
                           last_wave_id=None, department=None)
     shared = area_aspects(scope, network.id, for_provider=True)
     assert shared.comments == 5 and {r.aspect for r in shared.rows} == {"availability", "communication"}
+
+
+def test_the_pack_has_a_page_of_what_people_talk_about_from_shared_comments_only(client, db, incident):
+    _, network, _ = incident
+    db.session.execute(update(Answer).where(Answer.text.like("%keeps dropping%")).values(shareable=True))
+    db.session.commit()
+    _manager(client)
+    pdf = client.get("/exports/review-pack.pdf")
+    assert pdf.status_code == 200
+    pages = [page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages]
+    talk = [p for p in pages if "Network & Connectivity: what people talk about" in p and "Contents" not in p]
+    assert len(talk) == 1
+    assert "Availability and performance" in talk[0] and "keeps dropping" in talk[0].lower()
+    assert "New or fading this wave" in talk[0]
+    everything = "\n".join(pages)
+    assert "Outage on Tuesday" not in everything and "in the dark" not in everything
