@@ -48,6 +48,9 @@ class CommentFilterForm(FilterForm):
         validators=[Optional(), AnyOf(("", *TAXONOMY.aspects))])
     aspect_label = SelectField("Said about it", choices=_label_choices("Anything"),
                                validators=[Optional(), AnyOf(("",) + SENTIMENT_LABELS)])
+    rating = SelectField("Rated", choices=[SelectChoice("", "Any rating"), SelectChoice("low", "Low (1–2)"),
+                                           SelectChoice("middle", "Middle (3)"), SelectChoice("high", "High (4–5)")],
+                         validators=[Optional(), AnyOf(("", "low", "middle", "high"))])
     shared = BooleanField("Only comments shared with the provider")
 
 

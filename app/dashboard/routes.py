@@ -154,6 +154,7 @@ def comments():
         shareable_only=bool(form.shared.data),
         aspect=form.aspect.data if form.aspect.data in TAXONOMY.aspects else None,
         aspect_label=form.aspect_label.data if form.aspect_label.data in SENTIMENT_LABELS else None,
+        rating=form.rating.data if form.rating.data in comment_service.RATINGS else None,
     )
     page = comment_service.list_comments(scope, filters, page=request.args.get("page", 1, type=int),
                                          per_page=COMMENTS_PER_PAGE)

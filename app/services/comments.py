@@ -10,10 +10,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import Text, cast, func, select
+from sqlalchemy.orm import aliased
 
 from app.errors import InvalidInput, NotFound
 from app.extensions import db
-from app.models import Answer, User
+from app.models import Answer, Question, User
 from app.models.base import utcnow
 from app.models.response import SENTIMENT_LABELS
 from app.services.aspects import TAXONOMY
@@ -32,6 +33,16 @@ class CommentFilter:
     shareable_only: bool = False
     aspect: str | None = None        # only comments that talk about this aspect ...
     aspect_label: str | None = None  # ... with this sentiment about it
+    rating: str | None = None        # only comments of people who rated the area low, middle or high
+
+
+RATINGS = ("low", "middle", "high")
+
+
+def rating_band(scale: tuple[int, int], band: str) -> tuple[int, int]:
+    """The scores a band covers on a scale: the bottom two, the top two, or what lies between (1-2, 3, 4-5)."""
+    low, high = scale
+    return {"low": (low, low + 1), "high": (high - 1, high), "middle": (low + 2, high - 2)}[band]
 
 
 @dataclass(frozen=True)
@@ -96,6 +107,16 @@ def comment_query(scope: Scope, filters: CommentFilter):
         query = query.where(Answer.shareable.is_(True))
     if filters.aspect in TAXONOMY.aspects:
         query = query.where(aspect_condition(filters.aspect, filters.aspect_label))
+    if filters.rating in RATINGS and scope.satisfaction is not None:
+        # The satisfaction answer of the same response and area (in anonymous mode a pooled part holds
+        # one area's answers together, so the pair is kept there too).
+        lowest, highest = rating_band(scope.satisfaction.scale, filters.rating)
+        rating = aliased(Answer)
+        query = query.where(
+            select(rating.id).join(Question, Question.id == rating.question_id)
+            .where(rating.response_id == Answer.response_id, rating.service_area_id == Answer.service_area_id,
+                   Question.code == scope.satisfaction.code, rating.score.between(lowest, highest))
+            .exists())
     return answers_in_scope(query, scope), groups
 
 

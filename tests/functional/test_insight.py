@@ -190,3 +190,21 @@ def test_the_pack_has_a_page_of_what_people_talk_about_from_shared_comments_only
     assert "New or fading this wave" in talk[0]
     everything = "\n".join(pages)
     assert "Outage on Tuesday" not in everything and "in the dark" not in everything
+
+
+def test_what_did_the_people_who_rated_it_low_say(client, db, survey):
+    campaign, (area, _) = make_reporting_campaign(survey)
+    add_wave(campaign, survey, "2025-Q1", {area: AreaAnswers(
+        [1, 2, 3, 4, 5, 5], comments=["Awful week of outages.", "Slow and unhelpful.", "It was fine.",
+                                      "Good service.", "Excellent, fixed at once.", "Brilliant team."])}, index=0)
+    db.session.commit()
+    _manager(client)
+
+    def said(rating: str) -> list[str]:
+        page = client.get(f"/dashboard/comments?area={area.id}&rating={rating}").get_data(as_text=True)
+        return sorted(re.findall(r'<blockquote class="comment-text">(.*?)</blockquote>', page))
+
+    assert said("low") == ["Awful week of outages.", "Slow and unhelpful."]
+    assert said("middle") == ["It was fine."]
+    assert said("high") == ["Brilliant team.", "Excellent, fixed at once.", "Good service."]
+    assert len(said("")) == 6 and len(said("nonsense")) == 6  # an unknown band is ignored, not an error
