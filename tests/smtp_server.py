@@ -10,6 +10,7 @@ import asyncio
 import socket
 import threading
 import time
+import weakref
 from collections import deque
 from dataclasses import dataclass
 from email import message_from_bytes, policy
@@ -53,11 +54,13 @@ class RecordingHandler:
         self.accepted_at: list[float] = []  # by `clock`, one per accepted message
         self.throttled = 0  # throttling replies given
         self._recent: deque[float] = deque()
-        self._closing: set[int] = set()  # sessions that will be hung up: they take no further message
+        # Sessions that will be hung up: they take no further message. Weak, and by identity of the object:
+        # a bare id() can come back for a new session once the old one is freed.
+        self._closing: weakref.WeakSet = weakref.WeakSet()
         self._lock = threading.Lock()
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
-        if id(session) in self._closing:
+        if session in self._closing:
             return "421 4.3.2 Closing connection"
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
@@ -95,7 +98,7 @@ class RecordingHandler:
             # Hang up right after accepting, as servers with per-session message limits do: once the reply
             # is written (the callback runs after this reply is pushed, before anything the client sends
             # next is read), and refusing any further message on this session in the meantime.
-            self._closing.add(id(session))
+            self._closing.add(session)
             asyncio.get_running_loop().call_soon(server.transport.close)
         return "250 Message accepted for delivery"
 

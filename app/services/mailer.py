@@ -387,6 +387,7 @@ class SmtpTransport:
     def __init__(self, settings: MailSettings) -> None:
         self.settings = settings
         self._smtp: smtplib.SMTP | None = None
+        self._sent_on_connection = 0  # messages accepted on the current connection
 
     def __enter__(self) -> SmtpTransport:
         return self
@@ -433,8 +434,10 @@ class SmtpTransport:
         for attempt in (1, 2):
             if self._smtp is None:
                 self._smtp = self._connect()
+                self._sent_on_connection = 0
             try:
                 self._smtp.send_message(email.message, from_addr=email.envelope_from, to_addrs=[email.recipient])
+                self._sent_on_connection += 1
                 return
             except (smtplib.SMTPServerDisconnected, ConnectionError) as error:
                 # Servers close idle or long sessions; one fresh connection is worth a try.
@@ -442,6 +445,15 @@ class SmtpTransport:
                 self._smtp = None
                 if attempt == 2:
                     raise classify_smtp_error(error) from error
+            except smtplib.SMTPResponseException as error:
+                if error.smtp_code == 421 and attempt == 1 and self._sent_on_connection:
+                    # "421 closing transmission channel" on a session that already carried messages: the
+                    # server ends the session (a per-session limit), it does not ask us to slow down.
+                    # A fresh connection decides; a 421 there is a throttling reply.
+                    self._smtp.close()
+                    self._smtp = None
+                    continue
+                raise classify_smtp_error(error) from error
             except (smtplib.SMTPException, OSError) as error:
                 classified = classify_smtp_error(error)
                 if not isinstance(error, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused):

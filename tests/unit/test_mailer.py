@@ -170,3 +170,23 @@ def test_one_connection_carries_the_whole_batch(invitation, smtp_server, db):
         assert first is not None
     assert len(smtp_server.received) == 3
     assert transport._smtp is None  # closed with the batch
+
+
+def test_a_421_on_a_session_that_carried_messages_is_a_hang_up_and_a_fresh_connection_is_tried(
+        invitation, smtp_server, db):
+    # The server closes each session after one message and answers 421 to anything sent before the close
+    # reaches the client: that is the end of a session, not a request to slow down.
+    settings = smtp_server.settings()
+    smtp_server.hang_up_after_each_message()
+    with SmtpTransport(settings) as transport:
+        for _ in range(5):
+            transport.send(build_email(invitation, issue_token(invitation), settings))
+    assert len(smtp_server.received) == 5
+
+
+def test_a_421_on_a_fresh_connection_is_still_a_throttling_reply(invitation, smtp_server, db):
+    settings = smtp_server.settings()
+    smtp_server.throttle_after(0, reply="421 4.7.0 Too many messages, slow down")
+    with pytest.raises(ThrottledByServer):
+        with SmtpTransport(settings) as transport:
+            transport.send(build_email(invitation, issue_token(invitation), settings))
