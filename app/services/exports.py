@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import BigInteger, Select, case, distinct, func, literal, select
+from sqlalchemy.orm import aliased
 
 from app.errors import InvalidInput
 from app.extensions import db
@@ -29,7 +30,7 @@ from app.services.reporting.reports import summary_rows
 from app.services.reporting.scope import Scope, resolve_scope
 from app.services.stats import suppression_note
 
-KINDS = ("answers", "responses", "comments", "aspects", "summary")
+KINDS = ("answers", "responses", "comments", "aspects", "summary", "summary-wide")
 CHUNK = 2000
 
 
@@ -334,7 +335,8 @@ def comments_table(scope: Scope, area_code: str | None = None) -> ExportTable:
                            "could point at the person who wrote it. Export them for all departments.",
                            errors={"department": ["not available for comments"]})
     columns = [Column("wave"), Column("service_area"), Column("question_code"), Column("question_text"),
-               Column("comment"), Column("sentiment_polarity", "number", POLARITY_DIGITS), Column("computed_label"),
+               Column("comment"), Column("satisfaction_given", "number"),
+               Column("sentiment_polarity", "number", POLARITY_DIGITS), Column("computed_label"),
                Column("label"), Column("label_corrected"), Column("drivers"),
                *[Column(f"aspect_{a}") for a in TAXONOMY.aspects], Column("aspects_corrected"),
                Column("shareable")]
@@ -345,7 +347,7 @@ def comments_table(scope: Scope, area_code: str | None = None) -> ExportTable:
         ServiceArea.name, Question.code, Answer.text, Answer.sentiment_polarity, Answer.sentiment_label,
         func.coalesce(Answer.label_override, Answer.sentiment_label), Answer.label_override,
         Answer.sentiment_drivers, Answer.shareable, _question_text(), Answer.sentiment_aspects,
-        Answer.aspects_override,
+        Answer.aspects_override, _rating_given(scope),
     ).where(Answer.text.is_not(None), Answer.text != "").order_by(
         Answer.wave_id, func.coalesce(Answer.service_area_id, 0), func.random())
 
@@ -354,15 +356,52 @@ def comments_table(scope: Scope, area_code: str | None = None) -> ExportTable:
             if not gate.allows(wave_id, area_key, "respondents", None):
                 continue
             for (_, _, label, area, code, text, polarity, computed, effective, override, drivers, shareable,
-                 question, computed_aspects, aspects_override) in group:
+                 question, computed_aspects, aspects_override, rating) in group:
                 driver_text = "; ".join(f"{d['phrase']} ({d['contribution']:+.2f})" for d in (drivers or []))
                 said = {m.get("aspect"): m.get("label") for m in (
                     aspects_override if aspects_override is not None else computed_aspects or [])}
-                yield (label, area, code, question, text, polarity, computed, effective,
+                yield (label, area, code, question, text, rating, polarity, computed, effective,
                        "yes" if override else "no", driver_text, *[said.get(a) for a in TAXONOMY.aspects],
                        "yes" if aspects_override is not None else "no", "yes" if shareable else "no")
 
     return ExportTable(columns, rows(), f"vendorpulse-comments-{range_label(scope)}.csv")
+
+
+def _rating_given(scope: Scope):
+    """The satisfaction score the comment's writer gave the same area in the same response (None for the
+    provider-wide comment, or when they skipped it): so "what did the people who gave 1-2 say" needs no
+    join with another file. No response id links the files: each file's row ids are its own."""
+    if scope.satisfaction is None:
+        return literal(None)
+    rating = aliased(Answer)
+    return (select(rating.score).join(Question, Question.id == rating.question_id)
+            .where(rating.response_id == Answer.response_id, rating.service_area_id == Answer.service_area_id,
+                   Question.code == scope.satisfaction.code)
+            .limit(1).scalar_subquery())
+
+
+def summary_wide_table(scope: Scope, area_code: str | None = None) -> ExportTable:
+    """The summary pivoted as a manager lays it out for a review: one row per service area and measure,
+    one column per wave (the values as on screen; empty where the group is under the minimum), then the
+    target. Built from the same rows as the long summary."""
+    waves = [w.label for w in scope.waves]
+    columns = [Column("service_area_code"), Column("service_area"), Column("metric"),
+               *[Column(label, "number") for label in waves], Column("target", "number")]
+
+    def rows() -> Iterator[Sequence[Any]]:
+        table: dict[tuple[str, str, str], dict[str, Any]] = {}
+        targets: dict[tuple[str, str, str], Any] = {}
+        for row in summary_rows(scope):
+            if area_code and row.area_code != area_code:
+                continue
+            key = (row.area_code, row.area_name, row.metric)
+            digits = SCREEN_DIGITS[row.metric]
+            table.setdefault(key, {})[row.wave] = None if row.suppressed else on_screen(row.value, digits)
+            targets[key] = on_screen(row.target, max(digits, _decimals(row.target)))
+        for key, values in table.items():
+            yield (*key, *[values.get(label) for label in waves], targets[key])
+
+    return ExportTable(columns, rows(), f"vendorpulse-summary-wide-{range_label(scope)}.csv")
 
 
 def aspects_table(scope: Scope, area_code: str | None = None) -> ExportTable:
@@ -429,7 +468,7 @@ def _decimals(value: float | None) -> int:
 
 BUILDERS = {"answers": answers_table, "responses": responses_table, "comments": comments_table,
             "aspects": aspects_table,
-            "summary": summary_table}
+            "summary": summary_table, "summary-wide": summary_wide_table}
 
 
 def build_table(kind: str, scope: Scope, area_code: str | None = None) -> ExportTable:

@@ -253,3 +253,22 @@ def test_comments_say_which_question_they_answer(manager_client, db, survey, cam
     rows = read_csv(manager_client.get("/exports/comments.csv"))
     assert [(r["question_code"], r["question_text"], r["comment"]) for r in rows] == [
         ("comment", "Anything you would like to tell us about Service Desk?", "Quick and friendly")]
+
+
+def test_the_wide_summary_has_one_column_per_wave_as_on_screen(manager_client, db, survey, campaign):
+    start = datetime(2026, 1, 10, 9, tzinfo=timezone.utc)
+    seed_wave(db, survey, campaign, "2026-Q1", [2, 3, 3, 4, 5], opens_at=start)
+    seed_wave(db, survey, campaign, "2026-Q2", [4, 4, 5, 5], opens_at=start + timedelta(days=90))
+    rows = read_csv(manager_client.get("/exports/summary-wide.csv"))
+    satisfaction = [r for r in rows if r["metric"] == "satisfaction"]
+    assert len(satisfaction) == 1
+    assert satisfaction[0]["2026-Q1"] == "3.40" and satisfaction[0]["2026-Q2"] == "", "4 answers: under the minimum"
+    long = read_csv(manager_client.get("/exports/summary.csv"))
+    assert {r["wave"] for r in long} == {"2026-Q1", "2026-Q2"}
+
+
+def test_each_comment_carries_the_rating_its_writer_gave_the_area(manager_client, db, survey, campaign):
+    seed_wave(db, survey, campaign, "2026-Q1", [1, 2, 4, 5, 5], comments={0: "Awful", 3: "Brilliant"})
+    rows = read_csv(manager_client.get("/exports/comments.csv"))
+    assert {r["comment"]: r["satisfaction_given"] for r in rows} == {"Awful": "1", "Brilliant": "5"}
+    assert "response_id" not in rows[0] and "department" not in rows[0]
