@@ -63,6 +63,8 @@ def entries(lexicon_text: str | None = None) -> Iterator[Entry]:
     for spec in taxonomy["aspects"].values():
         for cue in spec["cues"] + spec.get("weak_cues", []):
             yield Entry("cue", _words(cue if isinstance(cue, str) else cue["cue"]))
+    for phrase in taxonomy.get("ignore", []):
+        yield Entry("cue", _words(phrase))
 
 
 def rows(*names: str) -> list[str]:

@@ -20,6 +20,7 @@ from jsonschema import Draft202012Validator
 from app.services import sentiment
 
 TAXONOMY_PATH = Path(__file__).with_name("aspects.yaml")
+IGNORED = ""  # the "aspect" of an ignore phrase: it takes its words and names nothing
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _CUE_TEXT = {"type": "string", "pattern": r"^[^A-Z]+$", "minLength": 1, "maxLength": 400}
@@ -35,7 +36,7 @@ SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["aspects"],
     "additionalProperties": False,
-    "properties": {"aspects": {
+    "properties": {"ignore": {"type": "array", "items": _CUE_TEXT}, "aspects": {
         "type": "object",
         "minProperties": 1,
         "propertyNames": {"pattern": r"^[a-z][a-z0-9_]{0,39}$"},
@@ -169,6 +170,11 @@ def load_taxonomy(text: str | bytes, source: str = "aspects.yaml") -> Taxonomy:
                                          f"({seen[key]} and {aspect_id})")
                     seen[key] = aspect_id
                     cues.append(Cue(words, aspect_id, applies, weak))
+    for entry in data.get("ignore", []):
+        for spelling in entry.split("|"):
+            words = tuple(w for w, _, _ in sentiment.tokens(spelling.strip()))
+            if words:
+                cues.append(Cue(words, IGNORED, None, False))
     version = hashlib.sha256(raw).hexdigest()[:8]
     return Taxonomy(aspects, tuple(cues), version)
 
@@ -223,9 +229,9 @@ def split_clauses(text: str) -> list[tuple[int, int, int]]:
     return trimmed
 
 
-def tag(words: list[str], area: str | None, taxonomy: Taxonomy = TAXONOMY) -> tuple[str, ...]:
-    """The aspects a clause's words name, in the order they are named. Longer cues take their words first;
-    weak cues count only when no other cue matched."""
+def tag(words: list[str], area: str | None, taxonomy: Taxonomy = TAXONOMY) -> tuple[tuple[str, ...], bool]:
+    """The aspects a clause's words name, in the order they are named, and whether only weak cues named
+    them. Longer cues take their words first; weak cues count only when no other cue matched."""
     strong: list[str] = []
     weak: list[str] = []
     i = 0
@@ -233,13 +239,13 @@ def tag(words: list[str], area: str | None, taxonomy: Taxonomy = TAXONOMY) -> tu
         for cue in taxonomy.candidates(words[i]):
             if cue.applies_in(area) and cue.matches_at(words, i):
                 target = weak if cue.weak else strong
-                if cue.aspect not in target:
+                if cue.aspect != IGNORED and cue.aspect not in target:
                     target.append(cue.aspect)
                 i += len(cue.words)
                 break
         else:
             i += 1
-    return tuple(strong or weak)
+    return (tuple(strong), False) if strong else (tuple(weak), bool(weak))
 
 
 def clauses(text: str, area: str | None, reading: sentiment.Reading, taxonomy: Taxonomy = TAXONOMY) -> list[Clause]:
@@ -262,7 +268,12 @@ def clauses(text: str, area: str | None, reading: sentiment.Reading, taxonomy: T
         while next_opinion < len(opinions) and opinions[next_opinion].start < end:
             said.append(opinions[next_opinion].polarity)
             next_opinion += 1
-        result.append(Clause(start, end, number, tag(words, area, taxonomy), sum(said) / len(said) if said else 0.0))
+        aspects, weak_only = tag(words, area, taxonomy)
+        polarity = sum(said) / len(said) if said else 0.0
+        if weak_only and not polarity:
+            # A topic word in a plain statement ("I use the VPN twice a week") says nothing about an aspect.
+            aspects = ()
+        result.append(Clause(start, end, number, aspects, polarity))
     for index, clause in enumerate(result):
         if clause.aspects or not clause.polarity:
             continue

@@ -64,6 +64,17 @@ def test_weak_cues_count_only_when_nothing_else_names_an_aspect():
     assert said("The VPN setup was explained clearly.", "network") == {"communication": "positive"}
 
 
+def test_a_topic_word_in_a_plain_statement_names_no_aspect():
+    assert said("I use the VPN about twice a week from home.", "network") == {}
+    assert said("I use the VPN a lot and it drops all the time.", "network") == {"availability": "negative"}
+
+
+def test_ignore_phrases_take_their_words_before_any_cue():
+    assert "responsiveness" not in said("Oh good, a new release. Can't wait to find out what's broken.", "app-support")
+    assert said("The cost centre codes are confusing.", "end-user-computing") == {}
+    assert said("The costs are confusing.", "end-user-computing") == {"cost": "negative"}
+
+
 def test_cues_restricted_to_some_areas_mean_different_aspects_elsewhere():
     assert said("It is so slow.", "network") == {"availability": "negative"}
     assert said("They were so slow to respond.", "service-desk") == {"responsiveness": "negative"}
