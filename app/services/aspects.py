@@ -188,6 +188,7 @@ class Clause(NamedTuple):
     sentence: int
     aspects: tuple[str, ...]
     polarity: float
+    inherited: bool = False  # its aspects are its neighbour's: it judges without naming
 
 
 @dataclass(frozen=True)
@@ -282,7 +283,7 @@ def clauses(text: str, area: str | None, reading: sentiment.Reading, taxonomy: T
             if neighbour.sentence == clause.sentence and neighbour.aspects:
                 # The example shows both clauses: "VPN keeps dropping since the change, terrible."
                 result[index] = Clause(min(clause.start, neighbour.start), max(clause.end, neighbour.end),
-                                       clause.sentence, neighbour.aspects, clause.polarity)
+                                       clause.sentence, neighbour.aspects, clause.polarity, inherited=True)
                 break
     return result
 
@@ -308,7 +309,9 @@ def analyze_comment(text: str, area: str | None = None, *,
             by_aspect.setdefault(aspect, []).append(clause)
     mentions = []
     for aspect, said in by_aspect.items():
-        opinionated = [c.polarity for c in said if c.polarity]
+        # What the clauses naming it say; a neighbour's judgement ("..., terrible") only when they say nothing.
+        opinionated = [c.polarity for c in said if c.polarity and not c.inherited] or \
+            [c.polarity for c in said if c.polarity]
         if not opinionated:
             # Named without a judgement of its own ("The outage on Tuesday. Four hours, no updates!"): what
             # its sentence says, else what the comment says. On the validation set (written by someone who
