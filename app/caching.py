@@ -8,7 +8,7 @@ and computes afresh.
 
 | cache | keeps | key | emptied |
 | --- | --- | --- | --- |
-| `REPORTS` | dashboard, scorecard and export figures | the report kind, its `Scope`, the data version of its waves (tally rows and answers tallied) and the edit generations of those waves | after `REPORT_SECONDS`; an edit moves only its waves' generation (`register_cache_invalidation`), `clear_cache()` all of them |
+| `REPORTS` | dashboard, scorecard and export figures, and the per-wave parts they are built from | a whole report: its kind, its `Scope`, the data version of its waves (tally rows and answers tallied) and the edit generations of those waves; a per-wave part (`reporting.cache.cached_by_wave`): its kind, what it was asked for and that one wave's own version, so a closed wave's parts are reused while the open wave receives responses | after `REPORT_SECONDS`; an edit moves only its waves' generation (`register_cache_invalidation`), `clear_cache()` all of them |
 | `CHARTS` | rendered SVG charts, shared through Redis | the chart spec's ETag, a hash of everything it draws | never stale: least recently used go first |
 | `DEFINITIONS` | survey definitions with their questions | (definition id, checksum, load time): a version is never edited | least recently used |
 | `LAYOUTS` | survey layouts | (definition key, the areas asked) | least recently used |
@@ -85,6 +85,7 @@ class ProcessCache:
 
 
 _MISSING = object()
+MISSING = _MISSING  # what `get` returns for a key not kept
 
 
 class RedisLink:
@@ -155,7 +156,8 @@ class SharedCache:
     def _redis_key(self, key: Hashable) -> str:
         return f"{KEY_PREFIX}{self.name}:{hashlib.sha256(repr(key).encode('utf-8')).hexdigest()}"
 
-    def get_or_compute(self, key: Hashable, compute: Callable[[], T]) -> T:
+    def get(self, key: Hashable) -> Any:
+        """The value kept under `key` here or in Redis, else `MISSING`."""
         value = self.local.get(key)
         if value is not _MISSING:
             return value
@@ -163,13 +165,20 @@ class SharedCache:
             value = REDIS.unseal(REDIS.call(lambda r: r.get(self._redis_key(key)), None))
             if value is not _MISSING:
                 self.local.put(key, value)
-                return value
-        value = compute()
+        return value
+
+    def put(self, key: Hashable, value: Any) -> None:
         self.local.put(key, value)
         if REDIS.available:
             sealed = REDIS.seal(value)
             if sealed is not None:
                 REDIS.call(lambda r: r.set(self._redis_key(key), sealed, ex=max(1, int(self.seconds))), None)
+
+    def get_or_compute(self, key: Hashable, compute: Callable[[], T]) -> T:
+        value = self.get(key)
+        if value is _MISSING:
+            value = compute()
+            self.put(key, value)
         return value
 
     def clear(self) -> None:
@@ -226,7 +235,8 @@ class Generations:
             REDIS.call(incr, None)
 
 
-REPORTS = SharedCache("reports", ProcessCache("reports", TTLCache(maxsize=256, ttl=REPORT_SECONDS)),
+# Whole reports and the per-wave parts they are built from (a few per wave, area and kind: small values).
+REPORTS = SharedCache("reports", ProcessCache("reports", TTLCache(maxsize=4096, ttl=REPORT_SECONDS)),
                       REPORT_SECONDS)
 CHARTS = SharedCache("charts", ProcessCache("charts", LRUCache(maxsize=128)), CHART_SECONDS)
 GENERATIONS = Generations()

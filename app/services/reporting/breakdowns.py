@@ -11,10 +11,10 @@ from app.extensions import db, is_postgres
 from app.models import Answer, Invitation, Stakeholder
 from app.models.response import SENTIMENT_LABELS
 from app.services.reporting.answers import answers_in_scope, effective_label
+from app.services.reporting.cache import cached_by_wave
 from app.services.reporting.departments import department_counts, department_gate
 from app.services.reporting.scope import Scope, WaveRef
 from app.services.stats import is_reportable
-
 
 
 @dataclass(frozen=True)
@@ -37,32 +37,37 @@ class ResponseRate:
 
 
 def response_rates(scope: Scope) -> dict[int, ResponseRate]:
-    """Invitations sent and answered per wave, in one grouped query (by department when filtered)."""
+    """Invitations sent and answered per wave (by department when filtered), counted in one grouped query
+    for the waves whose counts are not kept: a closed wave's are kept under its own version."""
     if not scope.waves:
         return {}
-    # A bounced invitation never reached anyone: it leaves the denominator, unless it was answered anyway.
-    sent = and_(or_(Invitation.sent_at.is_not(None), Invitation.state == "sent"),
-                or_(Invitation.bounced_at.is_(None), Invitation.responded_at.is_not(None)))
-    query = (
-        select(Invitation.wave_id,
-               func.sum(case((sent, 1), else_=0)),
-               func.count(Invitation.responded_at))
-        .where(Invitation.wave_id.in_(scope.wave_ids))
-        .group_by(Invitation.wave_id)
-    )
-    if scope.department:
-        query = query.join(Stakeholder, Stakeholder.id == Invitation.stakeholder_id).where(
-            Stakeholder.department == scope.department)
-    counts = {wave_id: (int(invited or 0), int(responded or 0))
-              for wave_id, invited, responded in db.session.execute(query)}
-    gate = department_counts(scope) if scope.department else None
+
+    def count(missing: list[int]) -> dict[int, tuple[int, int]]:
+        # A bounced invitation never reached anyone: it leaves the denominator, unless it was answered anyway.
+        sent = and_(or_(Invitation.sent_at.is_not(None), Invitation.state == "sent"),
+                    or_(Invitation.bounced_at.is_(None), Invitation.responded_at.is_not(None)))
+        query = (
+            select(Invitation.wave_id,
+                   func.sum(case((sent, 1), else_=0)),
+                   func.count(Invitation.responded_at))
+            .where(Invitation.wave_id.in_(missing))
+            .group_by(Invitation.wave_id)
+        )
+        if scope.department:
+            query = query.join(Stakeholder, Stakeholder.id == Invitation.stakeholder_id).where(
+                Stakeholder.department == scope.department)
+        return {wave_id: (int(invited or 0), int(responded or 0))
+                for wave_id, invited, responded in db.session.execute(query)}
+
+    counts = cached_by_wave(("response-rates", scope.department), scope.wave_ids, count)
+    gate = department_counts(scope, answers=False) if scope.department else None
 
     def withheld(wave_id: int) -> bool:
         # A department's participation shows only in waves where its figures do.
         return gate is not None and scope.department not in gate.listable([wave_id])
 
     return {
-        w.id: ResponseRate(w, *counts.get(w.id, (0, 0)), scope.min_group_size, withheld=withheld(w.id))
+        w.id: ResponseRate(w, *(counts.get(w.id) or (0, 0)), scope.min_group_size, withheld=withheld(w.id))
         for w in scope.waves
     }
 
@@ -98,29 +103,38 @@ def sentiment_mix(scope: Scope, wave_ids: Sequence[int],
     """(wave_id, area_id) -> SentimentMix for area comments, grouped in SQL."""
     if not wave_ids or not scope.comment_question_ids:
         return {}
-    label = effective_label()
-    query = (
-        select(Answer.wave_id, Answer.service_area_id, func.count(),
-               *[func.sum(case((label == value, 1), else_=0)) for value in SENTIMENT_LABELS],
-               func.avg(Answer.sentiment_polarity))
-        .where(Answer.wave_id.in_(list(wave_ids)), Answer.question_id.in_(scope.comment_question_ids),
-               Answer.text.is_not(None), Answer.text != "")
-        .group_by(Answer.wave_id, Answer.service_area_id)
-    )
-    if area_id is not None:
-        query = query.where(Answer.service_area_id == area_id)
+
+    def count(missing: list[int]) -> dict[int, list[tuple]]:
+        label = effective_label()
+        query = (
+            select(Answer.wave_id, Answer.service_area_id, func.count(),
+                   *[func.sum(case((label == value, 1), else_=0)) for value in SENTIMENT_LABELS],
+                   func.avg(Answer.sentiment_polarity))
+            .where(Answer.wave_id.in_(missing), Answer.question_id.in_(scope.comment_question_ids),
+                   Answer.text.is_not(None), Answer.text != "")
+            .group_by(Answer.wave_id, Answer.service_area_id)
+        )
+        if area_id is not None:
+            query = query.where(Answer.service_area_id == area_id)
+        by_wave: dict[int, list[tuple]] = {}
+        for wave_id, *row in db.session.execute(answers_in_scope(query, scope)):
+            by_wave.setdefault(wave_id, []).append(tuple(row))
+        return by_wave
+
+    rows = cached_by_wave(("sentiment-mix", scope.comment_question_ids, scope.department, area_id),
+                          list(wave_ids), count)
     result = {}
     may_show = department_gate(scope)
-    rows = db.session.execute(answers_in_scope(query, scope))
-    for wave_id, area, count, positive, neutral, negative, polarity in rows:
-        if not may_show(wave_id, area, "comments"):
-            mix = SentimentMix(int(count), 0, 0, 0, None, scope.min_group_size, withheld=True)
-        elif scope.reportable(count):
-            mix = SentimentMix(int(count), int(positive or 0), int(neutral or 0), int(negative or 0),
-                               None if polarity is None else float(polarity), scope.min_group_size)
-        else:
-            mix = SentimentMix(int(count), 0, 0, 0, None, scope.min_group_size)
-        result[(wave_id, area)] = mix
+    for wave_id in wave_ids:
+        for area, comments, positive, neutral, negative, polarity in rows.get(wave_id) or ():
+            if not may_show(wave_id, area, "comments"):
+                mix = SentimentMix(int(comments), 0, 0, 0, None, scope.min_group_size, withheld=True)
+            elif scope.reportable(comments):
+                mix = SentimentMix(int(comments), int(positive or 0), int(neutral or 0), int(negative or 0),
+                                   None if polarity is None else float(polarity), scope.min_group_size)
+            else:
+                mix = SentimentMix(int(comments), 0, 0, 0, None, scope.min_group_size)
+            result[(wave_id, area)] = mix
     return result
 
 
@@ -143,19 +157,23 @@ def time_lost(scope: Scope, area_id: int) -> list[TimeLost]:
     """Mean hours lost in the area, per wave of the scope, from the hours questions."""
     if not scope.waves:
         return []
-    by_wave: dict[int, tuple[int, float | None]] = {}
+    by_wave: dict[int, tuple[int, float | None] | None] = {}
     if scope.hours_question_ids:
-        query = (
-            select(Answer.wave_id, func.count(Answer.hours), func.avg(Answer.hours))
-            .where(Answer.wave_id.in_(scope.wave_ids), Answer.question_id.in_(scope.hours_question_ids),
-                   Answer.service_area_id == area_id, Answer.hours.is_not(None))
-            .group_by(Answer.wave_id)
-        )
-        by_wave = {w: (int(n), avg) for w, n, avg in db.session.execute(answers_in_scope(query, scope))}
+        def count(missing: list[int]) -> dict[int, tuple[int, float | None]]:
+            query = (
+                select(Answer.wave_id, func.count(Answer.hours), func.avg(Answer.hours))
+                .where(Answer.wave_id.in_(missing), Answer.question_id.in_(scope.hours_question_ids),
+                       Answer.service_area_id == area_id, Answer.hours.is_not(None))
+                .group_by(Answer.wave_id)
+            )
+            return {w: (int(n), avg) for w, n, avg in db.session.execute(answers_in_scope(query, scope))}
+
+        by_wave = cached_by_wave(("time-lost", scope.hours_question_ids, scope.department, area_id),
+                                 scope.wave_ids, count)
     result = []
     may_show = department_gate(scope)
     for wave in scope.waves:
-        n, avg = by_wave.get(wave.id, (0, None))
+        n, avg = by_wave.get(wave.id) or (0, None)
         allowed = may_show(wave.id, area_id, "hours")
         result.append(TimeLost(wave, n, float(avg) if avg is not None and allowed and scope.reportable(n) else None,
                                scope.min_group_size, withheld=not allowed))

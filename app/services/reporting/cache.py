@@ -1,15 +1,17 @@
 """The reports' cache keys: results kept in `app.caching.REPORTS` under keys that carry the data version
-of the waves they read, so one wave's new responses leave every other wave's entries in place."""
+of the waves they read, so one wave's new responses leave every other wave's entries in place. Whole
+reports carry the version of their range; the parts they are built from (`cached_by_wave`) carry each
+wave's own, so while the open wave receives responses only its part is computed again."""
 from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import TypeVar
 
 from sqlalchemy import func, select
 
-from app.caching import GENERATIONS, REPORTS
+from app.caching import GENERATIONS, MISSING, REPORTS
 from app.extensions import db
 from app.models import ScoreTally
 
@@ -41,6 +43,49 @@ def data_version(wave_ids: Iterable[int]) -> tuple[int, ...]:
     once) followed by the edit generations (global, then one per wave; `app.caching`)."""
     ids = list(wave_ids)
     return tally_version(ids) + GENERATIONS.current(ids)
+
+
+def wave_versions(wave_ids: Iterable[int]) -> dict[int, tuple[int, ...]]:
+    """Each wave's own data version, from one grouped query: its tally (rows, answers tallied) and the edit
+    generations (global, then its own). A closed wave's stays the same until one of its rows is edited."""
+    ids = list(dict.fromkeys(wave_ids))
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(ScoreTally.wave_id, func.count(), func.coalesce(func.sum(ScoreTally.answer_count), 0))
+        .where(ScoreTally.wave_id.in_(ids)).group_by(ScoreTally.wave_id)
+    )
+    tallies = {wave_id: (int(n), int(total)) for wave_id, n, total in rows}
+    everything, *own = GENERATIONS.current(ids)
+    return {wave_id: tallies.get(wave_id, (0, 0)) + (everything, generation) for wave_id, generation in zip(ids, own)}
+
+
+def cached_by_wave(key: Hashable, wave_ids: Sequence[int],
+                   compute: Callable[[list[int]], Mapping[int, T]]) -> dict[int, T | None]:
+    """One value per wave, each kept under (`key`, the wave, that wave's own version): `compute(waves)` is
+    called once, for the waves not kept, and returns their values (a wave it leaves out gets None). The
+    open wave's value is computed again after each response; a closed wave's is read back."""
+    versions = wave_versions(wave_ids)
+    private = getattr(_bypass, "store", None)
+    found: dict[int, T | None] = {}
+    missing: list[int] = []
+    for wave_id, version in versions.items():
+        entry = ("by-wave", key, wave_id, version)
+        value = private.get(entry, MISSING) if private is not None else REPORTS.get(entry)
+        if value is MISSING:
+            missing.append(wave_id)
+        else:
+            found[wave_id] = value
+    if missing:
+        computed = compute(missing)
+        for wave_id in missing:
+            found[wave_id] = value = computed.get(wave_id)
+            entry = ("by-wave", key, wave_id, versions[wave_id])
+            if private is not None:
+                private[entry] = value
+            else:
+                REPORTS.put(entry, value)
+    return found
 
 
 def cached(key: tuple, compute: Callable[[], T]) -> T:

@@ -196,7 +196,7 @@ def department_breakdown(scope: Scope, area_id: int, wave: WaveRef | None = None
             hists.setdefault(department or "", {}).setdefault(code, {})[int(score)] = int(count)
     sat_code = scope.satisfaction.code if scope.satisfaction else ""
     hap_code = scope.happiness.code if scope.happiness else ""
-    gate = department_counts(scope)
+    gate = department_counts(scope, answers=False)  # its cells: satisfaction and happiness only
     shown = set(hists)
     for metric, question in (("satisfaction", scope.satisfaction), ("happiness", scope.happiness)):
         if question is not None:
