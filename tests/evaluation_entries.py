@@ -55,6 +55,9 @@ def entries(lexicon_text: str | None = None) -> Iterator[Entry]:
     for group in ("shift", "concession", "sentence_initial_concession"):
         for word in lexicon["contrast"][group]:
             yield Entry("contrast", _words(word))
+    for group in ("resolutions", "problems"):
+        for word in lexicon.get("resolved_problems", {}).get(group, []):
+            yield Entry(group[:-1], _words(word))
     for phrase in lexicon.get("balance", []):
         yield Entry("balance", _words(phrase))
     for spec in lexicon["patterns"].values():

@@ -85,6 +85,7 @@ class _Rule:
     multiplier: float = 1.0
     # Contrast words behave differently at the start of a sentence ("Although ..." vs ", although ...").
     shifts: bool = False
+    emoticon: bool = False  # an emoticon or emoji says what it says: no negator before it flips it
     concedes: bool = False
     concedes_at_sentence_start: bool = False
 
@@ -105,6 +106,9 @@ class _Lexicon:
     exclamation_boost: float
     balance_regex: re.Pattern[str] | None
     balance_damping: float
+    resolution_words: frozenset[str]
+    problem_words: frozenset[str]
+    resolved_problem_weight: float
 
 
 def version_for_lexicon(lexicon_text: bytes) -> str:
@@ -167,7 +171,7 @@ def _compile_lexicon(lexicon_text: str) -> _Lexicon:
     for key, value in data["negation"]["idioms"].items():
         add(key, _Rule(_TERM, polarity=_polarity(value, f"idiom {key!r}")), "negation idioms")
     for key, value in emoticons.items():
-        add(key, _Rule(_TERM, polarity=value), "emoticons")
+        add(key, _Rule(_TERM, polarity=value, emoticon=True), "emoticons")
     for word in _words(data["negation"]["negators"], "negation.negators"):
         add(word, _Rule(_NEGATOR), "negators")
     for key, value in data["intensifiers"].items():
@@ -215,6 +219,9 @@ def _compile_lexicon(lexicon_text: str) -> _Lexicon:
         exclamation_boost=float(settings["exclamation_boost"]),
         balance_regex=_phrase_regex(_words(data.get("balance", []), "balance")),
         balance_damping=float(settings["balance_damping"]),
+        resolution_words=frozenset(_words(data["resolved_problems"]["resolutions"], "resolved_problems.resolutions")),
+        problem_words=frozenset(_words(data["resolved_problems"]["problems"], "resolved_problems.problems")),
+        resolved_problem_weight=float(settings["resolved_problem_weight"]),
     )
 
 
@@ -312,9 +319,9 @@ def _opinions(text: str, lexicon: _Lexicon, tokens: list[tuple[str, int, int]]) 
     intensifier_at: int | None = None
     words_since_intensifier = 0
 
-    def add(first: int, last: int, polarity: float, subjectivity: float) -> None:
+    def add(first: int, last: int, polarity: float, subjectivity: float, negatable: bool = True) -> None:
         nonlocal negator_at, intensifier_at, intensity
-        if negator_at is not None:
+        if negator_at is not None and negatable:
             polarity *= lexicon.flip_positive if polarity > 0 else lexicon.flip_negative
             first = min(first, negator_at)
         if intensifier_at is not None:
@@ -379,7 +386,7 @@ def _opinions(text: str, lexicon: _Lexicon, tokens: list[tuple[str, int, int]]) 
                         intensity = 1.0
         elif rule.kind == _TERM:
             if rule.polarity:
-                add(i, i + length - 1, rule.polarity, lexicon.domain_subjectivity)
+                add(i, i + length - 1, rule.polarity, lexicon.domain_subjectivity, negatable=not rule.emoticon)
             else:
                 # A phrase known to be factual ("planned outage") absorbs any negator or booster before it.
                 negator_at = intensifier_at = None
@@ -408,6 +415,19 @@ def _opinions(text: str, lexicon: _Lexicon, tokens: list[tuple[str, int, int]]) 
         i += length
 
     return scored
+
+
+def _weigh_resolved_problems(opinions: list[_Opinion], lexicon: _Lexicon) -> None:
+    """"Outlook crashing issue finally fixed, thanks": when the comment reports a problem fixed, the words
+    naming the problem are the story's setting, not the verdict; they weigh less."""
+    def words(opinion: _Opinion) -> set[str]:
+        return set(opinion.phrase.split())
+
+    if not any(o.polarity > 0 and words(o) & lexicon.resolution_words for o in opinions):
+        return
+    for opinion in opinions:
+        if opinion.polarity < 0 and words(opinion) & lexicon.problem_words:
+            opinion.weight *= lexicon.resolved_problem_weight
 
 
 @dataclass(frozen=True)
@@ -457,6 +477,7 @@ def read(
     normalised = _normalise(text)
     tokens = _tokens(normalised)
     opinions = _opinions(normalised, _LEXICON, tokens)
+    _weigh_resolved_problems(opinions, _LEXICON)
     found = tuple(Opinion(o.start, o.phrase, o.polarity) for o in opinions if o.polarity)
     total_weight = sum(opinion.weight for opinion in opinions)
     if not total_weight:
