@@ -122,6 +122,7 @@ class Taxonomy:
         object.__setattr__(self, "_by_first", {w: sorted(c, key=lambda c: -len(c.words)) for w, c in by_first.items()})
         object.__setattr__(self, "_prefixed", tuple(prefixed))
         object.__setattr__(self, "_prefixes", tuple(c.words[0][:-1] for c in prefixed))
+        object.__setattr__(self, "_first_words", frozenset(by_first))
 
     def name(self, aspect_id: str) -> str:
         aspect = self.aspects.get(aspect_id)
@@ -233,6 +234,9 @@ def split_clauses(text: str) -> list[tuple[int, int, int]]:
 def tag(words: list[str], area: str | None, taxonomy: Taxonomy = TAXONOMY) -> tuple[tuple[str, ...], bool]:
     """The aspects a clause's words name, in the order they are named, and whether only weak cues named
     them. Longer cues take their words first; weak cues count only when no other cue matched."""
+    if taxonomy._first_words.isdisjoint(words) and not any(  # type: ignore[attr-defined]
+            w.startswith(taxonomy._prefixes) for w in words):  # type: ignore[attr-defined]
+        return (), False  # most clauses name nothing: one set operation says so
     strong: list[str] = []
     weak: list[str] = []
     i = 0

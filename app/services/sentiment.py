@@ -194,8 +194,8 @@ def _compile_lexicon(lexicon_text: str) -> _Lexicon:
         for first, entries in by_first_word.items()
     }
 
-    # Each pattern is its own compiled regex: Python's engine tries a long alternation of them at every
-    # position, which measured about twice as slow as running them one after the other.
+    # Each pattern is its own compiled regex, so overlapping matches can be resolved by position and
+    # length (`_opinions`) rather than by the order of an alternation.
     patterns = []
     for name, spec in data["patterns"].items():
         try:
@@ -294,7 +294,8 @@ def _opinions(text: str, lexicon: _Lexicon, tokens: list[tuple[str, int, int]]) 
     token_count = len(tokens)
 
     patterns_at: dict[int, tuple[int, float]] = {}
-    found = sorted(((m.start(), -m.end(), polarity) for regex, polarity in lexicon.patterns
+    # `search` first: most patterns match no comment, and a failed search costs less than an iterator.
+    found = sorted(((m.start(), -m.end(), polarity) for regex, polarity in lexicon.patterns if regex.search(text)
                     for m in regex.finditer(text)))
     if found:
         # Leftmost match first, the longest where two start together; a match overlapping one kept is dropped.
