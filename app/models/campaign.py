@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date, datetime
+from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
@@ -13,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     Table,
     Text,
@@ -63,6 +65,7 @@ class Campaign(db.Model):
         CheckConstraint("min_group_size >= 2", name="min_group_size_at_least_two"),
         CheckConstraint("fatigue_days >= 0", name="fatigue_not_negative"),
         CheckConstraint("areas_per_person IS NULL OR areas_per_person >= 1", name="areas_per_person_positive"),
+        CheckConstraint("hourly_cost IS NULL OR hourly_cost >= 0", name="hourly_cost_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -85,13 +88,23 @@ class Campaign(db.Model):
     fatigue_days: Mapped[int] = mapped_column(Integer, default=0)
     # Area sampling: ask each person about at most this many of the areas they use (None: all of them).
     areas_per_person: Mapped[int | None] = mapped_column(Integer)
+    # The wave every later one is compared with on the dashboard and in the summary (None: no baseline).
+    # SET NULL: deleting that wave removes the comparison, never the campaign.
+    baseline_wave_id: Mapped[int | None] = mapped_column(
+        ForeignKey("wave.id", ondelete="SET NULL", use_alter=True, name="fk_campaign_baseline_wave_id_wave"))
+    # What an hour of an employee's lost working time costs, to price the hours lost (None: not priced);
+    # the currency is plain text as people write it ("EUR", "£").
+    hourly_cost: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    currency: Mapped[str | None] = mapped_column(String(12))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     provider = relationship("Provider")
     definition = relationship("SurveyDefinition")
     service_areas = relationship("ServiceArea", secondary=campaign_service_area, order_by="ServiceArea.position")
-    waves: Mapped[list[Wave]] = relationship(back_populates="campaign", order_by="Wave.opens_at")
+    waves: Mapped[list[Wave]] = relationship(back_populates="campaign", order_by="Wave.opens_at",
+                                             foreign_keys="Wave.campaign_id")
+    baseline_wave: Mapped[Wave | None] = relationship(foreign_keys=[baseline_wave_id], post_update=True)
 
     @property
     def anonymous(self) -> bool:
@@ -120,7 +133,7 @@ class Wave(db.Model):
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    campaign: Mapped[Campaign] = relationship(back_populates="waves")
+    campaign: Mapped[Campaign] = relationship(back_populates="waves", foreign_keys=[campaign_id])
 
     def __init__(self, **fields) -> None:
         # Column defaults only apply at INSERT; state transitions need the state before that.
