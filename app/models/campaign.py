@@ -88,10 +88,10 @@ class Campaign(db.Model):
     fatigue_days: Mapped[int] = mapped_column(Integer, default=0)
     # Area sampling: ask each person about at most this many of the areas they use (None: all of them).
     areas_per_person: Mapped[int | None] = mapped_column(Integer)
-    # The wave every later one is compared with on the dashboard and in the summary (None: no baseline).
-    # SET NULL: deleting that wave removes the comparison, never the campaign.
-    baseline_wave_id: Mapped[int | None] = mapped_column(
-        ForeignKey("wave.id", ondelete="SET NULL", use_alter=True, name="fk_campaign_baseline_wave_id_wave"))
+    # The wave reports compare every other one with (None: no baseline). Deliberately no foreign key: a
+    # second path between campaign and wave would make every plain `join(Campaign)` ambiguous, and reports
+    # only ever use it when it names one of this campaign's waves (`reporting.scores.baseline_wave`).
+    baseline_wave_id: Mapped[int | None] = mapped_column(Integer)
     # What an hour of an employee's lost working time costs, to price the hours lost (None: not priced);
     # the currency is plain text as people write it ("EUR", "£").
     hourly_cost: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
@@ -102,9 +102,7 @@ class Campaign(db.Model):
     provider = relationship("Provider")
     definition = relationship("SurveyDefinition")
     service_areas = relationship("ServiceArea", secondary=campaign_service_area, order_by="ServiceArea.position")
-    waves: Mapped[list[Wave]] = relationship(back_populates="campaign", order_by="Wave.opens_at",
-                                             foreign_keys="Wave.campaign_id")
-    baseline_wave: Mapped[Wave | None] = relationship(foreign_keys=[baseline_wave_id], post_update=True)
+    waves: Mapped[list[Wave]] = relationship(back_populates="campaign", order_by="Wave.opens_at")
 
     @property
     def anonymous(self) -> bool:
@@ -133,7 +131,7 @@ class Wave(db.Model):
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    campaign: Mapped[Campaign] = relationship(back_populates="waves", foreign_keys=[campaign_id])
+    campaign: Mapped[Campaign] = relationship(back_populates="waves")
 
     def __init__(self, **fields) -> None:
         # Column defaults only apply at INSERT; state transitions need the state before that.

@@ -17,12 +17,11 @@ depends_on = None
 
 
 def upgrade():
+    # baseline_wave_id has no foreign key on purpose: see the Campaign model.
     with op.batch_alter_table('campaign') as batch:
         batch.add_column(sa.Column('baseline_wave_id', sa.Integer(), nullable=True))
         batch.add_column(sa.Column('hourly_cost', sa.Numeric(precision=10, scale=2), nullable=True))
         batch.add_column(sa.Column('currency', sa.String(length=12), nullable=True))
-        batch.create_foreign_key(op.f('fk_campaign_baseline_wave_id_wave'), 'wave', ['baseline_wave_id'], ['id'],
-                                 ondelete='SET NULL')
         batch.create_check_constraint(op.f('ck_campaign_hourly_cost_not_negative'),
                                       'hourly_cost IS NULL OR hourly_cost >= 0')
 
@@ -30,7 +29,6 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table('campaign') as batch:
         batch.drop_constraint(op.f('ck_campaign_hourly_cost_not_negative'), type_='check')
-        batch.drop_constraint(op.f('fk_campaign_baseline_wave_id_wave'), type_='foreignkey')
         batch.drop_column('currency')
         batch.drop_column('hourly_cost')
         batch.drop_column('baseline_wave_id')
