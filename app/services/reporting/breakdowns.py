@@ -1,19 +1,22 @@
-"""Breakdowns grouped in SQL over `answer` and `invitation`: response rates, comment sentiment, time lost,
-the most chosen reasons, each suppressed below the minimum group size."""
+"""Breakdowns grouped in SQL over `answer` and `invitation`: response rates, comment sentiment, time lost
+(with its total over the people invited and its cost), the most chosen reasons, each suppressed below the
+minimum group size."""
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, case, func, literal, or_, select
 
 from app.extensions import db, is_postgres
-from app.models import Answer, Invitation, Stakeholder
+from app.models import Answer, Campaign, Invitation, Stakeholder
 from app.models.response import SENTIMENT_LABELS
 from app.services.reporting.answers import answers_in_scope, effective_label
 from app.services.reporting.cache import cached_by_wave
 from app.services.reporting.departments import department_counts, department_gate
 from app.services.reporting.scope import Scope, WaveRef
+from app.services.sampling import invitations_per_area
 from app.services.stats import is_reportable
 
 
@@ -139,44 +142,142 @@ def sentiment_mix(scope: Scope, wave_ids: Sequence[int],
 
 
 @dataclass(frozen=True)
+class LostTimeTotal:
+    """Hours lost by everyone invited to answer about an area in one wave, estimated from the respondents:
+    N x the respondents' mean (the expansion estimator), with a 95% Student-t interval whose standard error
+    N x s / sqrt(n) x sqrt(1 - n/N) carries the finite population correction. The low end never falls
+    below the hours actually reported."""
+
+    invited: int  # N: delivered invitations that asked about the area
+    hours: float
+    ci_low: float
+    ci_high: float
+
+
+@dataclass(frozen=True)
+class LostTimeCost:
+    """The lost hours priced at the campaign's hourly cost."""
+
+    hourly_cost: float
+    currency: str
+    reported: float
+    total: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+
+@dataclass(frozen=True)
 class TimeLost:
-    """Mean working hours lost per respondent who answered the question; None when suppressed."""
+    """Working hours lost in one area and wave by the respondents who answered the question: their mean,
+    their sum and, where the invited population is known, the total over it and its cost. Every figure is
+    None when suppressed."""
 
     wave: WaveRef
     n: int
     mean_hours: float | None
     min_group_size: int
     withheld: bool = False
+    reported_hours: float | None = None  # summed over the respondents
+    total: LostTimeTotal | None = None  # extrapolated to the invited population
+    cost: LostTimeCost | None = None
 
     @property
     def suppressed(self) -> bool:
         return self.withheld or not is_reportable(self.n, self.min_group_size)
 
 
+def estimate_total(n: int, total: float, sum_of_squares: float, invited: int,
+                   confidence: float = 0.95) -> LostTimeTotal | None:
+    """The population total of hours lost from `n` respondents' sum and sum of squares, `invited` people in
+    all: the expansion estimate N x mean with a Student-t interval (n - 1 degrees of freedom) and the
+    finite population correction, treating respondents as a simple random sample of the people invited."""
+    if n < 2 or invited < 1:
+        return None
+    from scipy import stats as sp  # loaded when first needed, as app.services.stats does
+
+    population = max(invited, n)
+    mean = total / n
+    variance = max(0.0, (sum_of_squares - n * mean * mean) / (n - 1))
+    standard_error = population * math.sqrt(variance / n * (1 - n / population))
+    margin = float(sp.t.ppf(0.5 + confidence / 2, n - 1)) * standard_error
+    estimate = population * mean
+    return LostTimeTotal(population, estimate, max(total, estimate - margin), estimate + margin)
+
+
+@dataclass(frozen=True)
+class HourlyCost:
+    """A campaign's price of an hour of lost work, as set on its admin page."""
+
+    amount: float
+    currency: str
+
+
+def hourly_cost(scope: Scope) -> HourlyCost | None:
+    """The campaign's hourly cost, or None when none is set."""
+    row = db.session.execute(select(Campaign.hourly_cost, Campaign.currency)
+                             .where(Campaign.id == scope.campaign_id)).first()
+    if row is None or row[0] is None:
+        return None
+    return HourlyCost(float(row[0]), (row[1] or "").strip())
+
+
+def _price(reported: float, total: LostTimeTotal | None, price: HourlyCost | None) -> LostTimeCost | None:
+    if price is None:
+        return None
+    return LostTimeCost(price.amount, price.currency, reported * price.amount,
+                        None if total is None else total.hours * price.amount,
+                        None if total is None else total.ci_low * price.amount,
+                        None if total is None else total.ci_high * price.amount)
+
+
+def _invited_per_area(scope: Scope) -> dict[tuple[int, int], int]:
+    """(wave, area) -> delivered invitations that asked about the area, kept per wave like response rates."""
+    def count(missing: list[int]) -> dict[int, dict[int, int]]:
+        by_wave: dict[int, dict[int, int]] = {}
+        for (wave_id, area), (delivered, _) in invitations_per_area(missing).items():
+            by_wave.setdefault(wave_id, {})[area] = delivered
+        return by_wave
+
+    counted = cached_by_wave(("invited-per-area",), scope.wave_ids, count)
+    return {(wave_id, area): n for wave_id, areas in counted.items() for area, n in (areas or {}).items()}
+
+
 def time_lost(scope: Scope, area_id: int) -> list[TimeLost]:
-    """Mean hours lost in the area, per wave of the scope, from the hours questions."""
+    """Hours lost in the area per wave of the scope, from the hours questions: the mean per respondent,
+    the sum over respondents and, for all departments, the total over the people invited to answer about
+    the area with its cost. With a department filter the invited population of that department is not
+    counted, so only the respondents' figures are given."""
     if not scope.waves:
         return []
-    by_wave: dict[int, tuple[int, float | None] | None] = {}
+    by_wave: dict[int, tuple[int, float | None, float, float] | None] = {}
     if scope.hours_question_ids:
-        def count(missing: list[int]) -> dict[int, tuple[int, float | None]]:
+        def count(missing: list[int]) -> dict[int, tuple[int, float | None, float, float]]:
             query = (
-                select(Answer.wave_id, func.count(Answer.hours), func.avg(Answer.hours))
+                select(Answer.wave_id, func.count(Answer.hours), func.avg(Answer.hours), func.sum(Answer.hours),
+                       func.sum(Answer.hours * Answer.hours))
                 .where(Answer.wave_id.in_(missing), Answer.question_id.in_(scope.hours_question_ids),
                        Answer.service_area_id == area_id, Answer.hours.is_not(None))
                 .group_by(Answer.wave_id)
             )
-            return {w: (int(n), avg) for w, n, avg in db.session.execute(answers_in_scope(query, scope))}
+            return {w: (int(n), avg, float(total or 0), float(squares or 0))
+                    for w, n, avg, total, squares in db.session.execute(answers_in_scope(query, scope))}
 
-        by_wave = cached_by_wave(("time-lost", scope.hours_question_ids, scope.department, area_id),
+        by_wave = cached_by_wave(("time-lost-sums", scope.hours_question_ids, scope.department, area_id),
                                  scope.wave_ids, count)
+    invited = {} if scope.department else _invited_per_area(scope)
+    price = hourly_cost(scope)
     result = []
     may_show = department_gate(scope)
     for wave in scope.waves:
-        n, avg = by_wave.get(wave.id) or (0, None)
+        n, avg, total, squares = by_wave.get(wave.id) or (0, None, 0.0, 0.0)
         allowed = may_show(wave.id, area_id, "hours")
-        result.append(TimeLost(wave, n, float(avg) if avg is not None and allowed and scope.reportable(n) else None,
-                               scope.min_group_size, withheld=not allowed))
+        if avg is None or not allowed or not scope.reportable(n):
+            result.append(TimeLost(wave, n, None, scope.min_group_size, withheld=not allowed))
+            continue
+        population = invited.get((wave.id, area_id), (0, 0))[0]
+        estimate = estimate_total(n, total, squares, population) if population else None
+        result.append(TimeLost(wave, n, float(avg), scope.min_group_size, reported_hours=total, total=estimate,
+                               cost=_price(total, estimate, price)))
     return result
 
 

@@ -18,11 +18,15 @@ from app.services.reporting.cache import cached, data_version
 from app.services.reporting.scope import METRICS, AreaRef, Metric, Scope, WaveRef
 from app.services.reporting.scores import (
     AreaWave,
+    Comparison,
     DepartmentRow,
     area_wave_table,
     area_waves,
+    compared_wave_ids,
+    comparison_basis,
     department_breakdown,
     histograms,
+    waves_below_target,
 )
 
 
@@ -31,6 +35,8 @@ class OverviewRow:
     area: AreaRef
     series: tuple[AreaWave, ...]  # every wave of the scope, oldest first
     sentiment: SentimentMix | None
+    waves_below_target: int = 0  # waves in a row, ending now, below a contract target
+    time_lost: TimeLost | None = None  # in the current wave
 
     @property
     def current(self) -> AreaWave:
@@ -63,13 +69,15 @@ def overview(scope: Scope) -> Overview:
         table = area_wave_table(scope)
         mix = sentiment_mix(scope, [scope.current_wave.id])
         rates = response_rates(scope)
+        below = waves_below_target(scope)
         rows = tuple(
-            OverviewRow(area, tuple(table[area.id]), mix.get((scope.current_wave.id, area.id)))
+            OverviewRow(area, tuple(table[area.id]), mix.get((scope.current_wave.id, area.id)),
+                        below.get(area.id, 0), time_lost(scope, area.id)[-1])
             for area in scope.areas
         )
         return Overview(scope, rows, rates.get(scope.current_wave.id), tuple(rates[w.id] for w in scope.waves))
 
-    return cached(("overview", scope, data_version(scope.wave_ids_with_previous)), compute)
+    return cached(("overview", scope, data_version(compared_wave_ids(scope))), compute)
 
 
 @dataclass(frozen=True)
@@ -96,7 +104,7 @@ def area_report(scope: Scope, area_id: int, *, for_provider: bool = False) -> Ar
         if not scope.waves:
             return AreaReport(scope, area, (), (), (), Reasons(None, 0, (), scope.min_group_size), ())
         hists = histograms(scope.wave_ids_with_previous, scope.metric_codes, scope.department, area_key=area.id)
-        series = area_waves(scope, hists, area, scope.waves, scope.previous_wave)
+        series = area_waves(scope, hists, area, scope.waves, scope.previous_wave, comparison_basis(scope, area.id))
         mix = sentiment_mix(scope, scope.wave_ids, area.id)
         return AreaReport(
             scope=scope,
@@ -109,7 +117,7 @@ def area_report(scope: Scope, area_id: int, *, for_provider: bool = False) -> Ar
             else (),
         )
 
-    return cached(("area", scope, area_id, for_provider, data_version(scope.wave_ids_with_previous)), compute)
+    return cached(("area", scope, area_id, for_provider, data_version(compared_wave_ids(scope))), compute)
 
 
 @dataclass(frozen=True)
@@ -132,6 +140,18 @@ class SummaryRow:
     significant: bool | None
     test: str | None
     share_negative: float | None
+    year_before: Comparison | None = None  # against the same period a year before, when the campaign has it
+    baseline: Comparison | None = None  # against the campaign's baseline wave, when one is set
+
+    def compared(self, kind: str) -> tuple[str | None, float | None, float | None, bool | None]:
+        """(wave compared with, change, p-value, significant) against a year before or the baseline."""
+        comparison = self.year_before if kind == "year" else self.baseline
+        if comparison is None:
+            return (None, None, None, None)
+        change = comparison.satisfaction if self.metric == "satisfaction" else comparison.happiness
+        if change is None:
+            return (comparison.against.label, None, None, None)
+        return (comparison.against.label, change.delta, change.p_value, change.significant)
 
 
 def summary_rows(scope: Scope) -> list[SummaryRow]:
@@ -156,5 +176,12 @@ def summary_rows(scope: Scope) -> list[SummaryRow]:
                     significant=cell.change.significant if cell.change else None,
                     test=cell.change.test if cell.change else None,
                     share_negative=negative.share_negative if negative else None,
+                    year_before=area_wave.comparison("year"), baseline=area_wave.comparison("baseline"),
                 ))
     return rows
+
+
+def lost_time_rows(scope: Scope) -> dict[tuple[str, str], TimeLost]:
+    """(wave label, area code) -> the hours lost in that area and wave, with their total and cost, for the
+    summary files; suppression already applied."""
+    return {(lost.wave.label, area.code): lost for area in scope.areas for lost in time_lost(scope, area.id)}
