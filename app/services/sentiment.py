@@ -95,7 +95,8 @@ class _Lexicon:
     token_pattern: re.Pattern[str]
     phrases_by_first_word: Mapping[str, tuple[tuple[tuple[str, ...], _Rule], ...]]
     factual_words: frozenset[str]
-    patterns: tuple[tuple[re.Pattern[str], float], ...]
+    patterns: tuple[tuple[re.Pattern[str], float, int], ...]  # regex, polarity, priority
+    negator_words: frozenset[str]
     negation_scope: int
     flip_positive: float
     flip_negative: float
@@ -202,13 +203,17 @@ def _compile_lexicon(lexicon_text: str) -> _Lexicon:
             compiled = re.compile(spec["regex"])
         except re.error as error:
             raise ValueError(f"sentiment lexicon: pattern {name!r} does not compile: {error}") from error
-        patterns.append((compiled, _polarity(spec["polarity"], f"pattern {name!r}")))
+        priority = spec.get("priority", 0)
+        if isinstance(priority, bool) or not isinstance(priority, int):
+            raise ValueError(f"sentiment lexicon: pattern {name!r} needs a whole-number priority")
+        patterns.append((compiled, _polarity(spec["polarity"], f"pattern {name!r}"), priority))
 
     return _Lexicon(
         token_pattern=token_pattern,
         phrases_by_first_word=phrases_by_first_word,
         factual_words=frozenset(_words(data["factual_words"], "factual_words")),
         patterns=tuple(patterns),
+        negator_words=frozenset(_words(data["negation"]["negators"], "negation.negators")),
         negation_scope=int(settings["negation_scope"]),
         flip_positive=float(settings["flip_positive"]),
         flip_negative=float(settings["flip_negative"]),
@@ -295,13 +300,14 @@ def _opinions(text: str, lexicon: _Lexicon, tokens: list[tuple[str, int, int]]) 
 
     patterns_at: dict[int, tuple[int, float]] = {}
     # `search` first: most patterns match no comment, and a failed search costs less than an iterator.
-    found = sorted(((m.start(), -m.end(), polarity) for regex, polarity in lexicon.patterns if regex.search(text)
-                    for m in regex.finditer(text)))
+    found = sorted(((m.start(), -priority, -m.end(), polarity) for regex, polarity, priority in lexicon.patterns
+                    if regex.search(text) for m in regex.finditer(text)))
     if found:
-        # Leftmost match first, the longest where two start together; a match overlapping one kept is dropped.
+        # Leftmost match first; where two start together, the higher priority, then the longer (a complaint
+        # asked as a question beats the plain question); a match overlapping one kept is dropped.
         starts = [start for _, start, _ in tokens]
         taken_until = -1
-        for start, negative_end, polarity in found:
+        for start, _, negative_end, polarity in found:
             if start < taken_until:
                 continue
             first, end = bisect_left(starts, start), bisect_left(starts, -negative_end)
@@ -387,7 +393,9 @@ def _opinions(text: str, lexicon: _Lexicon, tokens: list[tuple[str, int, int]]) 
                         intensity = 1.0
         elif rule.kind == _TERM:
             if rule.polarity:
-                add(i, i + length - 1, rule.polarity, lexicon.domain_subjectivity, negatable=not rule.emoticon)
+                # An emoticon is not negated, nor a phrase that carries its own negation ("nobody told us").
+                add(i, i + length - 1, rule.polarity, lexicon.domain_subjectivity,
+                    negatable=not rule.emoticon and token not in lexicon.negator_words)
             else:
                 # A phrase known to be factual ("planned outage") absorbs any negator or booster before it.
                 negator_at = intensifier_at = None
