@@ -6,6 +6,7 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
+    DecimalField,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -53,3 +54,13 @@ class CampaignForm(FlaskForm):
                                        validators=[Length(max=1000)])
     audience_area_codes = SelectMultipleField("Only people who use these service areas (none selected = everyone)")
     submit = SubmitField("Create campaign")
+
+
+class CampaignReportingForm(FlaskForm):
+    """What a campaign's reports compare with and how they price lost time."""
+
+    baseline_wave_id = SelectField("Baseline wave (every wave is also compared with it)", coerce=int, default=0)
+    hourly_cost = DecimalField("Cost of one lost working hour (empty = lost time is not priced)", places=2,
+                               validators=[Optional(), NumberRange(min=0, max=100000)])
+    currency = StringField("Currency, as people write it (e.g. EUR, £)", validators=[Length(max=12)])
+    submit = SubmitField("Save report settings")

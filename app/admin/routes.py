@@ -6,7 +6,7 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from app.admin import bp
-from app.admin.forms import CampaignForm, StakeholderImportForm
+from app.admin.forms import CampaignForm, CampaignReportingForm, StakeholderImportForm
 from app.auth.access import admin_required
 from app.errors import InvalidInput, InvalidTransition
 from app.extensions import db, limiter
@@ -134,12 +134,26 @@ def campaign_new():
                            estimates=campaign_service.time_estimates(campaign_service.latest_definitions())), status
 
 
+def _reporting_form(campaign: Campaign, waves: list[Wave], formdata=None) -> CampaignReportingForm:
+    form = CampaignReportingForm(formdata=formdata, data={
+        "baseline_wave_id": campaign.baseline_wave_id or 0, "hourly_cost": campaign.hourly_cost,
+        "currency": campaign.currency or ""})
+    form.baseline_wave_id.choices = [SelectChoice(0, "No baseline")] + [
+        SelectChoice(w.id, w.label) for w in waves if w.state != "scheduled"]
+    return form
+
+
 @bp.get("/campaigns/<int:campaign_id>")
 @admin_required
 def campaign_detail(campaign_id: int):
-    campaign = db.get_or_404(Campaign, campaign_id)
+    return _campaign_page(db.get_or_404(Campaign, campaign_id))
+
+
+def _campaign_page(campaign: Campaign, reporting_form: CampaignReportingForm | None = None, status: int = 200):
     waves = campaign_service.waves_newest_first(campaign.id)
+    reporting_form = reporting_form or _reporting_form(campaign, waves)
     return render_template("admin/campaign_detail.html", campaign=campaign, waves=waves,
+                           reporting_form=reporting_form,
                            estimate=campaign_service.campaign_time_estimate(campaign),
                            area_rates=campaign_service.area_response_rates(campaign, waves),
                            counts=campaign_service.wave_counts(campaign.id), empty=campaign_service.WaveCounts(),
@@ -148,7 +162,24 @@ def campaign_detail(campaign_id: int):
                            sending=send_rate.sending_overview(utcnow(),
                                                               send_rate.SendLimits.from_config(current_app.config)),
                            email_previews=email_previews(campaign, waves, MailSettings.from_config(current_app.config),
-                                                         utcnow()))
+                                                         utcnow())), status
+
+
+@bp.post("/campaigns/<int:campaign_id>/report-settings")
+@admin_required
+def campaign_report_settings(campaign_id: int):
+    campaign = db.get_or_404(Campaign, campaign_id)
+    form = _reporting_form(campaign, campaign_service.waves_newest_first(campaign.id), request.form)
+    if form.validate():
+        try:
+            campaign_service.save_report_settings(campaign, baseline_wave_id=form.baseline_wave_id.data,
+                                                  hourly_cost=form.hourly_cost.data, currency=form.currency.data)
+        except InvalidInput as error:
+            apply_errors(form, error)
+        else:
+            flash("Report settings saved.", "success")
+            return redirect(url_for("admin.campaign_detail", campaign_id=campaign.id))
+    return _campaign_page(campaign, form, 422)
 
 
 def _signed_in_user_key() -> str:

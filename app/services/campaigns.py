@@ -5,6 +5,7 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Iterable, Sequence
 from zoneinfo import ZoneInfo
 
@@ -222,6 +223,38 @@ def create_campaign(*, name: str, provider_id: int, definition_id: int, anchor_d
     db.session.add(campaign)
     db.session.flush()
     schedule_waves(campaign, now, timezone)
+    return campaign
+
+
+@unit_of_work
+def save_report_settings(campaign: Campaign, *, baseline_wave_id: int | None, hourly_cost: Decimal | str | None,
+                         currency: str | None) -> Campaign:
+    """Set what the campaign's reports compare every wave with (a baseline wave of its own that has opened;
+    None for none) and what one lost working hour costs, in a currency written as plain text. A unit of work."""
+    errors: dict[str, list[str]] = {}
+    if baseline_wave_id:
+        wave = db.session.get(Wave, baseline_wave_id)
+        if wave is None or wave.campaign_id != campaign.id:
+            errors["baseline_wave_id"] = ["Choose one of this campaign's waves."]
+        elif wave.state == "scheduled":
+            errors["baseline_wave_id"] = ["Choose a wave that has opened: a scheduled wave has no answers yet."]
+    cost = None
+    if hourly_cost not in (None, ""):
+        try:
+            cost = Decimal(str(hourly_cost)).quantize(Decimal("0.01"))
+        except InvalidOperation:
+            errors["hourly_cost"] = ["Give the cost as a number, e.g. 65.50."]
+        else:
+            if cost < 0 or cost >= Decimal("100000"):
+                errors["hourly_cost"] = ["Give a cost from 0 to 99,999.99 per hour."]
+    currency = (currency or "").strip()
+    if len(currency) > 12:
+        errors["currency"] = ["Write the currency in 12 characters or fewer (EUR, £, CHF)."]
+    if errors:
+        raise InvalidInput("Please correct the highlighted fields.", errors=errors)
+    campaign.baseline_wave_id = baseline_wave_id or None
+    campaign.hourly_cost = cost
+    campaign.currency = currency or None
     return campaign
 
 

@@ -26,7 +26,7 @@ from app.services.aspects import TAXONOMY
 from app.services.csv_stream import Column
 from app.services.disclosure import NOT_RECORDED, RELATIONSHIP, RowPlan, count_departments, plan_rows
 from app.services.reporting.aspects import area_aspects
-from app.services.reporting.reports import summary_rows
+from app.services.reporting.reports import lost_time_rows, summary_rows
 from app.services.reporting.scope import Scope, resolve_scope
 from app.services.stats import suppression_note
 
@@ -383,7 +383,8 @@ def _rating_given(scope: Scope):
 def summary_wide_table(scope: Scope, area_code: str | None = None) -> ExportTable:
     """The summary pivoted as a manager lays it out for a review: one row per service area and measure,
     one column per wave (the values as on screen; empty where the group is under the minimum), then the
-    target. Built from the same rows as the long summary."""
+    target. Built from the same rows as the long summary; hours lost over everyone invited and their cost
+    follow each area's two metrics."""
     waves = [w.label for w in scope.waves]
     columns = [Column("service_area_code"), Column("service_area"), Column("metric"),
                *[Column(label, "number") for label in waves], Column("target", "number")]
@@ -398,8 +399,19 @@ def summary_wide_table(scope: Scope, area_code: str | None = None) -> ExportTabl
             digits = SCREEN_DIGITS[row.metric]
             table.setdefault(key, {})[row.wave] = None if row.suppressed else on_screen(row.value, digits)
             targets[key] = on_screen(row.target, max(digits, _decimals(row.target)))
+        lost = lost_time_rows(scope)
         for key, values in table.items():
             yield (*key, *[values.get(label) for label in waves], targets[key])
+            if key[2] != "happiness":
+                continue
+            by_wave = [lost.get((label, key[0])) for label in waves]
+            if any(t is not None and t.total is not None for t in by_wave):
+                yield (key[0], key[1], "hours_lost_total",
+                       *[on_screen(t.total.hours, 0) if t is not None and t.total else None for t in by_wave], None)
+            if any(t is not None and t.cost is not None and t.cost.total is not None for t in by_wave):
+                yield (key[0], key[1], "lost_time_cost",
+                       *[on_screen(t.cost.total, 0) if t is not None and t.cost and t.cost.total is not None
+                         else None for t in by_wave], None)
 
     return ExportTable(columns, rows(), f"vendorpulse-summary-wide-{range_label(scope)}.csv")
 
@@ -432,29 +444,64 @@ def aspects_table(scope: Scope, area_code: str | None = None) -> ExportTable:
 
 
 def summary_table(scope: Scope, area_code: str | None = None) -> ExportTable:
-    """One row per wave, area and metric, from the dashboard's own statistics (suppression applied)."""
+    """One row per wave, area and metric, from the dashboard's own statistics (suppression applied): the
+    change against the previous wave, the same wave a year before and the campaign's baseline, each with
+    its test; then the hours lost in that wave and area (the same on both metric rows) with their total over
+    everyone invited and its cost."""
     columns = [Column("wave"), Column("service_area_code"), Column("service_area"), Column("metric"),
                Column("n", "number"), Column("value", "number"), Column("ci95_low", "number"),
                Column("ci95_high", "number"), Column("target", "number"), Column("target_status"),
                Column("change_vs_previous", "number"), Column("p_value", "number", 4), Column("significant"),
-               Column("test"), Column("share_negative_comments", "number", 2), Column("note")]
+               Column("test"),
+               Column("year_before_wave"), Column("change_vs_year_before", "number"),
+               Column("p_value_vs_year_before", "number", 4), Column("significant_vs_year_before"),
+               Column("baseline_wave"), Column("change_vs_baseline", "number"),
+               Column("p_value_vs_baseline", "number", 4), Column("significant_vs_baseline"),
+               Column("share_negative_comments", "number", 2),
+               Column("hours_lost_respondents", "number"), Column("hours_lost_per_respondent", "number", 1),
+               Column("hours_lost_reported", "number", 1), Column("invited", "number"),
+               Column("hours_lost_total", "number", 0), Column("hours_lost_total_ci95_low", "number", 0),
+               Column("hours_lost_total_ci95_high", "number", 0), Column("hourly_cost", "number", 2),
+               Column("currency"), Column("lost_time_cost", "number", 0),
+               Column("lost_time_cost_ci95_low", "number", 0), Column("lost_time_cost_ci95_high", "number", 0),
+               Column("note")]
     note = suppression_note(scope.min_group_size)
 
+    def yes_no(flag: bool | None) -> str | None:
+        return None if flag is None else ("yes" if flag else "no")
+
+    def lost_cells(lost) -> tuple:
+        if lost is None or lost.suppressed:
+            return (None,) * 12
+        total, cost = lost.total, lost.cost
+        return (lost.n, lost.mean_hours, lost.reported_hours,
+                total.invited if total else None, total.hours if total else None, total.ci_low if total else None,
+                total.ci_high if total else None, cost.hourly_cost if cost else None,
+                (cost.currency or None) if cost else None,
+                cost.total if cost and cost.total is not None else (cost.reported if cost else None),
+                cost.ci_low if cost else None, cost.ci_high if cost else None)
+
     def rows() -> Iterator[Sequence[Any]]:
+        lost = lost_time_rows(scope)
         for row in summary_rows(scope):
             if area_code and row.area_code != area_code:
                 continue
             digits = SCREEN_DIGITS[row.metric]
             # a target is agreed, not measured: never rounded away (3.75 stays 3.75, 4 is written 4.00)
             target = on_screen(row.target, max(digits, _decimals(row.target)))
+            hours = lost_cells(lost.get((row.wave, row.area_code)))
             if row.suppressed:
                 yield (row.wave, row.area_code, row.area_name, row.metric, None, None, None, None, target,
-                       "unknown", None, None, None, None, None, note)
+                       "unknown", None, None, None, None, *(None,) * 8, None, *hours, note)
                 continue
-            significant = None if row.significant is None else ("yes" if row.significant else "no")
+            compared = []
+            for kind in ("year", "baseline"):
+                label, delta, p_value, significant = row.compared(kind)
+                compared += [label, on_screen(delta, digits), p_value, yes_no(significant)]
             yield (row.wave, row.area_code, row.area_name, row.metric, row.n, on_screen(row.value, digits),
                    on_screen(row.ci_low, digits), on_screen(row.ci_high, digits), target, row.status,
-                   on_screen(row.change, digits), row.p_value, significant, row.test, row.share_negative, None)
+                   on_screen(row.change, digits), row.p_value, yes_no(row.significant), row.test, *compared,
+                   row.share_negative, *hours, None)
 
     return ExportTable(columns, rows(), f"vendorpulse-summary-{range_label(scope)}.csv")
 

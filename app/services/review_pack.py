@@ -228,10 +228,14 @@ def area_page(scope: Scope, report: reports.AreaReport, talk: AspectSummary) -> 
         _fit_into_slot(chart, report.area.name)
     box = fig.add_subfigure(grid[1, 1])
     box.text(0.04, 0.92, "What comments talk about", fontsize=12, fontweight="bold", color=INK)
+    lost = _lost_time_lines(scope, report)
+    for index, line in enumerate(lost):
+        box.text(0.04, 0.06 + (len(lost) - 1 - index) * 0.07, line, fontsize=9, parse_math=False,
+                 color=INK if index == 0 else MUTED, fontweight="bold" if index == 0 else "normal")
     if talk.rows:
         box.text(0.62, 0.82, "comments", fontsize=9, color=MUTED, ha="right")
         box.text(0.9, 0.82, "net", fontsize=9, color=MUTED, ha="right")
-        for index, row in enumerate(talk.rows[:7]):
+        for index, row in enumerate(talk.rows[:5 if lost else 7]):
             y = 0.72 - index * 0.1
             box.text(0.04, y, drawable(row.name) + (" ▲▼" if row.moved else ""), fontsize=10,
                      color=INK, parse_math=False, fontweight="bold" if row.moved else "normal")
@@ -241,6 +245,33 @@ def area_page(scope: Scope, report: reports.AreaReport, talk: AspectSummary) -> 
     else:
         box.text(0.04, 0.8, _talk_gap(talk, scope), fontsize=10, color=MUTED, wrap=True)
     return fig
+
+
+def _lost_time_lines(scope: Scope, report: reports.AreaReport) -> list[str]:
+    """The latest wave's working hours lost, their total over everyone invited and their cost, as on the
+    area page; nothing when no one answered, a note when the group is under the minimum."""
+    lost = report.time_lost[-1] if report.time_lost else None
+    if lost is None or lost.n == 0:
+        return []
+    heading = f"Hours lost in {lost.wave.label}"
+    if lost.suppressed:
+        return [heading, scope.suppression_note]
+    total, cost = lost.total, lost.cost
+    lines = [heading + (f": about {total.hours:,.0f} h for all {total.invited} invited" if total
+                        else f": {lost.reported_hours:,.0f} h reported")]
+    if total:
+        lines.append(f"95% interval {total.ci_low:,.0f}-{total.ci_high:,.0f} h; {lost.reported_hours:,.0f} h "
+                     f"reported by {lost.n}")
+    else:
+        lines.append(f"by {lost.n} respondents, {lost.mean_hours:.1f} h each")
+    if cost is not None:
+        money = f"{cost.currency} " if cost.currency else ""
+        if cost.total is not None:
+            lines.append(f"Cost at {money}{cost.hourly_cost:,.2f}/h: {money}{cost.total:,.0f} "
+                         f"({cost.ci_low:,.0f}-{cost.ci_high:,.0f})")
+        else:
+            lines.append(f"Cost at {money}{cost.hourly_cost:,.2f}/h: {money}{cost.reported:,.0f} reported")
+    return [drawable(line) for line in lines]
 
 
 def _talk_gap(talk: AspectSummary, scope: Scope) -> str:

@@ -274,7 +274,7 @@ def time_lost(scope: Scope, area_id: int) -> list[TimeLost]:
         if avg is None or not allowed or not scope.reportable(n):
             result.append(TimeLost(wave, n, None, scope.min_group_size, withheld=not allowed))
             continue
-        population = invited.get((wave.id, area_id), (0, 0))[0]
+        population = invited.get((wave.id, area_id), 0)
         estimate = estimate_total(n, total, squares, population) if population else None
         result.append(TimeLost(wave, n, float(avg), scope.min_group_size, reported_hours=total, total=estimate,
                                cost=_price(total, estimate, price)))
