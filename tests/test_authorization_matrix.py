@@ -90,6 +90,7 @@ MATRIX: dict[str, Route] = {
     "dashboard.chart": Route("/dashboard/charts/trend.svg?area={area}", get=staff(200, 200, 200)),
     "dashboard.area": Route("/dashboard/areas/{area}", get=staff(403, 200, 200)),
     "dashboard.comments": Route("/dashboard/comments", get=staff(403, 200, 200)),
+    "dashboard.relationship": Route("/dashboard/relationship", get=staff(403, 200, 200)),
     "dashboard.correct_label": Route("/dashboard/comments/{comment}/label", get=None,
                                      post=staff(403, Redirect("/dashboard/comments"),
                                                 Redirect("/dashboard/comments")),
@@ -122,6 +123,9 @@ MATRIX: dict[str, Route] = {
     "admin.wave_close": Route("/admin/waves/{closed_wave}/close", get=None,
                               post=staff(403, 403, Redirect("/admin/campaigns/{campaign}"))),
     # no address given: refused with a flash message, nothing is sent
+    # only the CSRF token: no baseline and no hourly cost, as the world's campaign already has (a no-op save)
+    "admin.campaign_report_settings": Route("/admin/campaigns/{campaign}/report-settings", get=None,
+                                            post=staff(403, 403, Redirect("/admin/campaigns/{campaign}"))),
     "admin.campaign_test_message": Route("/admin/campaigns/{campaign}/test-message", get=None,
                                          post=staff(403, 403, Redirect("/admin/campaigns/{campaign}"))),
     "admin.invitation_resend": Route("/admin/invitations/{closed_invitation}/resend", get=None,

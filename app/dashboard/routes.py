@@ -15,6 +15,8 @@ from app.services import comments as comment_service
 from app.services.comments import CommentFilter
 from app.services.aspects import TAXONOMY
 from app.services.reporting import aspects as aspect_reports
+from app.services.reporting import drivers as driver_reports
+from app.services.reporting import relationship as relationship_reports
 from app.services.reporting import reports
 from app.services.reporting.departments import departments
 from app.services.reporting.scope import METRICS, Scope, campaign_options, resolve_scope
@@ -132,7 +134,7 @@ def area(area_id: int):
     return render_template("dashboard/area.html", form=form, scope=scope, report=report, specs=specs,
                            args=filter_args(scope), comments=comments, label_form=LabelCorrectionForm(),
                            share_form=ShareableForm(), talk=aspect_reports.area_aspects(scope, area_id),
-                           taxonomy=TAXONOMY)
+                           taxonomy=TAXONOMY, drivers=driver_reports.key_drivers(scope, area_id))
 
 
 @bp.get("/comments")
@@ -252,3 +254,36 @@ def chart(kind: str):
     if request.if_none_match.contains(spec.etag):
         return Response(status=304, headers=headers)
     return Response(chart_specs.rendered(spec), mimetype="image/svg+xml", headers=headers)
+
+
+@bp.context_processor
+def _provider_questions():
+    """Lets dashboard pages link the provider relationship page only for surveys that ask about the provider."""
+    return {"has_provider_questions": relationship_reports.has_provider_questions}
+
+
+@bp.get("/relationship")
+@manager_required
+def relationship():
+    """The questions about the provider as a whole, per wave, and the comments about it."""
+    form = FilterForm(formdata=request.args)
+    scope = _scope_from(form)
+    if scope is None:
+        return _empty()
+    _fill_filters(form, scope)
+    report = relationship_reports.relationship_report(scope)
+    wave_id = request.args.get("wave", type=int)
+    label = request.args.get("label")
+    filters = CommentFilter(
+        level="provider",
+        wave_id=wave_id if wave_id in scope.wave_ids else None,
+        label=label if label in SENTIMENT_LABELS else None,
+        search=(request.args.get("q") or "").strip()[:200] or None,
+        shareable_only=request.args.get("shared") == "y",
+    )
+    page = comment_service.list_comments(scope, filters, page=request.args.get("page", 1, type=int),
+                                         per_page=COMMENTS_PER_PAGE)
+    page_args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template("dashboard/relationship.html", form=form, scope=scope, report=report, page=page,
+                           filters=filters, page_args=page_args, args=filter_args(scope),
+                           label_form=LabelCorrectionForm(), share_form=ShareableForm(), taxonomy=TAXONOMY)

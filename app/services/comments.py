@@ -1,8 +1,9 @@
 """Comments in a report's scope: the dashboard's comment list and the provider's shared copy, and the
 two things a manager writes on a comment (a corrected sentiment label, whether the provider may read it).
 
-Only comments of wave and area groups large enough to report are listed, and none under a department
-filter: a comment's wording with its department can point at its writer.
+Only comments of wave and area groups large enough to report are listed (for the comments about the provider
+as a whole, waves where enough people answered that part), and none under a department filter: a comment's
+wording with its department can point at its writer.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from app.models.response import SENTIMENT_LABELS
 from app.services.aspects import TAXONOMY
 from app.services.disclosure import mask_personal_details
 from app.services.reporting.answers import answers_in_scope, effective_label, in_groups, reportable_groups
+from app.services.reporting.relationship import provider_comment_question_ids, reportable_provider_waves
 from app.services.reporting.scope import Scope
 from app.services.transactions import unit_of_work
 
@@ -34,6 +36,11 @@ class CommentFilter:
     aspect: str | None = None        # only comments that talk about this aspect ...
     aspect_label: str | None = None  # ... with this sentiment about it
     rating: str | None = None        # only comments of people who rated the area low, middle or high
+    level: str = "area"              # "provider": the comments about the provider as a whole instead
+
+
+LEVELS = ("area", "provider")
+PROVIDER_AS_A_WHOLE = "The provider as a whole"
 
 
 RATINGS = ("low", "middle", "high")
@@ -92,10 +99,17 @@ def comment_query(scope: Scope, filters: CommentFilter):
     """The select behind the comment list: only comments from groups that are large enough, and none under a
     department filter (a comment's wording with its department can point at its writer, and the rows
     of a department in the exports are coarsened where it is small)."""
-    groups = [] if scope.department else reportable_groups(scope, filters.area_id, filters.wave_id)
+    if filters.level == "provider":
+        # Provider-wide comments have no area: a wave's are listed once k people answered that part.
+        groups = [] if scope.department else [(w, None) for w in reportable_provider_waves(scope, filters.wave_id)]
+        shown = Answer.wave_id.in_([w for w, _ in groups] or [-1]) & Answer.service_area_id.is_(None)
+        question_ids = provider_comment_question_ids(scope)
+    else:
+        groups = [] if scope.department else reportable_groups(scope, filters.area_id, filters.wave_id)
+        shown, question_ids = in_groups(groups), scope.comment_question_ids
     query = (
         select(Answer)
-        .where(in_groups(groups), Answer.question_id.in_(scope.comment_question_ids or (-1,)),
+        .where(shown, Answer.question_id.in_(question_ids or (-1,)),
                Answer.text.is_not(None), Answer.text != "")
         .order_by(Answer.wave_id.desc(), Answer.id.desc())
     )
@@ -107,7 +121,7 @@ def comment_query(scope: Scope, filters: CommentFilter):
         query = query.where(Answer.shareable.is_(True))
     if filters.aspect in TAXONOMY.aspects:
         query = query.where(aspect_condition(filters.aspect, filters.aspect_label))
-    if filters.rating in RATINGS and scope.satisfaction is not None:
+    if filters.rating in RATINGS and scope.satisfaction is not None and filters.level != "provider":
         # The satisfaction answer of the same response and area (in anonymous mode a pooled part holds
         # one area's answers together, so the pair is kept there too).
         lowest, highest = rating_band(scope.satisfaction.scale, filters.rating)
@@ -152,7 +166,8 @@ def list_comments(scope: Scope, filters: CommentFilter, *, page: int = 1, per_pa
     items = tuple(
         CommentItem(
             id=a.id, text=mask_personal_details(a.text or "") if for_provider else a.text or "",
-            wave=waves.get(a.wave_id, ""), area=areas.get(a.service_area_id, ""),
+            wave=waves.get(a.wave_id, ""),
+            area=areas.get(a.service_area_id, "") if a.service_area_id is not None else PROVIDER_AS_A_WHOLE,
             label=a.effective_label, computed_label=a.sentiment_label, corrected=a.label_override is not None,
             corrected_by=correctors.get(a.label_override_by_id), corrected_at=a.label_override_at,
             polarity=a.sentiment_polarity,
@@ -166,8 +181,9 @@ def list_comments(scope: Scope, filters: CommentFilter, *, page: int = 1, per_pa
         )
         for a in pagination.items
     )
-    wanted = len({(w, a.id) for w in ([filters.wave_id] if filters.wave_id else scope.wave_ids)
-                  for a in scope.areas if filters.area_id in (None, a.id)})
+    in_range = [filters.wave_id] if filters.wave_id else scope.wave_ids
+    wanted = len(in_range) if filters.level == "provider" else len(
+        {(w, a.id) for w in in_range for a in scope.areas if filters.area_id in (None, a.id)})
     total = pagination.total if count else len(items)
     if scope.department:
         return CommentPage((), 1, 1, 0, per_page, 0, by_department=True)

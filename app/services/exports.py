@@ -26,11 +26,12 @@ from app.services.aspects import TAXONOMY
 from app.services.csv_stream import Column
 from app.services.disclosure import NOT_RECORDED, RELATIONSHIP, RowPlan, count_departments, plan_rows
 from app.services.reporting.aspects import area_aspects
+from app.services.reporting.relationship import relationship_report
 from app.services.reporting.reports import lost_time_rows, summary_rows
 from app.services.reporting.scope import Scope, resolve_scope
 from app.services.stats import suppression_note
 
-KINDS = ("answers", "responses", "comments", "aspects", "summary", "summary-wide")
+KINDS = ("answers", "responses", "comments", "aspects", "summary", "summary-wide", "relationship")
 CHUNK = 2000
 
 
@@ -506,6 +507,40 @@ def summary_table(scope: Scope, area_code: str | None = None) -> ExportTable:
     return ExportTable(columns, rows(), f"vendorpulse-summary-{range_label(scope)}.csv")
 
 
+def relationship_table(scope: Scope, area_code: str | None = None) -> ExportTable:
+    """The questions about the provider as a whole, one row per wave and question: the relationship page's
+    figures (its gate applied), as on screen. A file narrowed to one service area holds none: they belong to
+    no area."""
+    columns = [Column("wave"), Column("question_code"), Column("question_text"), Column("n", "number"),
+               Column("value", "number"), Column("ci95_low", "number"), Column("ci95_high", "number"),
+               Column("change_vs_previous", "number"), Column("p_value", "number", 4), Column("significant"),
+               Column("test"), Column("note")]
+    note = suppression_note(scope.min_group_size)
+
+    def rows() -> Iterator[Sequence[Any]]:
+        if area_code:
+            return
+        report = relationship_report(scope)
+        for index, _ in enumerate(scope.waves):
+            for row in report.rows:
+                wave, cell = row.cells[index]
+                digits = SCREEN_DIGITS[row.question.metric]
+                if cell.empty:
+                    continue
+                if cell.estimate is None:
+                    yield (wave.label, row.question.code, row.question.text, None, None, None, None, None, None,
+                           None, None, note)
+                    continue
+                change = cell.change
+                yield (wave.label, row.question.code, row.question.text, cell.n, on_screen(cell.value, digits),
+                       on_screen(cell.ci[0], digits), on_screen(cell.ci[1], digits),
+                       on_screen(change.delta, digits) if change else None, change.p_value if change else None,
+                       None if change is None else ("yes" if change.significant else "no"),
+                       change.test if change else None, None)
+
+    return ExportTable(columns, rows(), f"vendorpulse-relationship-{range_label(scope)}.csv")
+
+
 def _decimals(value: float | None) -> int:
     """Decimals a stored figure was entered with (4.0 -> 0, 3.75 -> 2), up to 4."""
     if value is None:
@@ -515,7 +550,7 @@ def _decimals(value: float | None) -> int:
 
 BUILDERS = {"answers": answers_table, "responses": responses_table, "comments": comments_table,
             "aspects": aspects_table,
-            "summary": summary_table, "summary-wide": summary_wide_table}
+            "summary": summary_table, "summary-wide": summary_wide_table, "relationship": relationship_table}
 
 
 def build_table(kind: str, scope: Scope, area_code: str | None = None) -> ExportTable:
