@@ -119,3 +119,18 @@ def test_waves_below_target_counts_the_run_up_to_now(db, survey):
     assert waves_below_target(earlier)[other.id] == 0  # met in 2026-04
     small = resolve_scope(campaign_id=campaign.id, last_wave_id=scope.all_waves[2].id)
     assert waves_below_target(small)[other.id] == 0  # 3 answers in 2026-03: not shown, not counted
+
+
+def test_a_department_filter_compares_only_with_waves_where_the_gate_shows_that_department(db, survey):
+    campaign, (area,) = make_reporting_campaign(survey, area_count=1)
+    # A year before: 6 in Finance and 2 in HR. HR alone is too small, and Finance would give HR away by
+    # subtraction, so neither department's figure may be shown for that wave.
+    add_wave(campaign, survey, "2025-Q3", {area: AreaAnswers([2, 3] * 4, departments=["Finance"] * 6 + ["HR"] * 2)},
+             index=0)
+    add_wave(campaign, survey, "2026-Q3", {area: AreaAnswers(NOW)}, index=1)  # everyone in Finance
+    unfiltered = area_wave_table(resolve_scope(campaign_id=campaign.id))[area.id][-1].comparison("year")
+    assert unfiltered.satisfaction is not None
+    finance = resolve_scope(campaign_id=campaign.id, department="Finance")
+    current = area_wave_table(finance)[area.id][-1]
+    assert current.satisfaction.value == pytest.approx(4.5), "Finance's own figure this wave is shown"
+    assert current.comparison("year").satisfaction is None and current.comparison("year").happiness is None
