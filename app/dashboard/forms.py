@@ -23,6 +23,14 @@ def _optional_int(value):
         return None
 
 
+PROVIDER_LEVEL = "provider"  # the service-area filter's value for the comments about the provider as a whole
+
+
+def _area_choice(value):
+    """A service area's id, or the provider-as-a-whole choice; anything else is no filter."""
+    return PROVIDER_LEVEL if value == PROVIDER_LEVEL else _optional_int(value)
+
+
 class FilterForm(FlaskForm):
     """Provider, campaign, wave range and department; choices are filled by the view from the scope."""
 
@@ -39,7 +47,7 @@ class FilterForm(FlaskForm):
 
 class CommentFilterForm(FilterForm):
     wave = SelectField("Wave", coerce=_optional_int, validate_choice=False)
-    area = SelectField("Service area", coerce=_optional_int, validate_choice=False)
+    area = SelectField("Service area", coerce=_area_choice, validate_choice=False)
     label = SelectField("Sentiment", choices=_label_choices("Any sentiment"),
                         validators=[Optional(), AnyOf(("",) + SENTIMENT_LABELS)])
     q = SearchField("Text contains", validators=[Optional(), Length(max=200)])

@@ -7,8 +7,8 @@ from wtforms.fields.choices import SelectChoice
 
 from app.auth.access import manager_required, safe_next, viewer_required
 from app.dashboard import bp
-from app.dashboard.forms import (AspectCorrectionForm, CommentFilterForm, FilterForm, LabelCorrectionForm,
-                                 ShareableForm)
+from app.dashboard.forms import (PROVIDER_LEVEL, AspectCorrectionForm, CommentFilterForm, FilterForm,
+                                 LabelCorrectionForm, ShareableForm)
 from app.models.response import SENTIMENT_LABELS
 from app.services import chart_specs
 from app.services import comments as comment_service
@@ -148,7 +148,11 @@ def comments():
     form.wave.choices = [SelectChoice("", "All waves in range")] + [
         SelectChoice(w.id, w.label) for w in reversed(scope.waves)]
     form.area.choices = [SelectChoice("", "All service areas")] + [SelectChoice(a.id, a.name) for a in scope.areas]
+    provider_level = relationship_reports.has_provider_questions(scope)
+    if provider_level:
+        form.area.choices.append(SelectChoice(PROVIDER_LEVEL, "Provider as a whole"))
     filters = CommentFilter(
+        level="provider" if provider_level and form.area.data == PROVIDER_LEVEL else "area",
         wave_id=form.wave.data if form.wave.data in scope.wave_ids else None,
         area_id=form.area.data if form.area.data in {a.id for a in scope.areas} else None,
         label=form.label.data if form.label.data in SENTIMENT_LABELS else None,
