@@ -53,7 +53,9 @@ def _page(title: str, subtitle: str | None = None, *, provisional: str | None = 
     if subtitle:
         fig.text(0.05, 0.895, drawable(subtitle), fontsize=11, color=MUTED, parse_math=False)
     if provisional:
-        fig.text(0.95, 0.93, provisional, fontsize=10, fontweight="bold", color=BAD, ha="right",
+        # On the subtitle's line, right-aligned: a long title ("Service Desk: what people talk about")
+        # would run into it on the title's line.
+        fig.text(0.95, 0.895, provisional, fontsize=10, fontweight="bold", color=BAD, ha="right",
                  parse_math=False)
     fig.add_artist(Line2D([0.05, 0.95], [0.875, 0.875], transform=fig.transFigure, color="#d5dbe3", linewidth=1))
     fig.vendorpulse_title = title  # the contents page lists pages by this

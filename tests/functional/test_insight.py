@@ -208,3 +208,12 @@ def test_what_did_the_people_who_rated_it_low_say(client, db, survey):
     assert said("middle") == ["It was fine."]
     assert said("high") == ["Brilliant team.", "Excellent, fixed at once.", "Good service."]
     assert len(said("")) == 6 and len(said("nonsense")) == 6  # an unknown band is ignored, not an error
+
+
+def test_an_example_clause_is_shown_for_one_aspect_only(db, incident):
+    campaign, network, _ = incident
+    scope = resolve_scope(provider_id=campaign.provider_id, campaign_id=campaign.id, first_wave_id=None,
+                          last_wave_id=None, department=None)
+    talk = area_aspects(scope, network.id)
+    examples = [e.text for row in talk.rows for e in row.examples]
+    assert len(talk.rows) >= 2 and examples and len(examples) == len(set(examples))

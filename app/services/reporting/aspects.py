@@ -168,11 +168,12 @@ def _benjamini_hochberg(p_values: list[float | None]) -> list[bool]:
     return passed
 
 
-def _examples(comments: Sequence[_Comment], aspect: str, mask: bool) -> tuple[AspectExample, ...]:
+def _examples(comments: Sequence[_Comment], aspect: str, mask: bool, used: set[str]) -> tuple[AspectExample, ...]:
     """Up to EXAMPLES clauses saying something about the aspect, opinions before plain mentions, each
-    comment's own words (a manager's correction has no clause: the whole comment, shortened)."""
+    comment's own words (a manager's correction has no clause: the whole comment, shortened). A clause
+    already shown for another aspect of the area (`used`, updated here) is not shown again."""
     picked: list[AspectExample] = []
-    seen: set[str] = set()
+    seen: set[str] = used
     for wanted in (("negative", "positive"), ("neutral",)):
         for comment in comments:
             for name, label, start, end in comment.aspects:
@@ -226,6 +227,7 @@ def area_aspects(scope: Scope, area_id: int, *, wave: WaveRef | None = None, for
                               len(before)) for a in aspects]
         moved = _benjamini_hochberg(p_values)
         rows = []
+        shown: set[str] = set()  # example clauses already given to an aspect of this area
         for aspect, p, significant in zip(aspects, p_values, moved):
             mentions, positive, negative = counts[aspect]
             prior = before_counts.get(aspect, [0, 0, 0]) if before_ok else None
@@ -235,7 +237,7 @@ def area_aspects(scope: Scope, area_id: int, *, wave: WaveRef | None = None, for
                 previous_mentions=prior[0] if prior else None,
                 previous_share=prior[0] / len(before) if prior else None,
                 previous_net=100 * (prior[1] - prior[2]) / prior[0] if prior and prior[0] else None,
-                p_value=p, moved=significant, examples=_examples(now, aspect, for_provider)))
+                p_value=p, moved=significant, examples=_examples(now, aspect, for_provider, shown)))
         terms = _emerging(scope, area.id, earlier, [c.text for c in now[:EMERGING_SAMPLE]], for_provider) \
             if emerging else ()
         return AspectSummary(area, wave, previous, len(now), len(before) if before_ok else None, tuple(rows),
