@@ -448,7 +448,8 @@ def summary_table(scope: Scope, area_code: str | None = None) -> ExportTable:
     """One row per wave, area and metric, from the dashboard's own statistics (suppression applied): the
     change against the previous wave, the same wave a year before and the campaign's baseline, each with
     its test; then the hours lost in that wave and area (the same on both metric rows) with their total over
-    everyone invited and its cost."""
+    everyone invited and its cost. After each wave's areas, one row per rating of the provider as a whole
+    (service area `provider`, the question's code as the metric), as the relationship page shows it."""
     columns = [Column("wave"), Column("service_area_code"), Column("service_area"), Column("metric"),
                Column("n", "number"), Column("value", "number"), Column("ci95_low", "number"),
                Column("ci95_high", "number"), Column("target", "number"), Column("target_status"),
@@ -467,6 +468,7 @@ def summary_table(scope: Scope, area_code: str | None = None) -> ExportTable:
                Column("lost_time_cost_ci95_low", "number", 0), Column("lost_time_cost_ci95_high", "number", 0),
                Column("note")]
     note = suppression_note(scope.min_group_size)
+    provider_code, provider_name = "provider", "Provider as a whole"
 
     def yes_no(flag: bool | None) -> str | None:
         return None if flag is None else ("yes" if flag else "no")
@@ -482,7 +484,25 @@ def summary_table(scope: Scope, area_code: str | None = None) -> ExportTable:
                 cost.total if cost and cost.total is not None else (cost.reported if cost else None),
                 cost.ci_low if cost else None, cost.ci_high if cost else None)
 
-    def rows() -> Iterator[Sequence[Any]]:
+    def provider_rows(report, index: int) -> Iterator[Sequence[Any]]:
+        # The ratings of the provider as a whole (relationship page's figures and gate), one row per question.
+        for row in report.rows:
+            wave, cell = row.cells[index]
+            if cell.empty:
+                continue
+            digits = SCREEN_DIGITS[row.question.metric]
+            if cell.estimate is None:
+                yield (wave.label, provider_code, provider_name, row.question.code, None, None, None, None, None,
+                       "unknown", None, None, None, None, *(None,) * 8, None, *(None,) * 12, note)
+                continue
+            change = cell.change
+            yield (wave.label, provider_code, provider_name, row.question.code, cell.n,
+                   on_screen(cell.value, digits), on_screen(cell.ci[0], digits), on_screen(cell.ci[1], digits),
+                   None, "unknown", on_screen(change.delta, digits) if change else None,
+                   change.p_value if change else None, yes_no(change.significant) if change else None,
+                   change.test if change else None, *(None,) * 8, None, *(None,) * 12, None)
+
+    def area_rows() -> Iterator[Sequence[Any]]:
         lost = lost_time_rows(scope)
         for row in summary_rows(scope):
             if area_code and row.area_code != area_code:
@@ -503,6 +523,17 @@ def summary_table(scope: Scope, area_code: str | None = None) -> ExportTable:
                    on_screen(row.ci_low, digits), on_screen(row.ci_high, digits), target, row.status,
                    on_screen(row.change, digits), row.p_value, yes_no(row.significant), row.test, *compared,
                    row.share_negative, *hours, None)
+
+    def rows() -> Iterator[Sequence[Any]]:
+        # Each wave's area rows, then its provider-wide rows (none in a file narrowed to one area).
+        by_wave: dict[str, list[Sequence[Any]]] = {}
+        for row in area_rows():
+            by_wave.setdefault(row[0], []).append(row)
+        report = None if area_code else relationship_report(scope)
+        for index, wave in enumerate(scope.waves):
+            yield from by_wave.get(wave.label, ())
+            if report is not None:
+                yield from provider_rows(report, index)
 
     return ExportTable(columns, rows(), f"vendorpulse-summary-{range_label(scope)}.csv")
 

@@ -19,6 +19,7 @@ from app.services.disclosure import mask_personal_details
 from app.services.comments import CommentFilter, CommentItem, list_comments
 from app.services.reporting import reports
 from app.services.reporting.aspects import AspectSummary, area_aspects
+from app.services.reporting.relationship import RelationshipReport, relationship_report
 from app.services.reporting.scope import Scope
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ COMMENTS_PER_AREA = 4
 COMMENT_LINE_CHARACTERS = 110  # about the page's width at 10 pt
 BODY = (0.03, 0.05, 0.94, 0.8)  # left, bottom, width, height: below the header, above the page number
 AREA_NAME_CHARACTERS = 26  # scorecard: longer area names wrap onto a second line, never cut
+PROVIDER_WAVES = 6  # the provider-as-a-whole page: the latest waves, three per column
 
 
 @dataclass(frozen=True)
@@ -323,6 +325,48 @@ def talk_page(scope: Scope, talk: AspectSummary) -> Figure:
     return fig
 
 
+def provider_page(scope: Scope, report: RelationshipReport) -> Figure:
+    """The ratings of the provider as a whole (partnership, proactivity, account management), a small table
+    per wave, newest first: n, mean, 95% interval and change since the wave before, as on the relationship
+    page (minimum group size and department gate applied there)."""
+    respondents = dict((wave.id, n) for wave, n in report.respondents)
+    latest = scope.waves[-1].label if scope.waves else ""
+    fig = _page("The provider as a whole", f"{scope.provider_name}, {latest}: the questions about the provider "
+                "itself rather than one service area", provisional=scope.provisional)
+    waves = list(enumerate(scope.waves))[::-1][:PROVIDER_WAVES]
+    per_column = -(-PROVIDER_WAVES // 2)
+    for position, (index, wave) in enumerate(waves):
+        column, slot = divmod(position, per_column)
+        x, y = 0.05 + column * 0.47, 0.83 - slot * 0.245
+        fig.text(x, y, drawable(wave.label), fontsize=13, fontweight="bold", color=INK, parse_math=False)
+        fig.text(x + 0.43, y, f"{respondents.get(wave.id, 0)} respondents", fontsize=9, color=MUTED, ha="right")
+        y -= 0.04
+        for offset, heading, align in ((0, "Question", "left"), (0.19, "n", "right"), (0.25, "Mean", "right"),
+                                       (0.345, "95% interval", "right"), (0.43, "Change", "right")):
+            fig.text(x + offset, y, heading, fontsize=9, color=MUTED, ha=align)
+        for row in report.rows:
+            y -= 0.04
+            _, cell = row.cells[index]
+            metric = row.question.metric
+            if cell.empty:
+                figures = ("0", "no answers", "", "")
+            elif cell.estimate is None:
+                figures = (str(cell.n) if not cell.withheld else "", scope.suppression_label, "", "")
+            else:
+                figures = (str(cell.n), _fmt(cell.value, metric),
+                           f"{_fmt(cell.ci[0], metric)} to {_fmt(cell.ci[1], metric)}", _change(cell))
+            fig.text(x, y, drawable(row.question.title), fontsize=11, color=INK, parse_math=False)
+            for offset, text in zip((0.19, 0.25, 0.345, 0.43), figures):
+                fig.text(x + offset, y, text, fontsize=11, color=INK, ha="right", parse_math=False)
+    if len(scope.waves) > PROVIDER_WAVES:
+        fig.text(0.05, 0.075, f"The latest {PROVIDER_WAVES} waves; the relationship CSV has every wave.",
+                 fontsize=9, color=MUTED)
+    scales = sorted({f"{r.question.scale[0]} to {r.question.scale[1]}" for r in report.rows})
+    fig.text(0.05, 0.05, f"Mean rating ({', '.join(scales)}). ▲▼ change since the previous wave; * significant at "
+             f"5%. {scope.suppression_note.capitalize()}: no figures.", fontsize=8.5, color=MUTED, parse_math=False)
+    return fig
+
+
 def _shorten(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
@@ -379,7 +423,8 @@ def _comment_pages(scope: Scope) -> Iterator[Figure]:
 
 def pack_pages(scope: Scope, meta: PackMeta) -> Iterator[Figure]:
     """The pack's pages in order, each numbered "n / total": cover, contents, scorecard, each area (its
-    figures, then what people talk about when shared comments say enough), comments."""
+    figures, then what people talk about when shared comments say enough), the provider as a whole when
+    the survey asks about it, comments."""
     overview = reports.overview(scope)
     body = [scorecard_page(scope, overview)]
     for area in scope.areas:
@@ -387,6 +432,9 @@ def pack_pages(scope: Scope, meta: PackMeta) -> Iterator[Figure]:
         body.append(area_page(scope, reports.area_report(scope, area.id, for_provider=True), talk))
         if talk.rows:
             body.append(talk_page(scope, talk))
+    relationship = relationship_report(scope)
+    if relationship.rows:
+        body.append(provider_page(scope, relationship))
     body.extend(_comment_pages(scope))
     titles = [getattr(page, "vendorpulse_title", "") for page in body]
     pages = [cover_page(scope, overview, meta), contents_page(titles, scope), *body]

@@ -56,8 +56,9 @@ def test_pack_has_cover_scorecard_area_pages_and_shareable_comments(manager_clie
     assert "attachment" in response.headers["Content-Disposition"]
     reader = PdfReader(io.BytesIO(response.data))
     pages = [page.extract_text() for page in reader.pages]
-    # cover, contents, scorecard, one page per area (three), comments
-    assert len(pages) == 7
+    # cover, contents, scorecard, one page per area (three), the provider as a whole (the survey asks about
+    # it; nobody answered that part here), comments
+    assert len(pages) == 8
     assert "Quarterly service review" in pages[0] and "2026-Q3" in pages[0]
     assert "Contents" in pages[1] and "Security Operations" in pages[1] and "What employees said" in pages[1]
     assert "Scorecard" in pages[2]
@@ -65,11 +66,12 @@ def test_pack_has_cover_scorecard_area_pages_and_shareable_comments(manager_clie
     for name in ("Service Desk", "Network & Connectivity", "Security Operations"):
         assert name in flat_scorecard, f"{name} whole on the scorecard"
     assert "Service Desk" in pages[3] and "Network & Connectivity" in pages[4] and "Security Operations" in pages[5]
+    assert "The provider as a whole" in pages[6] and "no answers" in pages[6]
     for number, text in enumerate(pages, start=1):
-        assert f"{number} / 7" in text, f"page {number} is numbered"
+        assert f"{number} / 8" in text, f"page {number} is numbered"
         assert "\ufffd" not in text and "□" not in text
         assert not _raster_images(reader.pages[number - 1]), f"page {number}: charts are vectors, not bitmaps"
-    comments = pages[6]
+    comments = pages[7]
     assert "Brilliant help" in comments and "[phone]" in comments and "0958" not in comments
     assert "slow" in comments and "naïve" in comments  # 😡 is in DejaVu Sans, so it stays
     assert comments.count("Brilliant help") == 1 and "2026-Q3" in comments, "once, with its wave"
