@@ -131,7 +131,8 @@ class Taxonomy:
     def candidates(self, word: str) -> list[Cue]:
         found = self._by_first.get(word, [])  # type: ignore[attr-defined]
         if self._prefixes and word.startswith(self._prefixes):  # type: ignore[attr-defined]
-            found = found + [c for c in self._prefixed if word.startswith(c.words[0][:-1])]  # type: ignore[attr-defined]
+            prefixed = self._prefixed  # type: ignore[attr-defined]
+            found = found + [c for c in prefixed if word.startswith(c.words[0][:-1])]
         return found
 
 

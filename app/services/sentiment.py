@@ -235,7 +235,8 @@ def _phrase_regex(phrases: list[str]) -> re.Pattern[str] | None:
     spellings = [s.strip() for phrase in phrases for s in phrase.split("|") if s.strip()]
     if not spellings:
         return None
-    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(s) for s in sorted(spellings, key=len, reverse=True)) + r")(?!\w)")
+    alternatives = "|".join(re.escape(s) for s in sorted(spellings, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
 
 
 _TEXTBLOB_LOAD = threading.Lock()
