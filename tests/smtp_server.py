@@ -33,6 +33,7 @@ def free_port() -> int:
 class Received:
     recipients: tuple[str, ...]
     message: EmailMessage
+    mail_from: str = ""  # the envelope sender (SMTP MAIL FROM)
 
     @property
     def to(self) -> str:
@@ -90,7 +91,8 @@ class RecordingHandler:
             await asyncio.sleep(self.delay)
         message = message_from_bytes(envelope.content, policy=policy.default)
         with self._lock:
-            self.received.append(Received(tuple(a.lower() for a in envelope.rcpt_tos), message))
+            self.received.append(Received(tuple(a.lower() for a in envelope.rcpt_tos), message,
+                                          envelope.mail_from or ""))
             now = self.clock()
             self.accepted_at.append(now)
             self._recent.append(now)

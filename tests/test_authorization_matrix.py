@@ -126,6 +126,9 @@ MATRIX: dict[str, Route] = {
     # only the CSRF token: no baseline and no hourly cost, as the world's campaign already has (a no-op save)
     "admin.campaign_report_settings": Route("/admin/campaigns/{campaign}/report-settings", get=None,
                                             post=staff(403, 403, Redirect("/admin/campaigns/{campaign}"))),
+    # only the CSRF token: no sender name and no reply-to, as the world's campaign already has (a no-op save)
+    "admin.campaign_sender": Route("/admin/campaigns/{campaign}/sender", get=None,
+                                   post=staff(403, 403, Redirect("/admin/campaigns/{campaign}"))),
     "admin.campaign_test_message": Route("/admin/campaigns/{campaign}/test-message", get=None,
                                          post=staff(403, 403, Redirect("/admin/campaigns/{campaign}"))),
     "admin.invitation_resend": Route("/admin/invitations/{closed_invitation}/resend", get=None,

@@ -64,3 +64,13 @@ class CampaignReportingForm(FlaskForm):
                                validators=[Optional(), NumberRange(min=0, max=100000)])
     currency = StringField("Currency, as people write it (e.g. EUR, £)", validators=[Length(max=12)])
     submit = SubmitField("Save report settings")
+
+
+class CampaignSenderForm(FlaskForm):
+    """Who the campaign's emails come from as people read them, and where replies go."""
+
+    sender_name = StringField("Sender name (a person or team, e.g. Vendor Management Team; empty = as configured)",
+                              validators=[Length(max=120)])
+    reply_to = StringField("Replies go to (an email address; empty = the sending address)",
+                           validators=[Length(max=254)])
+    submit = SubmitField("Save email settings")

@@ -6,7 +6,7 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from app.admin import bp
-from app.admin.forms import CampaignForm, CampaignReportingForm, StakeholderImportForm
+from app.admin.forms import CampaignForm, CampaignReportingForm, CampaignSenderForm, StakeholderImportForm
 from app.auth.access import admin_required
 from app.errors import InvalidInput, InvalidTransition
 from app.extensions import db, limiter
@@ -149,11 +149,17 @@ def campaign_detail(campaign_id: int):
     return _campaign_page(db.get_or_404(Campaign, campaign_id))
 
 
-def _campaign_page(campaign: Campaign, reporting_form: CampaignReportingForm | None = None, status: int = 200):
+def _sender_form(campaign: Campaign, formdata=None) -> CampaignSenderForm:
+    return CampaignSenderForm(formdata=formdata, data={"sender_name": campaign.sender_name or "",
+                                                       "reply_to": campaign.reply_to or ""})
+
+
+def _campaign_page(campaign: Campaign, reporting_form: CampaignReportingForm | None = None, status: int = 200,
+                   sender_form: CampaignSenderForm | None = None):
     waves = campaign_service.waves_newest_first(campaign.id)
     reporting_form = reporting_form or _reporting_form(campaign, waves)
     return render_template("admin/campaign_detail.html", campaign=campaign, waves=waves,
-                           reporting_form=reporting_form,
+                           reporting_form=reporting_form, sender_form=sender_form or _sender_form(campaign),
                            estimate=campaign_service.campaign_time_estimate(campaign),
                            area_rates=campaign_service.area_response_rates(campaign, waves),
                            counts=campaign_service.wave_counts(campaign.id), empty=campaign_service.WaveCounts(),
@@ -180,6 +186,23 @@ def campaign_report_settings(campaign_id: int):
             flash("Report settings saved.", "success")
             return redirect(url_for("admin.campaign_detail", campaign_id=campaign.id))
     return _campaign_page(campaign, form, 422)
+
+
+@bp.post("/campaigns/<int:campaign_id>/sender")
+@admin_required
+def campaign_sender(campaign_id: int):
+    campaign = db.get_or_404(Campaign, campaign_id)
+    form = _sender_form(campaign, request.form)
+    if form.validate():
+        try:
+            campaign_service.save_sender_settings(campaign, sender_name=form.sender_name.data,
+                                                  reply_to=form.reply_to.data)
+        except InvalidInput as error:
+            apply_errors(form, error)
+        else:
+            flash("Email settings saved.", "success")
+            return redirect(url_for("admin.campaign_detail", campaign_id=campaign.id))
+    return _campaign_page(campaign, status=422, sender_form=form)
 
 
 def _signed_in_user_key() -> str:

@@ -96,6 +96,10 @@ class Campaign(db.Model):
     # the currency is plain text as people write it ("EUR", "£").
     hourly_cost: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     currency: Mapped[str | None] = mapped_column(String(12))
+    # Who the campaign's emails come from as people read it (the From display name; the address stays
+    # MAIL_FROM's, which the mail server lets this app send as) and where replies go (None: MAIL_FROM's).
+    sender_name: Mapped[str | None] = mapped_column(String(120))
+    reply_to: Mapped[str | None] = mapped_column(String(254))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import calendar
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Iterable, Sequence
 from zoneinfo import ZoneInfo
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import and_, case, exists, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
@@ -255,6 +257,39 @@ def save_report_settings(campaign: Campaign, *, baseline_wave_id: int | None, ho
     campaign.baseline_wave_id = baseline_wave_id or None
     campaign.hourly_cost = cost
     campaign.currency = currency or None
+    return campaign
+
+
+SENDER_NAME_MAX = 120
+
+
+@unit_of_work
+def save_sender_settings(campaign: Campaign, *, sender_name: str | None, reply_to: str | None) -> Campaign:
+    """Set who the campaign's invitations and reminders come from as people read it (a person or team
+    name shown in From, on the configured sending address) and where replies go (a Reply-To address);
+    empty values fall back to MAIL_FROM. A unit of work."""
+    errors: dict[str, list[str]] = {}
+    name = re.sub(r"\s+", " ", sender_name or "").strip()
+    if any(unicodedata.category(c) in ("Cc", "Cf") for c in name):
+        errors["sender_name"] = ["Write the name without control characters."]
+    elif len(name) > SENDER_NAME_MAX:
+        errors["sender_name"] = [f"Write the name in {SENDER_NAME_MAX} characters or fewer."]
+    address = (reply_to or "").strip()
+    if address:
+        try:
+            checked = validate_email(address, check_deliverability=False)
+        except EmailNotValidError as error:
+            errors["reply_to"] = [f"Give one email address, e.g. vendor-team@example.org ({error})."]
+        else:
+            if checked.ascii_email is None:
+                errors["reply_to"] = ["Give an address with only ASCII characters before the @: these "
+                                      "emails are not sent with SMTPUTF8."]
+            else:
+                address = checked.ascii_email
+    if errors:
+        raise InvalidInput("Please correct the highlighted fields.", errors=errors)
+    campaign.sender_name = name or None
+    campaign.reply_to = address or None
     return campaign
 
 

@@ -209,6 +209,8 @@ class EmailContent:
     subject: str
     context: dict[str, Any]
     invitation_id: int | None = None
+    sender_name: str | None = None  # the campaign's From display name (None: MAIL_FROM as configured)
+    reply_to: str | None = None  # the campaign's Reply-To address (None: no Reply-To header)
 
     @property
     def survey_link(self) -> str:
@@ -228,8 +230,10 @@ def email_content(invitation: Invitation, token: str, settings: MailSettings, *,
                                             invitation.wave.closes_at, name, token, settings)
     outline = invitation_outline(invitation)  # this person's areas and time, as their first screen says
     context.update(areas=outline.area_names, estimate=outline.estimate.wording)
+    campaign = invitation.wave.campaign
     return EmailContent(kind=kind, recipient=recipient, subject=subject, context=context,
-                        invitation_id=invitation.id)
+                        invitation_id=invitation.id, sender_name=campaign.sender_name or None,
+                        reply_to=campaign.reply_to or None)
 
 
 class _WaveDates(Protocol):
@@ -246,6 +250,17 @@ class EmailPreview:
     kind: str
     subject: str
     text: str
+    sender: str = ""  # the From line as mail clients show it
+    reply_to: str | None = None
+
+
+def sender_header(settings: MailSettings, sender_name: str | None):
+    """The From header: the configured MAIL_FROM, or its address under the campaign's sender name. The
+    address never changes, so the mail server's sender checks (SPF, DMARC alignment) see the same one."""
+    if not sender_name:
+        return _constant_header("From", settings.mail_from)
+    address = parseaddr(settings.mail_from)[1]
+    return Address(display_name=one_line(sender_name), addr_spec=address)
 
 
 def email_previews(campaign: Campaign, waves_newest_first: Sequence[Wave], settings: MailSettings,
@@ -264,7 +279,9 @@ def email_previews(campaign: Campaign, waves_newest_first: Sequence[Wave], setti
     for kind in KINDS:
         subject, context = _subject_and_context(kind, campaign, wave.label, wave.closes_at, PREVIEW_NAME,
                                                 PREVIEW_TOKEN, settings)
-        previews.append(EmailPreview(kind, subject, templates.get_template(f"email/{kind}.txt").render(context)))
+        previews.append(EmailPreview(kind, subject, templates.get_template(f"email/{kind}.txt").render(context),
+                                     sender=str(sender_header(settings, campaign.sender_name)),
+                                     reply_to=campaign.reply_to or None))
     return previews
 
 
@@ -299,7 +316,9 @@ def render_email(content: EmailContent, settings: MailSettings, now: datetime | 
     context = content.context
     message = EmailMessage(policy=MESSAGE_POLICY)
     message["Subject"] = content.subject
-    message["From"] = _constant_header("From", settings.mail_from)
+    message["From"] = sender_header(settings, content.sender_name)
+    if content.reply_to:
+        message["Reply-To"] = content.reply_to
     message["To"] = Address(display_name=context["name"], addr_spec=content.recipient)
     message["Date"] = format_datetime(now or datetime.now(ZoneInfo(settings.timezone)))
     message["Message-ID"] = make_msgid(domain=_sender_domain(settings.mail_from))
