@@ -181,3 +181,36 @@ def test_comments_pages_never_repeat_a_comment(manager_client, db, survey, campa
     comments = " ".join(" ".join(page.extract_text().split()) for page in reader.pages[-1:])
     assert comments.casefold().count(same.casefold()) == 1
     assert "Slow to answer the phone." in comments
+
+
+def test_no_text_runs_past_the_edge_of_any_page(db, survey, campaign):
+    """Every piece of text the pack draws lies inside its page, measured by matplotlib's own renderer on
+    the pages as built: long area names, comments and example clauses are wrapped or shortened, never cut
+    by the paper's edge."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
+
+    start = datetime(2026, 4, 10, 9, tzinfo=timezone.utc)
+    long_comment = ("The VPN keeps dropping every afternoon and nobody told us why; " * 3).strip()
+    seed_wave(db, survey, campaign, "2026-Q2", [3, 3, 4, 2, 3, 3], opens_at=start)
+    seed_wave(db, survey, campaign, "2026-Q3", [2, 2, 3, 2, 2, 2], opens_at=start + timedelta(days=91),
+              comments={i: long_comment + f" ({i})" for i in range(6)})
+    db.session.execute(update(Answer).where(Answer.text.is_not(None)).values(shareable=True))
+    db.session.commit()
+    scope = resolve_scope(provider_id=campaign.provider_id, campaign_id=campaign.id, first_wave_id=None,
+                          last_wave_id=None, department=None)
+    outside = []
+    with charts.chart_style():
+        pages = list(pack_pages(scope, PackMeta(generated_at=datetime.now(timezone.utc), prepared_by="test")))
+        assert len(pages) >= 6
+        for number, fig in enumerate(pages, start=1):
+            renderer = FigureCanvasAgg(fig).get_renderer()
+            fig.draw(renderer)
+            page = fig.bbox
+            for text in fig.findobj(Text):
+                if not text.get_visible() or not text.get_text().strip():
+                    continue
+                box = text.get_window_extent(renderer)
+                if box.x0 < page.x0 - 1 or box.x1 > page.x1 + 1 or box.y0 < page.y0 - 1 or box.y1 > page.y1 + 1:
+                    outside.append((number, text.get_text()[:40], [round(v) for v in box.extents]))
+    assert not outside, outside
