@@ -116,13 +116,18 @@ def app(request, tmp_path_factory):
 
 @pytest.fixture
 def db(app):
-    """The database, inside an app context, emptied again after the test."""
+    """The database, inside an app context, emptied again after the test. Cached reports are forgotten on
+    both sides: they describe some test's rows, and ids repeat from one emptied database to the next."""
+    from app.services.reporting.cache import clear_cache
+
     with app.app_context():
+        clear_cache()
         yield _db
         _db.session.rollback()
         empty_all_tables()
         _db.session.remove()
         limiter.reset()  # rate-limit counters live in memory for the whole session otherwise
+        clear_cache()
 
 
 @pytest.fixture

@@ -11,13 +11,6 @@ from tests.factories import extract_csrf, login, make_user, make_wave
 from tests.reporting_seed import NEGATIVE, AreaAnswers, add_wave, make_reporting_campaign, story
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    reporting.clear_cache()
-    yield
-    reporting.clear_cache()
-
-
 @pytest.fixture
 def seeded(db, survey):
     return story(survey)

@@ -19,7 +19,6 @@ from html.parser import HTMLParser
 
 import pytest
 
-from app.services import reporting
 from app.services.catalog import latest_definition
 from app.services.exports import KINDS
 from tests.conftest import REPO_ROOT
@@ -29,13 +28,6 @@ from tests.reporting_seed import make_reporting_campaign
 # The measure a kind of question feeds, as the dashboard names it ("3.2 working hours lost per respondent").
 KIND_MEASURES = {"hours": "hours lost", "nps": "happiness"}
 DEFINITIONS = sorted(path.stem for path in (REPO_ROOT / "surveys").glob("*.yaml"))
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    reporting.clear_cache()
-    yield
-    reporting.clear_cache()
 
 
 class _Text(HTMLParser):

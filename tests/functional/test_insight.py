@@ -12,7 +12,6 @@ from pypdf import PdfReader
 from sqlalchemy import select, update
 
 from app.models import Answer
-from app.services import reporting
 from app.services.comment_scores import Thresholds, rescore_comments
 from app.services.reporting.aspects import area_aspects
 from app.services.reporting.scope import resolve_scope
@@ -28,13 +27,6 @@ INCIDENT = ["VPN keeps dropping every afternoon and nobody told us why.",
             "The VPN keeps dropping, terrible.", "No updates during the outage, we were in the dark.",
             "VPN keeps dropping since the change.", "Another outage this week, unacceptable.",
             "Wi-Fi has been unusable for weeks.", "vpn keeps dropping all day", "Outages every week now."]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    reporting.clear_cache()
-    yield
-    reporting.clear_cache()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from sqlalchemy import insert, select
 
 from app.models import Invitation
 from app.models.campaign import invitation_area
-from app.services import reporting, review_pack
+from app.services import review_pack
 from app.services.reporting.reports import area_report
 from app.services.reporting.scope import resolve_scope
 from tests.factories import extract_csrf
@@ -20,13 +20,6 @@ from tests.reporting_seed import AreaAnswers, add_wave, make_reporting_campaign
 
 HOURS = [1.0, 2.0, 3.0, 4.0, 5.0] * 2  # 10 respondents, 30 hours
 INVITED = 40
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    reporting.clear_cache()
-    yield
-    reporting.clear_cache()
 
 
 def _ask_everyone_about(db, wave, area):

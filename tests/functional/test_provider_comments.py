@@ -8,18 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from app.models import Answer
-from app.services import reporting
 from app.services.catalog import latest_definition
 from tests.factories import extract_csrf
 from tests.question_seed import COMMENT, PROVIDER_COMMENT, answer_every_question
 from tests.reporting_seed import make_reporting_campaign
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    reporting.clear_cache()
-    yield
-    reporting.clear_cache()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from datetime import datetime, timezone
 import pytest
 from pypdf import PdfReader
 
-from app.services import reporting
 from app.services.catalog import latest_definition
 from app.services.reporting.relationship import relationship_report
 from app.services.reporting.scope import resolve_scope
@@ -18,13 +17,6 @@ from tests.question_seed import answer_every_question
 from tests.reporting_seed import make_reporting_campaign
 
 QUESTIONS = ("partnership", "proactivity", "account_management")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    reporting.clear_cache()
-    yield
-    reporting.clear_cache()
 
 
 @pytest.fixture

@@ -7,18 +7,10 @@ import io
 
 import pytest
 
-from app.services import reporting
 from app.services.catalog import latest_definition
 from tests.factories import login, make_user
 from tests.question_seed import PROVIDER_COMMENT, answer_every_question
 from tests.reporting_seed import make_reporting_campaign
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    reporting.clear_cache()
-    yield
-    reporting.clear_cache()
 
 
 @pytest.fixture

@@ -1,22 +1,12 @@
 """Comment list and the manager's writes on comments: small groups stay hidden, corrections and sharing show."""
 from __future__ import annotations
 
-import pytest
-
 from app.models import Answer
 from app.services.comments import CommentFilter, correct_label, list_comments, set_shareable
-from app.services.reporting.cache import clear_cache
 from app.services.reporting.reports import overview
 from app.services.reporting.scope import resolve_scope
 from tests.factories import make_user
 from tests.reporting_seed import NEGATIVE, story
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    clear_cache()
-    yield
-    clear_cache()
 
 
 def _scope(seeded):

@@ -6,20 +6,12 @@ import pytest
 from scipy import stats as sp
 
 from app.extensions import db as _db
-from app.services.reporting.cache import clear_cache
 from app.services.reporting.reports import overview, summary_rows
 from app.services.reporting.scope import resolve_scope
 from app.services.reporting.scores import area_wave_table, waves_below_target, year_before
 from app.services.reporting.scope import WaveRef
 from app.services.stats import WELCH_T_TEST
 from tests.reporting_seed import AreaAnswers, add_wave, make_reporting_campaign
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    clear_cache()
-    yield
-    clear_cache()
 
 
 LAST_YEAR = [2, 3] * 6  # mean 2.5

@@ -6,18 +6,10 @@ import random
 import pytest
 from scipy import stats as sp
 
-from app.services import reporting
 from app.services.reporting import drivers
 from app.services.reporting.scope import resolve_scope
 from tests.question_seed import answer_every_question
 from tests.reporting_seed import make_reporting_campaign
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    reporting.clear_cache()
-    yield
-    reporting.clear_cache()
 
 
 def _expand(joint):

@@ -7,20 +7,12 @@ from sqlalchemy import select, update
 
 from app.extensions import db as _db
 from app.models import Answer, Question
-from app.services import reporting
 from app.services.comments import PROVIDER_AS_A_WHOLE, CommentFilter, list_comments
 from app.services.reporting.relationship import has_provider_questions, relationship_report
 from app.services.reporting.scope import resolve_scope
 from app.services.stats import mean_estimate
 from tests.question_seed import PROVIDER_COMMENT, answer_every_question
 from tests.reporting_seed import make_reporting_campaign
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    reporting.clear_cache()
-    yield
-    reporting.clear_cache()
 
 
 def _scores(wave, code):

@@ -6,20 +6,13 @@ import math
 import pytest
 from scipy import stats as sp
 
-from app.services.reporting.cache import clear_cache, data_version
+from app.services.reporting.cache import data_version
 from app.services.reporting.departments import departments
 from app.services.reporting.reports import area_report, overview, summary_rows
 from app.services.reporting.scope import default_campaign, resolve_scope
 from app.services.reporting.scores import area_wave_table, department_breakdown
 from app.services.stats import HAPPINESS_Z_TEST, WELCH_T_TEST
 from tests.reporting_seed import AreaAnswers, add_wave, make_reporting_campaign, story
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    clear_cache()
-    yield
-    clear_cache()
 
 
 def _scope(seeded, **filters):
