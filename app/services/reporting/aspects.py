@@ -238,7 +238,8 @@ def area_aspects(scope: Scope, area_id: int, *, wave: WaveRef | None = None, for
                 previous_share=prior[0] / len(before) if prior else None,
                 previous_net=100 * (prior[1] - prior[2]) / prior[0] if prior and prior[0] else None,
                 p_value=p, moved=significant, examples=_examples(now, aspect, for_provider, shown)))
-        terms = _emerging(scope, area.id, earlier, [c.text for c in now[:EMERGING_SAMPLE]], for_provider) \
+        read = {previous.id: before} if previous else {}  # the previous wave was read above: not again
+        terms = _emerging(scope, area.id, earlier, [c.text for c in now[:EMERGING_SAMPLE]], for_provider, read) \
             if emerging else ()
         return AspectSummary(area, wave, previous, len(now), len(before) if before_ok else None, tuple(rows),
                              terms, withheld=False, by_department=False, min_group_size=scope.min_group_size)
@@ -247,12 +248,15 @@ def area_aspects(scope: Scope, area_id: int, *, wave: WaveRef | None = None, for
 
 
 def _emerging(scope: Scope, area_id: int, earlier: Sequence[WaveRef], now: list[str],
-              for_provider: bool) -> tuple[EmergingItem, ...]:
+              for_provider: bool, read: dict[int, list[_Comment]]) -> tuple[EmergingItem, ...]:
     """Terms whose share of the area's comments this wave differs from the earlier waves by more than
     chance (`app.services.emerging`). Earlier waves under the minimum group size are left out."""
     previous = []
     for earlier_wave in earlier:
-        texts = [c.text for c in _comments(scope, area_id, earlier_wave.id, for_provider)[:EMERGING_SAMPLE]]
+        comments = read.get(earlier_wave.id)
+        if comments is None:
+            comments = _comments(scope, area_id, earlier_wave.id, for_provider)
+        texts = [c.text for c in comments[:EMERGING_SAMPLE]]
         if scope.reportable(len(texts)):
             previous.append(texts)
     if not previous:
