@@ -209,20 +209,40 @@ def emerging_terms(current: Sequence[str], previous: Sequence[Sequence[str]], *,
     Rising terms come first, then falling ones, each by q-value and then by effect size (log2 ratio of shares);
     at most ``max_terms``. Empty when either side has no comments.
     """
+    return emerging_from_counts(term_counts(current), [term_counts(wave) for wave in previous], fdr=fdr,
+                                min_comments=min_comments, max_terms=max_terms)
+
+
+@dataclass(frozen=True)
+class TermCounts:
+    """How many of a set of comments contain each term (`comment_terms`), and how many comments there were:
+    all the test needs of a wave, so a closed wave's can be kept instead of its comments."""
+
+    comments: int
+    terms: Counter[str]
+
+
+def term_counts(comments: Sequence[str]) -> TermCounts:
+    counter: Counter[str] = Counter()
+    _count_into(comments, counter)
+    return TermCounts(len(comments), counter)
+
+
+def emerging_from_counts(current: TermCounts, previous: Sequence[TermCounts], *, fdr: float = 0.05,
+                         min_comments: int = 5, max_terms: int = 8) -> list[EmergingTerm]:
+    """`emerging_terms` from each wave's term counts (the earlier waves' most recent last)."""
     if not 0 < fdr < 1:
         raise ValueError(f"fdr must be between 0 and 1, got {fdr}")
-    total_now = len(current)
-    total_before = sum(len(wave) for wave in previous)
+    total_now = current.comments
+    total_before = sum(wave.comments for wave in previous)
     if total_now == 0 or total_before == 0:
         return []
 
-    now: Counter[str] = Counter()
-    _count_into(current, now)
+    now = current.terms
     before: Counter[str] = Counter()
-    last: Counter[str] = Counter()
-    for wave in previous[:-1]:
-        _count_into(wave, before)
-    _count_into(previous[-1], before, last)
+    for wave in previous:
+        before.update(wave.terms)
+    last = previous[-1].terms
 
     tested = [t for t, k in now.items() if k + before.get(t, 0) >= min_comments]
     tested += [t for t, k in before.items() if k >= min_comments and t not in now]
@@ -236,7 +256,7 @@ def emerging_terms(current: Sequence[str], previous: Sequence[Sequence[str]], *,
     counts_before = [before[t] for t in tested]
     g2, p, q = _keyness(counts_now, counts_before, total_now, total_before, tests)
 
-    last_wave_known = len(previous[-1]) > 0
+    last_wave_known = previous[-1].comments > 0
     found = [
         EmergingTerm(term=t, comments_now=counts_now[i], total_now=total_now, comments_before=counts_before[i],
                      total_before=total_before, g2=g2[i], p_value=p[i], q_value=q[i],

@@ -22,7 +22,7 @@ from app.services import emerging
 from app.services.aspects import TAXONOMY
 from app.services.disclosure import mask_personal_details
 from app.services.reporting.answers import in_groups, reportable_groups
-from app.services.reporting.cache import cached, data_version
+from app.services.reporting.cache import cached, cached_by_wave, data_version
 from app.services.reporting.scope import AreaRef, Scope, WaveRef
 
 MAX_COMMENTS = 5000  # per wave and area, newest first: the cost of a page does not grow with the data
@@ -136,6 +136,28 @@ def _counts(comments: Sequence[_Comment]) -> dict[str, list[int]]:
     return counts
 
 
+def _wave_key(scope: Scope, kind: str, area_id: int, shareable_only: bool) -> tuple:
+    """What a wave's comment reading depends on besides the wave's own version: which comments (questions,
+    area, shareable only) and which groups may be read (the satisfaction question and the minimum group)."""
+    return (kind, area_id, shareable_only, scope.comment_question_ids,
+            scope.satisfaction.code if scope.satisfaction else None, scope.min_group_size)
+
+
+def _kept_counts(scope: Scope, area_id: int, wave_ids: Sequence[int],
+                 shareable_only: bool) -> dict[int, tuple[int, dict[str, list[int]]]]:
+    """wave -> (comments read, aspect counts), kept per wave: an earlier wave's comments are read once, not
+    on every page load while the current wave receives responses."""
+    def count(missing: list[int]) -> dict[int, tuple[int, dict[str, list[int]]]]:
+        result = {}
+        for wave_id in missing:
+            comments = _comments(scope, area_id, wave_id, shareable_only)
+            result[wave_id] = (len(comments), _counts(comments))
+        return result
+
+    kept = cached_by_wave(_wave_key(scope, "aspect-counts", area_id, shareable_only), list(wave_ids), count)
+    return {wave_id: value for wave_id, value in kept.items() if value is not None}
+
+
 def _change_p(now: list[int], total_now: int, before: list[int] | None, total_before: int) -> float | None:
     """The smaller p of two tests, doubled (Bonferroni): did the share mentioning it change (Fisher's exact
     test), did the sentiment of those mentions change (Mann-Whitney on -1/0/+1)?"""
@@ -219,12 +241,13 @@ def area_aspects(scope: Scope, area_id: int, *, wave: WaveRef | None = None, for
         if not scope.reportable(len(now)):
             return AspectSummary(area, wave, previous, len(now), None, (), (), withheld=True, by_department=False,
                                  min_group_size=scope.min_group_size)
-        before = _comments(scope, area.id, previous.id, for_provider) if previous else []
-        before_ok = previous is not None and scope.reportable(len(before))
-        counts, before_counts = _counts(now), _counts(before) if before_ok else {}
+        read_before, counted_before = _kept_counts(scope, area.id, [previous.id], for_provider)[previous.id] \
+            if previous else (0, {})
+        before_ok = previous is not None and scope.reportable(read_before)
+        counts, before_counts = _counts(now), counted_before if before_ok else {}
         aspects = sorted(counts, key=lambda a: (-counts[a][0], TAXONOMY.name(a)))
         p_values = [_change_p(counts[a], len(now), before_counts.get(a, [0, 0, 0]) if before_ok else None,
-                              len(before)) for a in aspects]
+                              read_before) for a in aspects]
         moved = _benjamini_hochberg(p_values)
         rows = []
         shown: set[str] = set()  # example clauses already given to an aspect of this area
@@ -235,35 +258,36 @@ def area_aspects(scope: Scope, area_id: int, *, wave: WaveRef | None = None, for
                 aspect=aspect, name=TAXONOMY.name(aspect), description=TAXONOMY.aspects[aspect].description,
                 mentions=mentions, share=mentions / len(now), positive=positive, negative=negative,
                 previous_mentions=prior[0] if prior else None,
-                previous_share=prior[0] / len(before) if prior else None,
+                previous_share=prior[0] / read_before if prior else None,
                 previous_net=100 * (prior[1] - prior[2]) / prior[0] if prior and prior[0] else None,
                 p_value=p, moved=significant, examples=_examples(now, aspect, for_provider, shown)))
-        read = {previous.id: before} if previous else {}  # the previous wave was read above: not again
-        terms = _emerging(scope, area.id, earlier, [c.text for c in now[:EMERGING_SAMPLE]], for_provider, read) \
+        terms = _emerging(scope, area.id, earlier, [c.text for c in now[:EMERGING_SAMPLE]], for_provider) \
             if emerging else ()
-        return AspectSummary(area, wave, previous, len(now), len(before) if before_ok else None, tuple(rows),
+        return AspectSummary(area, wave, previous, len(now), read_before if before_ok else None, tuple(rows),
                              terms, withheld=False, by_department=False, min_group_size=scope.min_group_size)
 
     return cached(("aspects", scope, area.id, wave.id, for_provider, emerging, data_version(wave_ids)), compute)
 
 
 def _emerging(scope: Scope, area_id: int, earlier: Sequence[WaveRef], now: list[str],
-              for_provider: bool, read: dict[int, list[_Comment]]) -> tuple[EmergingItem, ...]:
+              for_provider: bool) -> tuple[EmergingItem, ...]:
     """Terms whose share of the area's comments this wave differs from the earlier waves by more than
-    chance (`app.services.emerging`). Earlier waves under the minimum group size are left out."""
-    previous = []
-    for earlier_wave in earlier:
-        comments = read.get(earlier_wave.id)
-        if comments is None:
-            comments = _comments(scope, area_id, earlier_wave.id, for_provider)
-        texts = [c.text for c in comments[:EMERGING_SAMPLE]]
-        if scope.reportable(len(texts)):
-            previous.append(texts)
+    chance (`app.services.emerging`). Earlier waves under the minimum group size are left out; their term
+    counts are kept per wave, so only this wave's comments are tokenised on each page load."""
+    def count(missing: list[int]) -> dict[int, emerging.TermCounts]:
+        result = {}
+        for wave_id in missing:
+            texts = [c.text for c in _comments(scope, area_id, wave_id, for_provider)[:EMERGING_SAMPLE]]
+            result[wave_id] = emerging.term_counts([mask_personal_details(t) for t in texts] if for_provider
+                                                   else texts)
+        return result
+
+    kept = cached_by_wave(_wave_key(scope, "term-counts", area_id, for_provider), [w.id for w in earlier], count)
+    previous = [kept[w.id] for w in earlier if kept.get(w.id) is not None and scope.reportable(kept[w.id].comments)]
     if not previous:
         return ()
-    found = emerging.emerging_terms([mask_personal_details(t) for t in now] if for_provider else now,
-                                    [[mask_personal_details(t) for t in w] for w in previous] if for_provider
-                                    else previous)
+    found = emerging.emerging_from_counts(
+        emerging.term_counts([mask_personal_details(t) for t in now] if for_provider else now), previous)
     return tuple(EmergingItem(t.term, emerging.describe(t), t.rising, t.comments_now, t.q_value) for t in found)
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import aliased
 from app.extensions import db
 from app.models import Answer, Campaign, Question, Response
 from app.services.disclosure import count_departments
-from app.services.reporting.cache import cached, data_version
+from app.services.reporting.cache import cached, cached_by_wave, data_version
 from app.services.reporting.scope import AreaRef, Scope, WaveRef
 from app.services.stats import MeanEstimate, is_reportable, mean_estimate
 
@@ -125,25 +125,35 @@ def spearman(joint: Joint, confidence: float = 0.95) -> Correlation | None:
 def joint_histograms(wave_ids: list[int], area_id: int, satisfaction_code: str, codes: list[str],
                      department: str | None) -> dict[tuple[int, str], Joint]:
     """(wave, sub-rating code) -> joint histogram with satisfaction, from one grouped query over the answers
-    (a sub-rating and the satisfaction of the same response and area)."""
+    (a sub-rating and the satisfaction of the same response and area). Each wave's histograms are kept under
+    that wave's own version, so a closed wave's are read once."""
     if not wave_ids or not codes:
         return {}
-    sub, sat = aliased(Answer), aliased(Answer)
-    sub_question, sat_question = aliased(Question), aliased(Question)
-    query = (
-        select(sub.wave_id, sub_question.code, sub.score, sat.score, func.count())
-        .join(sub_question, sub_question.id == sub.question_id)
-        .join(sat, (sat.response_id == sub.response_id) & (sat.service_area_id == sub.service_area_id))
-        .join(sat_question, sat_question.id == sat.question_id)
-        .where(sub.wave_id.in_(wave_ids), sub.service_area_id == area_id, sub_question.code.in_(codes),
-               sat_question.code == satisfaction_code, sub.score.is_not(None), sat.score.is_not(None))
-        .group_by(sub.wave_id, sub_question.code, sub.score, sat.score)
-    )
-    if department:
-        query = query.join(Response, Response.id == sub.response_id).where(Response.department == department)
+    codes = sorted(set(codes))
+
+    def count(missing: list[int]) -> dict[int, dict[tuple[int, str], Joint]]:
+        sub, sat = aliased(Answer), aliased(Answer)
+        sub_question, sat_question = aliased(Question), aliased(Question)
+        query = (
+            select(sub.wave_id, sub_question.code, sub.score, sat.score, func.count())
+            .join(sub_question, sub_question.id == sub.question_id)
+            .join(sat, (sat.response_id == sub.response_id) & (sat.service_area_id == sub.service_area_id))
+            .join(sat_question, sat_question.id == sat.question_id)
+            .where(sub.wave_id.in_(missing), sub.service_area_id == area_id, sub_question.code.in_(codes),
+                   sat_question.code == satisfaction_code, sub.score.is_not(None), sat.score.is_not(None))
+            .group_by(sub.wave_id, sub_question.code, sub.score, sat.score)
+        )
+        if department:
+            query = query.join(Response, Response.id == sub.response_id).where(Response.department == department)
+        by_wave: dict[int, dict[tuple[int, str], Joint]] = {}
+        for wave_id, code, x, y, n in db.session.execute(query):
+            by_wave.setdefault(wave_id, {}).setdefault((wave_id, code), {})[(int(x), int(y))] = int(n)
+        return by_wave
+
     joints: dict[tuple[int, str], Joint] = {}
-    for wave_id, code, x, y, count in db.session.execute(query):
-        joints.setdefault((wave_id, code), {})[(int(x), int(y))] = int(count)
+    key = ("joint-histograms", area_id, satisfaction_code, tuple(codes), department)
+    for wave_joints in cached_by_wave(key, list(dict.fromkeys(wave_ids)), count).values():
+        joints.update(wave_joints or {})
     return joints
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Campaign, ScoreTally
 from app.services.disclosure import OTHER_DEPARTMENTS
+from app.services.reporting.cache import cached_by_wave
 from app.services.reporting.departments import Gate, department_counts, department_gate
 from app.services.reporting.scope import AreaRef, Metric, MetricQuestion, Scope, WaveRef
 from app.services.stats import (
@@ -118,23 +119,34 @@ Histograms = dict[tuple[int, int, str], dict[int, int]]  # (wave_id, area_key, q
 
 def histograms(wave_ids: Sequence[int], codes: Sequence[str], department: str | None,
                area_key: int | None = None) -> Histograms:
-    """Answer counts per score of the metric questions, by wave and area, summed from the tallies."""
+    """Answer counts per score of the metric questions, by wave and area, summed from the tallies. Each
+    wave's counts (every area) are kept under that wave's own version (`cached_by_wave`): while the open
+    wave receives responses, only its counts are read again, and every report of the page shares them."""
     if not wave_ids or not codes:
         return {}
-    query = (
-        select(ScoreTally.wave_id, ScoreTally.area_key, ScoreTally.question_code, ScoreTally.score,
-               func.sum(ScoreTally.answer_count))
-        .where(ScoreTally.wave_id.in_(list(wave_ids)), ScoreTally.question_code.in_(list(codes)))
-        .group_by(ScoreTally.wave_id, ScoreTally.area_key, ScoreTally.question_code, ScoreTally.score)
-    )
-    if department:
-        query = query.where(ScoreTally.department == department)
-    if area_key is not None:
-        query = query.where(ScoreTally.area_key == area_key)
+    codes = tuple(sorted(set(codes)))
+
+    def count(missing: list[int]) -> dict[int, Histograms]:
+        query = (
+            select(ScoreTally.wave_id, ScoreTally.area_key, ScoreTally.question_code, ScoreTally.score,
+                   func.sum(ScoreTally.answer_count))
+            .where(ScoreTally.wave_id.in_(missing), ScoreTally.question_code.in_(codes))
+            .group_by(ScoreTally.wave_id, ScoreTally.area_key, ScoreTally.question_code, ScoreTally.score)
+        )
+        if department:
+            query = query.where(ScoreTally.department == department)
+        by_wave: dict[int, Histograms] = {}
+        for wave_id, key, code, score, n in db.session.execute(query):
+            if n:
+                by_wave.setdefault(wave_id, {}).setdefault((wave_id, key, code), {})[int(score)] = int(n)
+        return by_wave
+
     hists: Histograms = {}
-    for wave_id, key, code, score, count in db.session.execute(query):
-        if count:
-            hists.setdefault((wave_id, key, code), {})[int(score)] = int(count)
+    for wave_hists in cached_by_wave(("histograms", codes, department), list(dict.fromkeys(wave_ids)),
+                                     count).values():
+        for key, hist in (wave_hists or {}).items():
+            if area_key is None or key[1] == area_key:
+                hists[key] = hist
     return hists
 
 
