@@ -98,6 +98,10 @@ class _Lexicon:
     patterns: tuple[tuple[re.Pattern[str], float, int], ...]  # regex, polarity, priority
     negator_words: frozenset[str]
     negation_scope: int
+    scope_ends: frozenset[str]
+    unmet_negators: frozenset[str]
+    unmet_exceptions: frozenset[str]
+    unmet_negation: float
     flip_positive: float
     flip_negative: float
     before_shift: float
@@ -215,6 +219,10 @@ def _compile_lexicon(lexicon_text: str) -> _Lexicon:
         patterns=tuple(patterns),
         negator_words=frozenset(_words(data["negation"]["negators"], "negation.negators")),
         negation_scope=int(settings["negation_scope"]),
+        scope_ends=frozenset(_words(data["negation"]["scope_ends"], "negation.scope_ends")),
+        unmet_negators=frozenset(_words(data["negation"]["unmet"], "negation.unmet")),
+        unmet_exceptions=frozenset(_words(data["negation"]["unmet_except"], "negation.unmet_except")),
+        unmet_negation=_polarity(settings["unmet_negation"], "settings.unmet_negation"),
         flip_positive=float(settings["flip_positive"]),
         flip_negative=float(settings["flip_negative"]),
         before_shift=float(settings["before_shift"]),
@@ -340,6 +348,16 @@ def _opinions(text: str, lexicon: _Lexicon, tokens: list[tuple[str, int, int]]) 
         negator_at = intensifier_at = None
         intensity = 1.0
 
+    def lapse(last: int) -> None:
+        # A negated ability with no opinion after it ("can't connect to the VPN", "won't hold charge") is a
+        # complaint in service feedback; other negators lapse silently ("I don't use the portal").
+        nonlocal negator_at
+        if (negator_at is not None and tokens[negator_at][0] in lexicon.unmet_negators and last > negator_at
+                and not any(t[0] in lexicon.unmet_exceptions for t in tokens[negator_at + 1:last + 1])):
+            scored.append(_Opinion(text[tokens[negator_at][1]:tokens[last][2]], lexicon.unmet_negation,
+                                   lexicon.domain_subjectivity, weight, tokens[negator_at][1]))
+        negator_at = None
+
     i = 0
     while i < token_count:
         token = tokens[i][0]
@@ -367,7 +385,8 @@ def _opinions(text: str, lexicon: _Lexicon, tokens: list[tuple[str, int, int]]) 
             if token == "!" and len(scored) > first_in_sentence:
                 scored[-1].polarity = _clamp(scored[-1].polarity * lexicon.exclamation_boost)
             if token in _CLAUSE_ENDS:
-                negator_at = intensifier_at = None
+                lapse(i - 1)
+                intensifier_at = None
                 intensity = 1.0
                 if in_concession:
                     in_concession = False
@@ -385,8 +404,11 @@ def _opinions(text: str, lexicon: _Lexicon, tokens: list[tuple[str, int, int]]) 
             else:
                 if negator_at is not None:
                     words_since_negator += 1
-                    if words_since_negator > lexicon.negation_scope:
-                        negator_at = None
+                    if token in lexicon.scope_ends:
+                        # "wasn't communicated and broke the printers": the negation ends with its clause.
+                        lapse(i - 1)
+                    elif words_since_negator > lexicon.negation_scope:
+                        lapse(i - 1)
                 if intensifier_at is not None:
                     words_since_intensifier += 1
                     if words_since_intensifier > _INTENSIFIER_REACH:
@@ -410,7 +432,8 @@ def _opinions(text: str, lexicon: _Lexicon, tokens: list[tuple[str, int, int]]) 
             intensity *= rule.multiplier
             words_since_intensifier = 0
         else:
-            negator_at = intensifier_at = None
+            lapse(i - 1)
+            intensifier_at = None
             intensity = 1.0
             if rule.concedes or (rule.concedes_at_sentence_start and at_sentence_start):
                 in_concession = True
@@ -424,6 +447,7 @@ def _opinions(text: str, lexicon: _Lexicon, tokens: list[tuple[str, int, int]]) 
         at_sentence_start = False
         i += length
 
+    lapse(token_count - 1)
     return scored
 
 

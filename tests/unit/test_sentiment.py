@@ -200,3 +200,44 @@ def test_lexicon_is_read_once_at_import(monkeypatch) -> None:
     monkeypatch.setattr(sentiment.Path, "read_bytes", refuse)
     monkeypatch.setattr(sentiment.yaml, "safe_load", refuse)
     assert analyze("Outage again").label == "negative"
+
+
+def test_a_negated_ability_with_no_opinion_after_it_is_a_complaint() -> None:
+    assert analyze("Can't attach zip files to emails anymore").label == "negative"
+    assert analyze("The laptop won't hold a charge").label == "negative"
+    # ... but not the writer's own inability to judge, nor a plain "don't".
+    assert analyze("I mostly work remotely so can't really comment").label == "neutral"
+    assert analyze("I don't use the portal").label == "neutral"
+
+
+def test_negation_ends_with_its_clause() -> None:
+    assert analyze("The change wasn't announced and broke our printers").label == "negative"
+    assert analyze("He had never seen it before and fixed it in minutes").label == "positive"
+
+
+def test_what_comes_after_instead_of_was_not_done() -> None:
+    assert analyze("We get workarounds instead of fixes").label == "negative"
+
+
+def test_a_claimed_or_marked_fix_is_not_a_fix() -> None:
+    assert analyze("The VPN issue came back after they said it was fixed").label == "negative"
+    assert analyze("They marked my ticket resolved").label == "negative"
+
+
+def test_action_taken_without_asking_is_a_complaint() -> None:
+    assert analyze("They downgraded the ticket without asking").label == "negative"
+
+
+def test_waits_and_equipment_age_stated_as_facts_are_complaints() -> None:
+    assert analyze("It's been three weeks.").label == "negative"
+    assert analyze("My laptop is 6 years old").label == "negative"
+    assert analyze("Bandwidth at the site is too low").label == "negative"
+    assert analyze("Asked two months ago, still nothing").label == "negative"
+
+
+def test_a_fix_reported_outweighs_the_problem_it_fixed() -> None:
+    assert analyze("They finally fixed the export that was broken").label == "positive"
+
+
+def test_a_request_formula_is_not_praise() -> None:
+    assert analyze("Please kindly update my ticket, still pending").label == "negative"
