@@ -4,6 +4,8 @@
   (availability) and about hearing nothing while it lasted (communication); "vpn keeps dropping" is new.
 - Service Desk: early waves complain about waiting, later ones praise the speed (responsiveness).
 - Every other area: a steady mix over its aspects.
+- The provider as a whole (the deep dive's "What one thing should the provider change?"): suggestions, warmer
+  from those who rate the partnership well.
 """
 from __future__ import annotations
 
@@ -101,6 +103,24 @@ DESK_FAST = (
     "Picked up straight away and fixed in ten minutes.",
     "Quick response and they kept me updated the whole way.",
 )
+
+# The one thing to change about the provider, by how the writer rates the relationship.
+PROVIDER = {
+    "positive": ("Keep the monthly service reviews, they work well.",
+                 "Nothing big, just keep sharing the roadmap with us early.",
+                 "More of the same: the account team listens and follows up."),
+    "neutral": ("Share the service reports with the business units, not only with IT.",
+                "Hold a service review with each department once a year.",
+                "Tell us earlier about planned changes."),
+    "negative": ("Stop closing tickets before the problem is actually solved.",
+                 "Give us one named contact instead of a different person every time.",
+                 "Come to us with improvements instead of waiting for us to complain."),
+}
+
+
+def provider_comment(rng: random.Random, rating: int) -> str:
+    """What one respondent who rates the relationship `rating` (1-5) would change about the provider."""
+    return rng.choice(PROVIDER["positive" if rating >= 4 else "neutral" if rating == 3 else "negative"])
 
 
 def demo_comment(rng: random.Random, area_code: str, wave_index: int, waves: int, satisfaction: int,
