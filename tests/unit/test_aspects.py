@@ -140,3 +140,26 @@ def test_the_shipped_taxonomy_has_plain_names_for_every_aspect():
                                              "availability", "access", "devices", "handoffs", "self_service",
                                              "security_friction", "cost"}
     assert all(a.name[0].isupper() and a.description.endswith(".") for a in aspects.TAXONOMY.aspects.values())
+
+
+def test_nice_names_courtesy_only_when_it_is_about_manner():
+    assert said("The engineer was really nice about it", "end-user-computing") == {"attitude": "positive"}
+    assert "attitude" not in said("Nice clear updates during the outage", "network")
+    assert "attitude" not in said("Would be nice to have a status page", "hosting")
+
+
+def test_performance_words_name_availability():
+    assert said("Network performance degrades every afternoon", "network") == {"availability": "negative"}
+    assert said("The HR portal times out on long claims", "application-support").get("availability") == "negative"
+
+
+def test_not_understanding_is_about_knowledge():
+    assert said("They don't understand our payroll rules", "application-support") == {"knowledge": "negative"}
+
+
+def test_a_ticket_passed_back_or_transferred_is_a_hand_off():
+    assert "handoffs" in said("They just pass it back to the onsite team", "application-support")
+
+
+def test_session_controls_are_security_friction():
+    assert said("Constant re-logins because of the session timeout, annoying", "security") == {"security_friction": "negative"}
