@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from app.caching import CHARTS
@@ -53,6 +53,22 @@ class ChartSpec:
         return digest[:40]
 
 
+# What a picture can show. A chart's data (and so its ETag) carries each value rounded to these places,
+# finer than a pixel of the chart and than any label it prints, so while a large wave takes responses its
+# charts are drawn again only when a line or bar would move, not after every answer. The alt text and the
+# data table beside the picture keep the exact values.
+DRAWN_PLACES = {"satisfaction": 3, "happiness": 1, "hours": 2, "share": 3, "polarity": 3}
+
+
+def _drawn(value: float | None, places: int) -> float | None:
+    return None if value is None else round(value, places)
+
+
+def _drawn_points(points: tuple[charts.TrendPoint, ...], places: int) -> tuple[charts.TrendPoint, ...]:
+    return tuple(replace(p, mean=_drawn(p.mean, places), ci_low=_drawn(p.ci_low, places),
+                         ci_high=_drawn(p.ci_high, places)) for p in points)
+
+
 def _fmt(value: float | None, fmt: str, empty: str) -> str:
     return empty if value is None else fmt.format(value)
 
@@ -88,12 +104,13 @@ def trend_spec(report: AreaReport, metric: Metric) -> ChartSpec:
          _change_text(aw.metric(metric)))
         for p, aw in zip(points, report.series)
     )
+    drawn = _drawn_points(points, DRAWN_PLACES[metric])
     return ChartSpec(
         kind="trend", title=title,
         alt=charts.describe_trend(points, target, title, value_format=value_format),
         table=ChartTable(f"{title}, per wave", ("Wave", "Responses", "Value", "95% interval", "Change"), rows),
-        data=(points, tuple(sorted(kwargs.items()))),
-        figure=lambda: charts.build_trend_figure(points, **kwargs),
+        data=(drawn, tuple(sorted(kwargs.items()))),
+        figure=lambda: charts.build_trend_figure(drawn, **kwargs),
     )
 
 
@@ -125,13 +142,14 @@ def distribution_spec(report: AreaReport, metric: Metric) -> ChartSpec:
                   else tuple(f"{s:.0%}" for s in row) if any(row) else ("—",) * len(scale_labels)))
         for label, row, hidden in zip(labels, shares, suppressed)
     )
+    drawn = tuple(tuple(round(share, DRAWN_PLACES["share"]) for share in row) for row in shares)
     return ChartSpec(
         kind="distribution", title=title,
         alt=charts.describe_distribution(labels, [row if not hidden else [0.0] * len(row)
                                                   for row, hidden in zip(shares, suppressed)], scale_labels, title),
         table=ChartTable(f"{title}: share of answers per wave", ("Wave", *scale_labels), rows),
-        data=(labels, shares, tuple(scale_labels), tuple(sorted(kwargs.items()))),
-        figure=lambda: charts.build_distribution_figure(labels, shares, scale_labels, **kwargs),
+        data=(labels, drawn, tuple(scale_labels), tuple(sorted(kwargs.items()))),
+        figure=lambda: charts.build_distribution_figure(labels, drawn, scale_labels, **kwargs),
     )
 
 
@@ -149,12 +167,14 @@ def sentiment_spec(report: AreaReport) -> ChartSpec:
         for (w, mix), p, s in zip(report.sentiment, polarity, negative)
     )
     kwargs = dict(title=title, suppressed_text=scope.suppression_label)
+    drawn_polarity = tuple(_drawn(p, DRAWN_PLACES["polarity"]) for p in polarity)
+    drawn_negative = tuple(_drawn(s, DRAWN_PLACES["share"]) for s in negative)
     return ChartSpec(
         kind="sentiment", title=title,
         alt=charts.describe_sentiment(labels, polarity, negative, title),
         table=ChartTable(f"{title}, per wave", ("Wave", "Comments", "Mean polarity", "Negative"), rows),
-        data=(labels, polarity, negative, tuple(sorted(kwargs.items()))),
-        figure=lambda: charts.build_sentiment_trend_figure(labels, polarity, negative, **kwargs),
+        data=(labels, drawn_polarity, drawn_negative, tuple(sorted(kwargs.items()))),
+        figure=lambda: charts.build_sentiment_trend_figure(labels, drawn_polarity, drawn_negative, **kwargs),
     )
 
 
@@ -165,7 +185,8 @@ def time_lost_spec(report: AreaReport) -> ChartSpec:
                           suppressed=t.suppressed)
         for t in report.time_lost
     )
-    top = max([p.mean for p in points if p.mean is not None], default=1.0)
+    drawn = _drawn_points(points, DRAWN_PLACES["hours"])
+    top = max([p.mean for p in drawn if p.mean is not None], default=1.0)
     title = f"Working hours lost per respondent: {report.area.name}"
     kwargs = dict(target=None, scale=(0, max(1.0, round(top * 1.25 + 0.5))), title=title,
                   y_label="Hours per respondent", value_format="{:.1f}", suppressed_text=scope.suppression_label,
@@ -175,8 +196,8 @@ def time_lost_spec(report: AreaReport) -> ChartSpec:
         kind="timelost", title=title,
         alt=charts.describe_trend(points, None, "Hours lost per respondent"),
         table=ChartTable(f"{title}, per wave", ("Wave", "Respondents", "Mean hours"), rows),
-        data=(points, tuple(sorted(kwargs.items()))),
-        figure=lambda: charts.build_trend_figure(points, **kwargs),
+        data=(drawn, tuple(sorted(kwargs.items()))),
+        figure=lambda: charts.build_trend_figure(drawn, **kwargs),
     )
 
 
@@ -203,7 +224,7 @@ def reasons_spec(report: AreaReport) -> ChartSpec:
 
 def sparkline_spec(report_series, area, scope: Scope, metric: Metric = "satisfaction") -> ChartSpec:
     values = tuple(aw.metric(metric).value for aw in report_series[-DEFAULT_WAVE_COUNT:])
-    values = tuple(None if v is None else round(v, 4) for v in values)
+    drawn = tuple(_drawn(v, DRAWN_PLACES[metric]) for v in values)
     # A word-sized line is read for its shape: let it fill its height instead of the whole scale.
     scale = None
     target = area.target(metric)
@@ -216,8 +237,8 @@ def sparkline_spec(report_series, area, scope: Scope, metric: Metric = "satisfac
         alt=charts.describe_trend(points, target, title,
                                   value_format="{:.1f}" if metric == "satisfaction" else "{:+.0f}"),
         table=ChartTable(title, ("Wave", "Responses", "Value"), rows),
-        data=(values, target, scale),
-        figure=lambda: charts.build_sparkline_figure(values, target=target, scale=scale),
+        data=(drawn, target, scale),
+        figure=lambda: charts.build_sparkline_figure(drawn, target=target, scale=scale),
     )
 
 
@@ -228,7 +249,7 @@ def heatmap_spec(overview: Overview, metric: Metric = "satisfaction") -> ChartSp
     rows_labels = tuple(row.area.name for row in overview.rows)
     cols = tuple(w.label for w in scope.waves)
     distance = tuple(
-        tuple(None if aw.metric(metric).distance(scale) is None else round(aw.metric(metric).distance(scale), 4)
+        tuple(None if aw.metric(metric).distance(scale) is None else round(aw.metric(metric).distance(scale), DRAWN_PLACES["share"])
               for aw in row.series)
         for row in overview.rows
     )

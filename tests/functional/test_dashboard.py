@@ -125,6 +125,42 @@ def test_unchanged_chart_answers_304_without_body(manager_client, db, survey, se
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
 
 
+def _scale_tallies(db, wave, area, factor: int = 0, add: dict[int, int] | None = None) -> None:
+    """Make the area's satisfaction answers in the wave `factor` times as many, or add some per score, as
+    stored submissions do (the reports read the tallies)."""
+    from app.models import ScoreTally
+
+    for tally in db.session.scalars(db.select(ScoreTally).where(
+            ScoreTally.wave_id == wave.id, ScoreTally.area_key == area.id, ScoreTally.question_code == "satisfaction")):
+        if factor:
+            tally.answer_count *= factor
+        tally.answer_count += (add or {}).get(tally.score, 0)
+    db.session.commit()
+
+
+def test_a_large_waves_chart_is_drawn_again_only_when_its_picture_changes(manager_client, db, seeded):
+    area, wave = seeded.areas[0], seeded.waves[-1]
+    urls = {kind: f"/dashboard/charts/{kind}.svg?area={area.id}&campaign={seeded.campaign.id}"
+            for kind in ("distribution", "trend")}
+    _scale_tallies(db, wave, area, factor=1000)  # 20,000 answers, as at a large organisation
+
+    def etags() -> dict[str, str]:
+        return {kind: manager_client.get(url).headers["ETag"] for kind, url in urls.items()}
+
+    before = etags()
+    _scale_tallies(db, wave, area, add={5: 1})  # one more answer moves each share by 0.005 percentage points
+    after_one = etags()
+    assert after_one["distribution"] == before["distribution"]
+    assert manager_client.get(urls["distribution"], headers={"If-None-Match": before["distribution"]}).status_code == 304
+    assert after_one["trend"] != before["trend"]  # the trend prints n under each wave: one more answer shows
+    page = manager_client.get(f"/dashboard/areas/{area.id}?campaign={seeded.campaign.id}").get_data(as_text=True)
+    assert "55%" not in page
+    _scale_tallies(db, wave, area, add={4: 2000})  # a tenth more answers, all 4 out of 5: the bars move
+    assert etags()["distribution"] != before["distribution"]
+    page = manager_client.get(f"/dashboard/areas/{area.id}?campaign={seeded.campaign.id}").get_data(as_text=True)
+    assert "55%" in page  # the data table beside the picture: 12,000 of 22,001 answers gave 4
+
+
 @pytest.mark.parametrize("kind", ["trend", "distribution", "sentiment", "timelost", "reasons", "sparkline", "heatmap"])
 def test_every_chart_kind_renders(manager_client, seeded, kind):
     response = manager_client.get(f"/dashboard/charts/{kind}.svg?area={seeded.areas[0].id}&metric=happiness")
