@@ -29,7 +29,17 @@ class StakeholderImportForm(FlaskForm):
     submit = SubmitField("Import")
 
 
-class CampaignForm(FlaskForm):
+class SenderFields:
+    """Who a campaign's emails come from as people read them, and where replies go: asked when the campaign is
+    created and changed on its page."""
+
+    sender_name = StringField("Sender name (a person or team, e.g. Vendor Management Team; empty = as configured)",
+                              validators=[Length(max=120)])
+    reply_to = StringField("Replies go to (an email address; empty = the sending address)",
+                           validators=[Length(max=254)])
+
+
+class CampaignForm(SenderFields, FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
     provider_id = SelectField("Provider", coerce=int, validators=[InputRequired()])
     definition_id = SelectField("Survey", coerce=int, validators=[InputRequired()])
@@ -66,11 +76,7 @@ class CampaignReportingForm(FlaskForm):
     submit = SubmitField("Save report settings")
 
 
-class CampaignSenderForm(FlaskForm):
+class CampaignSenderForm(SenderFields, FlaskForm):
     """Who the campaign's emails come from as people read them, and where replies go."""
 
-    sender_name = StringField("Sender name (a person or team, e.g. Vendor Management Team; empty = as configured)",
-                              validators=[Length(max=120)])
-    reply_to = StringField("Replies go to (an email address; empty = the sending address)",
-                           validators=[Length(max=254)])
     submit = SubmitField("Save email settings")

@@ -121,7 +121,8 @@ def campaign_new():
                 anonymity=form.anonymity.data, min_group_size=form.min_group_size.data,
                 fatigue_days=form.fatigue_days.data, areas_per_person=form.areas_per_person.data,
                 audience_departments=(form.audience_departments.data or "").split(","),
-                audience_area_codes=form.audience_area_codes.data or [])
+                audience_area_codes=form.audience_area_codes.data or [],
+                sender_name=form.sender_name.data, reply_to=form.reply_to.data)
         except InvalidInput as error:
             apply_errors(form, error)
             status = 422

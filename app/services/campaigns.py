@@ -160,12 +160,14 @@ def create_campaign(*, name: str, provider_id: int, definition_id: int, anchor_d
                     reminder_days: Sequence[int] = (), anonymity: str = "confidential", min_group_size: int = 5,
                     fatigue_days: int = 0, audience_departments: Sequence[str] = (),
                     audience_area_codes: Sequence[str] = (), area_codes: Sequence[str] | None = None,
-                    areas_per_person: int | None = None) -> Campaign:
+                    areas_per_person: int | None = None, sender_name: str | None = None,
+                    reply_to: str | None = None) -> Campaign:
     """Validate and create a campaign with its first scheduled wave(s). A unit of work.
 
     `area_codes` are the service areas the survey asks about (default: the provider's active areas);
     `audience_area_codes` narrow who is invited to people who use those areas; `areas_per_person` (K)
-    asks each person about at most K of the areas they use (`app.services.sampling`).
+    asks each person about at most K of the areas they use (`app.services.sampling`); `sender_name` and
+    `reply_to` are checked and stored as `save_sender_settings` does.
     """
     errors: dict[str, list[str]] = {}
     name = (name or "").strip()
@@ -197,6 +199,7 @@ def create_campaign(*, name: str, provider_id: int, definition_id: int, anchor_d
         errors["fatigue_days"] = ["Use 0 (no limit) or more days."]
     if areas_per_person is not None and areas_per_person < 1:
         errors["areas_per_person"] = ["Ask about at least one area, or leave it empty to ask about all."]
+    sender_name, reply_to = _checked_sender(sender_name, reply_to, errors)
     audience_codes = sorted({c.strip() for c in audience_area_codes if c.strip()})
     known = set(db.session.scalars(select(ServiceArea.code).where(ServiceArea.code.in_(audience_codes))))
     if set(audience_codes) - known:
@@ -220,7 +223,7 @@ def create_campaign(*, name: str, provider_id: int, definition_id: int, anchor_d
         anchor_date=anchor_date, window_days=window_days, reminder_days=reminders, anonymity=anonymity,
         min_group_size=min_group_size, fatigue_days=fatigue_days, areas_per_person=areas_per_person,
         audience_departments=sorted({d.strip() for d in audience_departments if d.strip()}),
-        audience_area_codes=audience_codes, service_areas=areas,
+        audience_area_codes=audience_codes, service_areas=areas, sender_name=sender_name, reply_to=reply_to,
     )
     db.session.add(campaign)
     db.session.flush()
@@ -263,12 +266,10 @@ def save_report_settings(campaign: Campaign, *, baseline_wave_id: int | None, ho
 SENDER_NAME_MAX = 120
 
 
-@unit_of_work
-def save_sender_settings(campaign: Campaign, *, sender_name: str | None, reply_to: str | None) -> Campaign:
-    """Set who the campaign's invitations and reminders come from as people read it (a person or team
-    name shown in From, on the configured sending address) and where replies go (a Reply-To address);
-    empty values fall back to MAIL_FROM. A unit of work."""
-    errors: dict[str, list[str]] = {}
+def _checked_sender(sender_name: str | None, reply_to: str | None,
+                   errors: dict[str, list[str]]) -> tuple[str | None, str | None]:
+    """A campaign's sender name (whitespace folded) and reply-to address (normalised) as stored, None for empty;
+    what is wrong with either goes into `errors` under its field name."""
     name = re.sub(r"\s+", " ", sender_name or "").strip()
     if any(unicodedata.category(c) in ("Cc", "Cf") for c in name):
         errors["sender_name"] = ["Write the name without control characters."]
@@ -286,10 +287,20 @@ def save_sender_settings(campaign: Campaign, *, sender_name: str | None, reply_t
                                       "emails are not sent with SMTPUTF8."]
             else:
                 address = checked.ascii_email
+    return name or None, address or None
+
+
+@unit_of_work
+def save_sender_settings(campaign: Campaign, *, sender_name: str | None, reply_to: str | None) -> Campaign:
+    """Set who the campaign's invitations and reminders come from as people read it (a person or team
+    name shown in From, on the configured sending address) and where replies go (a Reply-To address);
+    empty values fall back to MAIL_FROM. A unit of work."""
+    errors: dict[str, list[str]] = {}
+    name, address = _checked_sender(sender_name, reply_to, errors)
     if errors:
         raise InvalidInput("Please correct the highlighted fields.", errors=errors)
-    campaign.sender_name = name or None
-    campaign.reply_to = address or None
+    campaign.sender_name = name
+    campaign.reply_to = address
     return campaign
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from email.utils import parseaddr
 
 from sqlalchemy import func, select
 
@@ -36,6 +37,7 @@ def test_create_a_campaign(admin_client, db, survey):
     campaign = db.session.scalar(select(Campaign))
     assert (campaign.anonymity, campaign.reminder_days, campaign.audience_departments, campaign.fatigue_days) == \
         ("anonymous", [5, 10], ["Finance", "Sales"], 30)
+    assert campaign.sender_name is None and campaign.reply_to is None, "left empty: the configured sender"
     listing = admin_client.get("/admin/campaigns").get_data(as_text=True)
     assert "Quarterly pulse" in listing and "Northwind IT" in listing
 
@@ -54,6 +56,48 @@ def test_invalid_input_is_422_and_keeps_what_was_typed(admin_client, db, survey)
     missing = admin_client.post("/admin/campaigns/new", data={
         **form_values(survey, provider, anchor_date=""), "csrf_token": extract_csrf(page)})
     assert missing.status_code == 422 and "Give the date of the first wave." in missing.get_data(as_text=True)
+    assert db.session.scalar(select(Campaign)) is None
+
+
+def test_a_new_campaign_is_created_with_its_sender_name_and_reply_to(admin_client, app, db, survey):
+    provider = make_provider("Northwind IT")
+    make_area(provider, code="service-desk")
+    page = admin_client.get("/admin/campaigns/new").get_data(as_text=True)
+    assert "Who the emails come from" in page and "show this name as their sender" in page
+    assert 'name="sender_name"' in page and 'name="reply_to"' in page
+    response = admin_client.post("/admin/campaigns/new", data={
+        **form_values(survey, provider, sender_name="  Vendor Management\n Team ", reply_to="Vendor-Team@Example.ORG"),
+        "csrf_token": extract_csrf(page)})
+    assert response.status_code == 302
+    campaign = db.session.scalar(select(Campaign))
+    assert (campaign.sender_name, campaign.reply_to) == ("Vendor Management Team", "Vendor-Team@example.org")
+    detail = admin_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'value="Vendor Management Team"' in detail and 'value="Vendor-Team@example.org"' in detail
+    previews = detail.split('id="email-preview"')[1]
+    address = parseaddr(app.config["MAIL_FROM"])[1]
+    assert previews.count(f"Vendor Management Team &lt;{address}&gt;") == 2  # invitation and reminder
+    assert previews.count("Reply-To:</span> Vendor-Team@example.org") == 2
+
+
+def test_a_new_campaign_with_an_invalid_reply_to_is_refused_keeping_what_was_typed(admin_client, db, survey):
+    provider = make_provider("Northwind IT")
+    make_area(provider)
+    page = admin_client.get("/admin/campaigns/new").get_data(as_text=True)
+    response = admin_client.post("/admin/campaigns/new", data={
+        **form_values(survey, provider, name="Typed name", sender_name="Vendor Team", reply_to="not an address"),
+        "csrf_token": extract_csrf(page)})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Give one email address, e.g. vendor-team@example.org" in html
+    assert 'value="Vendor Team"' in html and 'value="not an address"' in html and 'value="Typed name"' in html
+    # refused with the other fields' mistakes at once, and by the form's own length limit
+    both = admin_client.post("/admin/campaigns/new", data={
+        **form_values(survey, provider, reminder_days="3, 20", reply_to="two@example.org, three@example.org"),
+        "csrf_token": extract_csrf(page)}).get_data(as_text=True)
+    assert "Reminder days must fall inside the window" in both and "Give one email address" in both
+    too_long = admin_client.post("/admin/campaigns/new", data={
+        **form_values(survey, provider, sender_name="x" * 121), "csrf_token": extract_csrf(page)})
+    assert too_long.status_code == 422
     assert db.session.scalar(select(Campaign)) is None
 
 
