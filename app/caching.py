@@ -8,7 +8,7 @@ and computes afresh.
 
 | cache | keeps | key | emptied |
 | --- | --- | --- | --- |
-| `REPORTS` | dashboard, scorecard and export figures, and the per-wave parts they are built from | a whole report: its kind, its `Scope`, the data version of its waves (tally rows and answers tallied) and the edit generations of those waves; a per-wave part (`reporting.cache.cached_by_wave`): its kind, what it was asked for and that one wave's own version, so a closed wave's parts are reused while the open wave receives responses | after `REPORT_SECONDS`; an edit moves only its waves' generation (`register_cache_invalidation`), `clear_cache()` all of them |
+| `REPORTS` | dashboard, scorecard and export figures, and the per-wave parts they are built from | a whole report: its kind, its `Scope`, the data version of its waves (tally rows and answers tallied) and the edit generations of those waves; a per-wave part (`reporting.cache.cached_by_wave`): its kind, what it was asked for and that one wave's own version, so a closed wave's parts are reused while the open wave receives responses (a part no response changes, the invitations delivered per area, by that wave's edit generations alone: kept while it takes responses) | after `REPORT_SECONDS`; an edit moves only its waves' generation (`register_cache_invalidation`), `clear_cache()` all of them |
 | `CHARTS` | rendered SVG charts, shared through Redis | the chart spec's ETag, a hash of everything it draws | never stale: least recently used go first |
 | `DEFINITIONS` | survey definitions with their questions | (definition id, checksum, load time): a version is never edited | least recently used |
 | `LAYOUTS` | survey layouts | (definition key, the areas asked) | least recently used |

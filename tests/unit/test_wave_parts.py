@@ -16,18 +16,20 @@ from app.services.tallies import rebuild_wave_tallies
 from tests.reporting_seed import AreaAnswers, add_wave, make_reporting_campaign
 
 
-def _answer_open_wave(wave, area, survey, hours: float) -> None:
-    """One more respondent in the open wave, stored with its tally as a submission stores it."""
+def _answer_open_wave(wave, area, survey, hours: float, *, as_submitted: bool = False) -> None:
+    """One more respondent in the open wave, stored with its tally; `as_submitted` writes through the
+    session's connection as `responses.submit` does (no edit generation moves: only the tally tells)."""
     questions = {q.code: q.id for q in db.session.scalars(select(Question).where(
         Question.definition_id == survey.id))}
     response_id = uuid.uuid4()
-    db.session.execute(insert(Response), [{"id": response_id, "wave_id": wave.id, "department": "Finance",
-                                           "submitted_at": wave.opens_at + timedelta(hours=2)}])
-    db.session.execute(insert(Answer), [
+    write = db.session.connection().execute if as_submitted else db.session.execute
+    write(insert(Response), [{"id": response_id, "wave_id": wave.id, "department": "Finance",
+                              "submitted_at": wave.opens_at + timedelta(hours=2)}])
+    write(insert(Answer), [
         {"response_id": response_id, "wave_id": wave.id, "question_id": questions["satisfaction"],
-         "service_area_id": area.id, "score": 1, "shareable": False},
+         "service_area_id": area.id, "score": 1, "hours": None, "shareable": False},
         {"response_id": response_id, "wave_id": wave.id, "question_id": questions["time_lost"],
-         "service_area_id": area.id, "hours": hours, "shareable": False},
+         "service_area_id": area.id, "score": None, "hours": hours, "shareable": False},
     ])
     rebuild_wave_tallies(wave.id)
     db.session.commit()
@@ -50,6 +52,24 @@ def test_a_closed_waves_part_is_computed_once_and_the_open_waves_after_each_resp
     _answer_open_wave(live, area, survey, hours=7.0)
     cached_by_wave(key, [closed.id, live.id], compute)
     assert asked == [sorted([closed.id, live.id]), [live.id]]
+
+
+def test_a_part_no_response_changes_is_kept_while_the_open_wave_takes_responses_until_an_edit(db, survey):
+    campaign, (area,) = make_reporting_campaign(survey, area_count=1)
+    live = add_wave(campaign, survey, "W1", {area: AreaAnswers([4] * 5, hours=[1.0] * 5)}, state="open")
+    asked: list[list[int]] = []
+
+    def compute(missing: list[int]) -> dict[int, int]:
+        asked.append(sorted(missing))
+        return {wave_id: len(asked) for wave_id in missing}
+
+    key = ("invitation-part", uuid.uuid4().hex)
+    assert cached_by_wave(key, [live.id], compute, follows_responses=False) == {live.id: 1}
+    _answer_open_wave(live, area, survey, hours=7.0, as_submitted=True)
+    assert cached_by_wave(key, [live.id], compute, follows_responses=False) == {live.id: 1}
+    live.closes_at += timedelta(days=2)  # an edit of the wave: its parts are computed again
+    db.session.commit()
+    assert cached_by_wave(key, [live.id], compute, follows_responses=False) == {live.id: 2}
 
 
 def test_a_new_response_shows_on_the_next_load_and_a_closed_wave_keeps_its_figures(db, survey):

@@ -238,7 +238,9 @@ def _invited_per_area(scope: Scope) -> dict[tuple[int, int], int]:
             by_wave.setdefault(wave_id, {})[area] = delivered
         return by_wave
 
-    counted = cached_by_wave(("invited-per-area",), scope.wave_ids, count)
+    # Only sending and bouncing change these counts, not answering (but for a bounced invitation answered
+    # anyway): kept while the open wave takes responses.
+    counted = cached_by_wave(("invited-per-area",), scope.wave_ids, count, follows_responses=False)
     return {(wave_id, area): n for wave_id, areas in counted.items() for area, n in (areas or {}).items()}
 
 

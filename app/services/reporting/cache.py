@@ -61,11 +61,21 @@ def wave_versions(wave_ids: Iterable[int]) -> dict[int, tuple[int, ...]]:
 
 
 def cached_by_wave(key: Hashable, wave_ids: Sequence[int],
-                   compute: Callable[[list[int]], Mapping[int, T]]) -> dict[int, T | None]:
+                   compute: Callable[[list[int]], Mapping[int, T]], *,
+                   follows_responses: bool = True) -> dict[int, T | None]:
     """One value per wave, each kept under (`key`, the wave, that wave's own version): `compute(waves)` is
     called once, for the waves not kept, and returns their values (a wave it leaves out gets None). The
-    open wave's value is computed again after each response; a closed wave's is read back."""
-    versions = wave_versions(wave_ids)
+    open wave's value is computed again after each response; a closed wave's is read back.
+
+    A value that no response changes (`follows_responses=False`: invitations delivered, say) is keyed by
+    the edit generations alone, so it is kept while the wave takes responses, and like every value kept
+    for at most `REPORT_SECONDS`: what the dispatcher sends shows within that time, as the README says."""
+    if follows_responses:
+        versions = wave_versions(wave_ids)
+    else:
+        ids = list(dict.fromkeys(wave_ids))
+        everything, *own = GENERATIONS.current(ids)
+        versions = {wave_id: ("edits", everything, generation) for wave_id, generation in zip(ids, own)}
     private = getattr(_bypass, "store", None)
     found: dict[int, T | None] = {}
     missing: list[int] = []
