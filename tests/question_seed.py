@@ -12,6 +12,7 @@ from app.extensions import db
 from app.models import Answer, Campaign, Response, ServiceArea, SurveyDefinition, Wave
 from app.services import comment_scores
 from app.services.tallies import rebuild_wave_tallies
+from tests.reporting_seed import make_reporting_campaign
 
 START = datetime(2025, 1, 15, 9, 0, tzinfo=timezone.utc)
 DEPARTMENTS = ("Finance", "Sales", "Engineering")
@@ -94,3 +95,13 @@ def answer_every_question(campaign: Campaign, survey: SurveyDefinition, label: s
     rebuild_wave_tallies(wave.id)
     db.session.commit()
     return wave
+
+
+def long_survey_campaign(survey: SurveyDefinition, *people: int) -> tuple[Campaign, list[ServiceArea]]:
+    """A campaign of one area with a closed quarterly wave per number in `people` (2025-Q1 first), each answered
+    in full by that many people (`answer_every_question`, seeds 1, 2, ...): the provider-level pages' tests."""
+    campaign, areas = make_reporting_campaign(survey, area_count=1)
+    for index, count in enumerate(people):
+        label = f"{2025 + index // 4}-Q{index % 4 + 1}"
+        answer_every_question(campaign, survey, label, people=count, index=index, seed=index + 1)
+    return campaign, areas

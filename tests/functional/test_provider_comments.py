@@ -10,15 +10,13 @@ from sqlalchemy import select
 from app.models import Answer
 from app.services.catalog import latest_definition
 from tests.factories import extract_csrf
-from tests.question_seed import COMMENT, PROVIDER_COMMENT, answer_every_question
+from tests.question_seed import COMMENT, PROVIDER_COMMENT, answer_every_question, long_survey_campaign
 from tests.reporting_seed import make_reporting_campaign
 
 
 @pytest.fixture
 def campaign(db, survey):
-    campaign, _ = make_reporting_campaign(survey, area_count=1)
-    answer_every_question(campaign, survey, "2025-Q1", people=4, index=0, seed=1)  # under k: withheld
-    answer_every_question(campaign, survey, "2025-Q2", people=12, index=1, seed=2)
+    campaign, _ = long_survey_campaign(survey, 4, 12)  # 2025-Q1 under k: withheld
     return campaign
 
 

@@ -13,7 +13,7 @@ from app.services.catalog import latest_definition
 from app.services.reporting.relationship import relationship_report
 from app.services.reporting.scope import resolve_scope
 from app.services.review_pack import PackMeta, build_review_pack
-from tests.question_seed import answer_every_question
+from tests.question_seed import answer_every_question, long_survey_campaign
 from tests.reporting_seed import make_reporting_campaign
 
 QUESTIONS = ("partnership", "proactivity", "account_management")
@@ -21,10 +21,7 @@ QUESTIONS = ("partnership", "proactivity", "account_management")
 
 @pytest.fixture
 def campaign(db, survey):
-    campaign, areas = make_reporting_campaign(survey, area_count=1)
-    answer_every_question(campaign, survey, "2025-Q1", people=4, index=0, seed=1)  # under k = 5
-    answer_every_question(campaign, survey, "2025-Q2", people=30, index=1, seed=2)
-    answer_every_question(campaign, survey, "2025-Q3", people=40, index=2, seed=3)
+    campaign, _ = long_survey_campaign(survey, 4, 30, 40)  # 2025-Q1 under k = 5
     return campaign
 
 

@@ -9,16 +9,13 @@ import pytest
 
 from app.services.catalog import latest_definition
 from tests.factories import login, make_user
-from tests.question_seed import PROVIDER_COMMENT, answer_every_question
+from tests.question_seed import PROVIDER_COMMENT, answer_every_question, long_survey_campaign
 from tests.reporting_seed import make_reporting_campaign
 
 
 @pytest.fixture
 def long_campaign(db, survey):
-    campaign, areas = make_reporting_campaign(survey, area_count=1)
-    answer_every_question(campaign, survey, "2025-Q1", people=30, index=0, seed=1)
-    answer_every_question(campaign, survey, "2025-Q2", people=60, index=1, seed=2)
-    return campaign, areas
+    return long_survey_campaign(survey, 30, 60)
 
 
 def test_managers_see_the_relationship_ratings_and_the_provider_wide_comments(manager_client, long_campaign):
