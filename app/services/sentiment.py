@@ -18,6 +18,12 @@ import yaml
 
 from app.models.response import SENTIMENT_LABELS
 
+try:  # the regex parser, to find the words a pattern cannot match without (`_needles`)
+    from re import _constants as _sre_constants
+    from re import _parser as _sre_parser
+except ImportError:  # pragma: no cover - a Python without it only loses the shortcut
+    _sre_parser = None
+
 # TextBlob, and the nltk it imports, take about a second to load: the first comment scored loads them
 # (`_textblob_word_scores`), so app and `flask` command start-up do not, and every later call reuses them.
 
@@ -95,7 +101,8 @@ class _Lexicon:
     token_pattern: re.Pattern[str]
     phrases_by_first_word: Mapping[str, tuple[tuple[tuple[str, ...], _Rule], ...]]
     factual_words: frozenset[str]
-    patterns: tuple[tuple[re.Pattern[str], float, int], ...]  # regex, polarity, priority
+    # regex, polarity, priority, and strings one of which every match contains (None: not known)
+    patterns: tuple[tuple[re.Pattern[str], float, int, tuple[str, ...] | None], ...]
     negator_words: frozenset[str]
     negation_scope: int
     scope_ends: frozenset[str]
@@ -210,7 +217,7 @@ def _compile_lexicon(lexicon_text: str) -> _Lexicon:
         priority = spec.get("priority", 0)
         if isinstance(priority, bool) or not isinstance(priority, int):
             raise ValueError(f"sentiment lexicon: pattern {name!r} needs a whole-number priority")
-        patterns.append((compiled, _polarity(spec["polarity"], f"pattern {name!r}"), priority))
+        patterns.append((compiled, _polarity(spec["polarity"], f"pattern {name!r}"), priority, _needles(compiled)))
 
     return _Lexicon(
         token_pattern=token_pattern,
@@ -236,6 +243,47 @@ def _compile_lexicon(lexicon_text: str) -> _Lexicon:
         problem_words=frozenset(_words(data["resolved_problems"]["problems"], "resolved_problems.problems")),
         resolved_problem_weight=float(settings["resolved_problem_weight"]),
     )
+
+
+def _needles(pattern: re.Pattern[str]) -> tuple[str, ...] | None:
+    """Strings of which every match of the pattern contains at least one, or None when that cannot be told.
+
+    Most patterns match few comments, and `in` on a short string is far cheaper than a regex search: the
+    analyzer searches with a pattern only when one of its needles is in the comment, so results are the same.
+    """
+    if _sre_parser is None or pattern.flags & re.IGNORECASE:
+        return None
+    try:
+        found = _sequence_needles(list(_sre_parser.parse(pattern.pattern)))
+    except Exception:  # noqa: BLE001 - an unfamiliar regex construct only loses the shortcut
+        return None
+    return tuple(found) if found else None
+
+
+def _sequence_needles(items: list) -> list[str] | None:
+    c = _sre_constants
+    candidates: list[list[str]] = []
+    run: list[str] = []
+    for op, argument in items + [(None, None)]:
+        if op is c.LITERAL:
+            run.append(chr(argument))
+            continue
+        if run:
+            candidates.append(["".join(run)])
+            run = []
+        needed = None
+        if op is c.SUBPATTERN and not argument[1]:  # a group without inline flags
+            needed = _sequence_needles(list(argument[-1]))
+        elif op is c.BRANCH:
+            branches = [_sequence_needles(list(branch)) for branch in argument[1]]
+            if all(branches):
+                needed = sorted({needle for branch in branches for needle in branch})  # type: ignore[union-attr]
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT) and argument[0] >= 1:
+            needed = _sequence_needles(list(argument[2]))
+        if needed:
+            candidates.append(needed)
+    # The most selective requirement: its shortest needle longest, then the fewest needles.
+    return max(candidates, key=lambda needles: (min(map(len, needles)), -len(needles)), default=None)
 
 
 def _phrase_regex(phrases: list[str]) -> re.Pattern[str] | None:
@@ -309,8 +357,10 @@ def _opinions(text: str, lexicon: _Lexicon, tokens: list[tuple[str, int, int]]) 
 
     patterns_at: dict[int, tuple[int, float]] = {}
     # `search` first: most patterns match no comment, and a failed search costs less than an iterator.
-    found = sorted(((m.start(), -priority, -m.end(), polarity) for regex, polarity, priority in lexicon.patterns
-                    if regex.search(text) for m in regex.finditer(text)))
+    contains = text.__contains__
+    found = sorted(((m.start(), -priority, -m.end(), polarity) for regex, polarity, priority, needles
+                    in lexicon.patterns if (needles is None or any(map(contains, needles))) and regex.search(text)
+                    for m in regex.finditer(text)))
     if found:
         # Leftmost match first; where two start together, the higher priority, then the longer (a complaint
         # asked as a question beats the plain question); a match overlapping one kept is dropped.
