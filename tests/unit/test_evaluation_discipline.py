@@ -5,9 +5,10 @@ meaningless (tests/data/README.md, tests/data/insight/GUIDELINES.md).
 - Against the frozen measure split of tests/data/sentiment_eval.csv: every entry.
 - Against tests/data/insight/measure.csv: every entry added after that set was written (entries listed in
   tests/data/insight/entries_before_measure.txt, committed before it, cannot have been tuned on it).
-Tuning sets: the `tune` split of sentiment_eval.csv, tests/data/insight/dev.csv, dev2.csv, dev3.csv, dev4.csv,
-dev5.csv and validation.csv (written by other writers from the guidelines) and tests/data/insight/tune.csv (written by
-the engineers: examples for rules and cues).
+Tuning sets: the `tune` split of sentiment_eval.csv, tests/data/insight/dev.csv, dev2.csv, dev3.csv, dev4.csv
+and validation.csv (written by other writers from the guidelines), dev5.csv (written from the guidelines by an
+engineer before reading the lexicon or cues) and tests/data/insight/tune.csv (written by the engineers: examples
+for rules and cues).
 """
 from __future__ import annotations
 
