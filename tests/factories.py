@@ -109,3 +109,18 @@ def extract_csrf(html: str) -> str:
     assert start >= 0, "page has no CSRF token field"
     start += len(marker)
     return html[start:html.index('"', start)]
+
+
+def share_comments(condition, shareable: bool = True) -> None:
+    """Mark the comments matching `condition` as shared with the provider (or not), in bulk, and count them
+    again in their waves' tallies, as `comments.set_shareable` does one comment at a time. Commits."""
+    from sqlalchemy import select, update
+
+    from app.models import Answer
+    from app.services.tallies import rebuild_wave_tallies
+
+    waves = db.session.scalars(select(Answer.wave_id).where(condition).distinct()).all()
+    db.session.execute(update(Answer).where(condition).values(shareable=shareable))
+    for wave_id in waves:
+        rebuild_wave_tallies(wave_id)
+    db.session.commit()

@@ -21,7 +21,7 @@ from app.models import Answer, Response
 from app.services.comment_scores import Thresholds, sentiment_columns
 from app.services.disclosure import OTHER_DEPARTMENTS, plan_rows, publishable
 from app.services.tallies import rebuild_wave_tallies
-from tests.factories import login, make_area, make_campaign, make_user, make_wave
+from tests.factories import login, make_area, make_campaign, make_user, make_wave, share_comments
 
 K = 5
 SECRET = "Zanzibar printer quirk only I would mention"
@@ -256,7 +256,7 @@ def test_provider_pack_and_scorecard_use_only_shared_comments(manager_client, cl
               for _ in range(6)]
     people += [Person("Finance", ("desk",), 4, comment="Quick friendly helpful technician, mail me at a@b.org")]
     seed(db, survey, campaign, "2026-Q1", people)
-    db.session.execute(update(Answer).where(Answer.text.like("Quick%")).values(shareable=True))
+    share_comments(Answer.text.like("Quick%"))
     db.session.commit()
 
     pdf = manager_client.get("/exports/review-pack.pdf")

@@ -88,3 +88,43 @@ def test_flask_init_is_idempotent_and_creates_one_admin(tmp_path, monkeypatch):
         admins = db.session.scalars(db.select(User).where(User.role == "admin")).all()
         assert [(a.email, a.must_change_password) for a in admins] == [("boss@example.com", True)]
         db.engine.dispose()
+
+
+def test_the_comment_tallies_migration_counts_the_comments_stored_before_it(tmp_path):
+    """0011 fills the comment tallies of comments stored before submissions kept them: the same rows a
+    rebuild from the answers gives, corrections and sharing included."""
+    from sqlalchemy import delete, select, update
+
+    from app.models import Answer, ScoreTally
+    from app.services.catalog import latest_definition, load_directory
+    from app.services.tallies import rebuild_wave_tallies
+    from tests.reporting_seed import AreaAnswers, add_wave, make_reporting_campaign
+
+    app = create_app(TestConfig(tmp_path, f"sqlite:///{tmp_path / 'tallies.sqlite3'}"))
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade", "0010"]).exit_code == 0
+    with app.app_context():
+        load_directory(MIGRATIONS.parent / "surveys")
+        survey = latest_definition("quarterly-provider-satisfaction")
+        campaign, (area,) = make_reporting_campaign(survey, area_count=1)
+        wave = add_wave(campaign, survey, "W1", {area: AreaAnswers(
+            [3] * 6, comments=["The VPN keeps dropping, terrible."] * 3 + ["Quick and friendly, fixed first time."] * 3)})
+        first = db.session.scalar(select(Answer.id).where(Answer.text.is_not(None)).order_by(Answer.id))
+        db.session.execute(update(Answer).where(Answer.id == first).values(
+            shareable=True, aspects_override=[{"aspect": "cost", "label": "negative"}]))
+        rebuild_wave_tallies(wave.id)
+        db.session.commit()
+
+        def comment_rows():
+            return sorted(db.session.execute(select(ScoreTally.question_code, ScoreTally.area_key, ScoreTally.score,
+                                                    ScoreTally.answer_count)
+                                             .where(ScoreTally.question_code.like("@%"))).all())
+        expected = comment_rows()
+        assert ("@aspect-shared:cost", area.id, -1, 1) in expected and ("@comments", area.id, 0, 6) in expected
+        db.session.execute(delete(ScoreTally).where(ScoreTally.question_code.like("@%")))  # as before 0011
+        db.session.commit()
+        db.session.remove()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    with app.app_context():
+        assert comment_rows() == expected
+        db.engine.dispose()

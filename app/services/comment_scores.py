@@ -2,6 +2,7 @@
 re-scoring stored ones in chunks."""
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -9,8 +10,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Answer, ServiceArea, Wave
+from app.models import Answer, Question, Response, ServiceArea, Wave
 from app.services import aspects, sentiment
+from app.services.tallies import add_to_tallies, comment_tally_keys
 
 # The version stored with each score: the sentiment lexicon's and the aspect taxonomy's, so editing either
 # makes `flask sentiment rescore --stale-only` pick the comment up again.
@@ -71,14 +73,28 @@ def rescore_comments(thresholds: Thresholds, wave_labels: Sequence[str] = (), *,
     conditions = _comment_filter(wave_labels, stale_only)
     while True:
         rows = db.session.execute(
-            select(Answer.id, Answer.text, ServiceArea.code)
+            select(Answer.id, Answer.text, ServiceArea.code, Answer.wave_id, Answer.service_area_id,
+                   Response.department, Answer.sentiment_aspects, Answer.aspects_override, Answer.shareable,
+                   Question.kind)
             .outerjoin(ServiceArea, ServiceArea.id == Answer.service_area_id)
+            .join(Response, Response.id == Answer.response_id)
+            .join(Question, Question.id == Answer.question_id)
             .where(*conditions, Answer.id > last_id).order_by(Answer.id).limit(chunk_size)
         ).all()
         if not rows:
             return
-        updates = [{"id": answer_id, **sentiment_columns(text, thresholds, code)} for answer_id, text, code in rows]
+        updates, tallies = [], Counter()
+        for row in rows:
+            columns = sentiment_columns(row.text, thresholds, row.code)
+            updates.append({"id": row.id, **columns})
+            if row.kind == "comment" and row.text and row.aspects_override is None:
+                # The tallies follow the comment's new aspects (a manager's correction stays as it was).
+                tallies.update(comment_tally_keys(row.wave_id, row.service_area_id, row.department,
+                                                  row.sentiment_aspects or [], bool(row.shareable), sign=-1))
+                tallies.update(comment_tally_keys(row.wave_id, row.service_area_id, row.department,
+                                                  columns["sentiment_aspects"], bool(row.shareable)))
         db.session.execute(db.update(Answer), updates)
+        add_to_tallies(tallies)
         db.session.commit()
         last_id = rows[-1].id
         yield len(rows)

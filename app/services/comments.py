@@ -15,7 +15,7 @@ from sqlalchemy.orm import aliased
 
 from app.errors import InvalidInput, NotFound
 from app.extensions import db
-from app.models import Answer, Question, User
+from app.models import Answer, Question, Response, User
 from app.models.base import utcnow
 from app.models.response import SENTIMENT_LABELS
 from app.services.aspects import TAXONOMY
@@ -23,6 +23,7 @@ from app.services.disclosure import mask_personal_details
 from app.services.reporting.answers import answers_in_scope, effective_label, in_groups, reportable_groups
 from app.services.reporting.relationship import provider_comment_question_ids, reportable_provider_waves
 from app.services.reporting.scope import Scope
+from app.services.tallies import add_to_tallies, comment_tally_keys, effective_aspects
 from app.services.transactions import unit_of_work
 
 
@@ -198,6 +199,22 @@ def _comment_answer(answer_id: int) -> Answer:
     return answer
 
 
+def _tallied(answer: Answer) -> tuple[list[dict], bool]:
+    """What the comment counts for in the tallies now: its aspects as reported, and whether it is shared."""
+    return effective_aspects(answer.sentiment_aspects, answer.aspects_override), bool(answer.shareable)
+
+
+def _move_tallies(answer: Answer, before: tuple[list[dict], bool]) -> None:
+    """Take the comment's old contribution out of the tallies and put its new one in, in this transaction."""
+    after = _tallied(answer)
+    if after == before:
+        return
+    department = db.session.scalar(select(Response.department).where(Response.id == answer.response_id))
+    delta = comment_tally_keys(answer.wave_id, answer.service_area_id, department, *before, sign=-1)
+    delta.update(comment_tally_keys(answer.wave_id, answer.service_area_id, department, *after))
+    add_to_tallies(delta)
+
+
 @unit_of_work
 def correct_label(answer_id: int, label: str | None, user: User) -> Answer:
     """Store a manager's label beside the computed one (None removes the correction). A unit of work."""
@@ -225,6 +242,7 @@ def correct_aspects(answer_id: int, chosen: dict[str, str] | None, user: User) -
         if unknown:
             raise InvalidInput(f"Unknown aspect or label: {', '.join(unknown)}.", errors={"aspects": ["unknown"]})
     answer = _comment_answer(answer_id)
+    before = _tallied(answer)
     computed = {m.get("aspect"): m.get("label") for m in answer.sentiment_aspects or []}
     if chosen is None or chosen == computed:
         answer.aspects_override = None
@@ -235,6 +253,7 @@ def correct_aspects(answer_id: int, chosen: dict[str, str] | None, user: User) -
         answer.aspects_override = [{"aspect": a, "label": chosen[a]} for a in TAXONOMY.aspects if a in chosen]
         answer.aspects_override_by_id = user.id
         answer.aspects_override_at = utcnow()
+    _move_tallies(answer, before)
     return answer
 
 
@@ -242,5 +261,7 @@ def correct_aspects(answer_id: int, chosen: dict[str, str] | None, user: User) -
 def set_shareable(answer_id: int, shareable: bool) -> Answer:
     """Mark a comment as one the provider may read on its scorecard (or withdraw it). A unit of work."""
     answer = _comment_answer(answer_id)
+    before = _tallied(answer)
     answer.shareable = shareable
+    _move_tallies(answer, before)
     return answer

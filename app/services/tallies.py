@@ -2,12 +2,18 @@
 
 Dashboards and exports read these few rows instead of scanning every answer. They are updated in
 the transaction that stores a response, and can be rebuilt from the answers at any time.
+
+Comments are tallied the same way, under codes no survey question can have (question codes start with a
+letter): `@comments` counts an area's comments, `@aspect:<aspect>` each aspect a comment mentions with
+its sentiment as the score (-1, 0, +1), and the `-shared` twins count those a respondent let the provider
+read. A manager's correction of a comment's aspects and a change to its sharing move these rows in the
+same transaction (`comment_tally_keys` with `sign=-1` for what the comment counted before).
 """
 from __future__ import annotations
 
 from collections import Counter
 
-from sqlalchemy import delete, func, insert, literal, select
+from sqlalchemy import bindparam, delete, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -15,6 +21,37 @@ from app.extensions import db
 from app.models import Answer, Question, Response, ScoreTally
 
 TallyKey = tuple[int, str, int, str, int]  # wave_id, question_code, area_key, department, score
+
+COMMENTS_CODE = "@comments"
+SHARED_COMMENTS_CODE = "@comments-shared"
+ASPECT_PREFIX = "@aspect:"
+SHARED_ASPECT_PREFIX = "@aspect-shared:"
+LABEL_SCORES = {"negative": -1, "neutral": 0, "positive": 1}
+
+
+def effective_aspects(computed: list[dict] | None, override: list[dict] | None) -> list[dict]:
+    """A comment's aspects as reported: a manager's correction wins over the analyzer's."""
+    return list(override if override is not None else computed or [])
+
+
+def comment_tally_keys(wave_id: int, area_id: int | None, department: str | None, aspects: list[dict],
+                       shareable: bool, sign: int = 1) -> Counter[TallyKey]:
+    """What one comment adds to the tallies (or, with `sign=-1`, takes away): its area's comment count
+    and one row per aspect mention, each again under the shared codes when the provider may read it."""
+    counts: Counter[TallyKey] = Counter()
+    area, dept = area_id or 0, department or ""
+    counts[(wave_id, COMMENTS_CODE, area, dept, 0)] += sign
+    if shareable:
+        counts[(wave_id, SHARED_COMMENTS_CODE, area, dept, 0)] += sign
+    for mention in aspects:
+        name = mention.get("aspect")
+        if not name:
+            continue
+        score = LABEL_SCORES.get(mention.get("label"), 0)
+        counts[(wave_id, ASPECT_PREFIX + name, area, dept, score)] += sign
+        if shareable:
+            counts[(wave_id, SHARED_ASPECT_PREFIX + name, area, dept, score)] += sign
+    return counts
 
 
 def _upsert(dialect: str):
@@ -30,16 +67,30 @@ def _upsert(dialect: str):
 _UPSERTS = {dialect: _upsert(dialect) for dialect in ("postgresql", "sqlite")}
 
 
+_TALLY = ScoreTally.__table__
+_SUBTRACT = (
+    update(_TALLY)
+    .where(_TALLY.c.wave_id == bindparam("w"), _TALLY.c.question_code == bindparam("q"),
+           _TALLY.c.area_key == bindparam("a"), _TALLY.c.department == bindparam("d"), _TALLY.c.score == bindparam("s"),
+           _TALLY.c.answer_count >= bindparam("n"))
+    .values(answer_count=_TALLY.c.answer_count - bindparam("n"))
+)
+
+
 def add_to_tallies(counts: Counter[TallyKey]) -> None:
-    """Add counts atomically (INSERT ... ON CONFLICT DO UPDATE), safe under concurrent submissions."""
+    """Add counts atomically (INSERT ... ON CONFLICT DO UPDATE), safe under concurrent submissions; a
+    negative count (a comment's old aspects, after a correction) is taken from its row with an UPDATE."""
     if not counts:
         return
     connection = db.session.connection()
-    rows = [
-        {"wave_id": w, "question_code": q, "area_key": a, "department": d, "score": s, "answer_count": n}
-        for (w, q, a, d, s), n in sorted(counts.items())  # a fixed order avoids deadlocks between writers
-    ]
-    connection.execute(_UPSERTS[connection.dialect.name], rows)
+    ordered = sorted(counts.items())  # a fixed order avoids deadlocks between writers
+    rows = [{"wave_id": w, "question_code": q, "area_key": a, "department": d, "score": s, "answer_count": n}
+            for (w, q, a, d, s), n in ordered if n > 0]
+    taken = [{"w": w, "q": q, "a": a, "d": d, "s": s, "n": -n} for (w, q, a, d, s), n in ordered if n < 0]
+    if taken:
+        connection.execute(_SUBTRACT, taken)
+    if rows:
+        connection.execute(_UPSERTS[connection.dialect.name], rows)
 
 
 def tally_keys_for(response: Response) -> Counter[TallyKey]:
@@ -54,7 +105,8 @@ def tally_keys_for(response: Response) -> Counter[TallyKey]:
 
 
 def rebuild_wave_tallies(wave_id: int) -> None:
-    """Recompute one wave's tallies from its answers, in SQL. The caller commits."""
+    """Recompute one wave's tallies from its answers: the scores in SQL, the comments' aspects from their
+    stored lists. The caller commits."""
     db.session.execute(delete(ScoreTally).where(ScoreTally.wave_id == wave_id))
     area_key = func.coalesce(Answer.service_area_id, literal(0))
     department = func.coalesce(Response.department, literal(""))
@@ -70,3 +122,16 @@ def rebuild_wave_tallies(wave_id: int) -> None:
             ["wave_id", "question_code", "area_key", "department", "score", "answer_count"], source
         )
     )
+    comments: Counter[TallyKey] = Counter()
+    rows = db.session.execute(
+        select(Answer.service_area_id, Response.department, Answer.sentiment_aspects, Answer.aspects_override,
+               Answer.shareable)
+        .join(Question, Question.id == Answer.question_id)
+        .join(Response, Response.id == Answer.response_id)
+        .where(Answer.wave_id == wave_id, Question.kind == "comment", Answer.text.is_not(None), Answer.text != "")
+        .execution_options(yield_per=5000)
+    )
+    for area_id, department, computed, override, shareable in rows:
+        comments.update(comment_tally_keys(wave_id, area_id, department, effective_aspects(computed, override),
+                                           bool(shareable)))
+    add_to_tallies(comments)

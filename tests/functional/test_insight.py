@@ -15,7 +15,7 @@ from app.models import Answer
 from app.services.comment_scores import Thresholds, rescore_comments
 from app.services.reporting.aspects import area_aspects
 from app.services.reporting.scope import resolve_scope
-from tests.factories import extract_csrf, login, make_user
+from tests.factories import extract_csrf, login, make_user, share_comments
 from tests.reporting_seed import AreaAnswers, add_wave, make_reporting_campaign
 
 CALM = ["The network has been rock solid all quarter.", "VPN connects first time, no complaints.",
@@ -155,7 +155,7 @@ def test_the_aspects_csv_has_a_row_per_wave_area_and_aspect(client, incident):
 
 def test_the_provider_sees_aspects_and_examples_only_from_shared_comments(client, db, incident):
     campaign, network, _ = incident
-    db.session.execute(update(Answer).where(Answer.text.like("%keeps dropping%")).values(shareable=True))
+    share_comments(Answer.text.like("%keeps dropping%"))
     db.session.commit()
     login(client, make_user(role="provider", provider=campaign.provider))
     page = client.get("/dashboard/scorecard").get_data(as_text=True)
@@ -170,7 +170,7 @@ def test_the_provider_sees_aspects_and_examples_only_from_shared_comments(client
 
 def test_the_pack_has_a_page_of_what_people_talk_about_from_shared_comments_only(client, db, incident):
     _, network, _ = incident
-    db.session.execute(update(Answer).where(Answer.text.like("%keeps dropping%")).values(shareable=True))
+    share_comments(Answer.text.like("%keeps dropping%"))
     db.session.commit()
     _manager(client)
     pdf = client.get("/exports/review-pack.pdf")

@@ -119,7 +119,15 @@ def test_valid_submission_stores_one_response_with_answers_sentiment_and_tallies
     tally = db.session.scalar(select(ScoreTally).where(ScoreTally.question_code == "satisfaction"))
     assert (tally.wave_id, tally.area_key, tally.department, tally.score, tally.answer_count) == (
         s.wave.id, s.used.id, "Finance", 4, 1)
-    assert count(db, ScoreTally) == 9  # six area ratings/nps + three relationship ratings
+    tallies = db.session.scalars(select(ScoreTally)).all()
+    assert len([t for t in tallies if not t.question_code.startswith("@")]) == 9  # area ratings/nps, relationship
+    # Both comments are counted in the same transaction, each with the aspects the analyzer found in it.
+    comments = {(t.question_code, t.area_key): t.answer_count for t in tallies if t.question_code.startswith("@")}
+    assert comments[("@comments", s.used.id)] == 1 and comments[("@comments", 0)] == 1
+    assert ("@comments-shared", s.used.id) not in comments  # the respondent did not share it
+    mentioned = {(m["aspect"], m["label"]) for m in comment.sentiment_aspects}
+    assert {(code.removeprefix("@aspect:"), area) for code, area in comments if code.startswith("@aspect:")} >= {
+        (aspect, s.used.id) for aspect, _ in mentioned}
     db.session.expire_all()
     assert db.session.get(Invitation, s.invitation.id).responded_at is not None
 

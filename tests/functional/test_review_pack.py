@@ -16,7 +16,7 @@ from app.models import Answer
 from app.services import charts, reporting
 from app.services.reporting import resolve_scope
 from app.services.review_pack import PackMeta, drawable, mask_personal_details, pack_pages
-from tests.factories import login, make_area, make_campaign, make_user
+from tests.factories import login, make_area, make_campaign, make_user, share_comments
 from tests.functional.test_exports import seed_wave
 
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "review-pack"
@@ -46,9 +46,7 @@ def test_pack_has_cover_scorecard_area_pages_and_shareable_comments(manager_clie
     latest = seed_wave(db, survey, campaign, "2026-Q3", [4, 5, 4, 4, 5, 4], opens_at=start + timedelta(days=91),
                        comments={0: "Brilliant help, call me on 0207 946 0958", 1: "Private remark about my manager",
                                  2: "😡 slow ✓ naïve"})
-    db.session.execute(update(Answer).where(Answer.text.like("Brilliant%") | Answer.text.like("%naïve"))
-                       .values(shareable=True))
-    db.session.commit()
+    share_comments(Answer.text.like("Brilliant%") | Answer.text.like("%naïve"))
 
     response = manager_client.get("/exports/review-pack.pdf")
     assert response.status_code == 200
@@ -137,8 +135,7 @@ def test_user_text_is_drawn_as_typed_never_as_mathtext(manager_client, db, surve
     emoji = "Great team 👍🏽 — 谢谢, שלום"
     seed_wave(db, survey, campaign, "2026-Q3", [4, 5, 4, 4, 5, 4],
               opens_at=datetime(2026, 7, 10, 9, tzinfo=timezone.utc), comments={0: broken_tex, 1: emoji})
-    db.session.execute(update(Answer).where(Answer.text.in_([broken_tex, emoji])).values(shareable=True))
-    db.session.commit()
+    share_comments(Answer.text.in_([broken_tex, emoji]))
 
     response = manager_client.get("/exports/review-pack.pdf")
 
@@ -174,7 +171,7 @@ def test_comments_pages_never_repeat_a_comment(manager_client, db, survey, campa
     seed_wave(db, survey, campaign, "2026-Q3", [2, 2, 3, 2, 4, 2],
               opens_at=datetime(2026, 7, 10, 9, tzinfo=timezone.utc),
               comments={0: same, 1: same, 2: same.upper(), 3: "Slow to answer the phone."})
-    db.session.execute(update(Answer).where(Answer.text.is_not(None)).values(shareable=True))
+    share_comments(Answer.text.is_not(None))
     db.session.commit()
 
     reader = PdfReader(io.BytesIO(manager_client.get("/exports/review-pack.pdf").data))
@@ -195,7 +192,7 @@ def test_no_text_runs_past_the_edge_of_any_page(db, survey, campaign):
     seed_wave(db, survey, campaign, "2026-Q2", [3, 3, 4, 2, 3, 3], opens_at=start)
     seed_wave(db, survey, campaign, "2026-Q3", [2, 2, 3, 2, 2, 2], opens_at=start + timedelta(days=91),
               comments={i: long_comment + f" ({i})" for i in range(6)})
-    db.session.execute(update(Answer).where(Answer.text.is_not(None)).values(shareable=True))
+    share_comments(Answer.text.is_not(None))
     db.session.commit()
     scope = resolve_scope(provider_id=campaign.provider_id, campaign_id=campaign.id, first_wave_id=None,
                           last_wave_id=None, department=None)

@@ -10,7 +10,7 @@ from app.models import Answer, ReviewPackJob
 from app.models.base import utcnow
 from app.services import pack_jobs
 from app.services.reporting import resolve_scope
-from tests.factories import make_area, make_campaign
+from tests.factories import make_area, make_campaign, share_comments
 from tests.functional.test_exports import seed_wave
 
 START = datetime(2026, 7, 10, 9, tzinfo=timezone.utc)
@@ -58,7 +58,7 @@ def test_new_answers_or_a_shared_comment_make_a_new_pack_and_the_stale_one_goes(
     first = pack_jobs.request_pack(_scope(campaign), "Mo", utcnow()).data_version
     pack_jobs.run_pack_jobs("worker-1")
 
-    db.session.execute(update(Answer).where(Answer.text.is_not(None)).values(shareable=True))
+    share_comments(Answer.text.is_not(None))
     db.session.commit()
     shared = pack_jobs.request_pack(_scope(campaign), "Mo", utcnow())
     assert shared.data_version != first and shared.state == "queued", \

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, update
 
+from tests.factories import share_comments
 from app.extensions import db as _db
 from app.models import Answer, Question
 from app.services.comments import PROVIDER_AS_A_WHOLE, CommentFilter, list_comments
@@ -89,7 +90,7 @@ def test_the_providers_copy_is_shareable_only_and_masked(db, survey):
     wave = answer_every_question(campaign, survey, "2025-Q1", people=6, seed=1)
     ids = list(db.session.scalars(select(Answer.id).where(Answer.wave_id == wave.id, Answer.text == PROVIDER_COMMENT)
                                   .order_by(Answer.id)))
-    db.session.execute(update(Answer).where(Answer.id.in_(ids[1:])).values(shareable=False))
+    share_comments(Answer.id.in_(ids[1:]), False)
     db.session.execute(update(Answer).where(Answer.id == ids[0])
                        .values(text="Call me on +44 20 7946 0958 or mail jo@example.org"))
     db.session.commit()

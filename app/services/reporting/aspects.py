@@ -2,11 +2,11 @@
 what net sentiment, how that changed since the previous wave (and whether by more than chance), a few
 example clauses; and the words and phrases that emerged in the area's comments this wave.
 
-Only comments of wave and area groups large enough to show comments are read, none under a department
+Only comments of wave and area groups large enough to show comments are counted, none under a department
 filter (as for the comment list), and for the provider's copy only comments marked shareable, masked.
-Aspect counts come from each comment's stored aspects (`Answer.sentiment_aspects`, or a manager's
-correction): a JSON list per comment, so the counting happens here over at most `MAX_COMMENTS` comments
-per wave, newest first, and the result is cached by data version like every report.
+Aspect counts come from the tallies (`app.services.tallies`: every comment's stored aspects, or a manager's
+correction, counted when it is stored), so they cover every comment of the wave at the cost of a few rows;
+the example clauses and the emerging terms read the newest comments (`EXAMPLE_POOL`, `EMERGING_SAMPLE`).
 """
 from __future__ import annotations
 
@@ -14,18 +14,19 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from app.extensions import db
-from app.models import Answer
+from app.models import Answer, ScoreTally
 from app.services import emerging
 from app.services.aspects import TAXONOMY
 from app.services.disclosure import mask_personal_details
+from app.services.tallies import ASPECT_PREFIX, COMMENTS_CODE, SHARED_ASPECT_PREFIX, SHARED_COMMENTS_CODE
 from app.services.reporting.answers import in_groups, reportable_groups
 from app.services.reporting.cache import cached, cached_by_wave, data_version
 from app.services.reporting.scope import AreaRef, Scope, WaveRef
 
-MAX_COMMENTS = 5000  # per wave and area, newest first: the cost of a page does not grow with the data
+EXAMPLE_POOL = 500  # newest comments per wave and area the example clauses are chosen from (the overview)
 EMERGING_WAVES = 4  # earlier waves the emerging terms are compared with
 EMERGING_SAMPLE = 2000  # newest comments per wave the emerging terms read (tokenising is the cost)
 EXAMPLES = 3
@@ -103,7 +104,9 @@ class _Comment:
     aspects: tuple[tuple[str, str, int | None, int | None], ...]  # (aspect, label, start, end)
 
 
-def _comments(scope: Scope, area_id: int, wave_id: int, shareable_only: bool) -> list[_Comment]:
+def _comments(scope: Scope, area_id: int, wave_id: int, shareable_only: bool,
+              limit: int = EXAMPLE_POOL) -> list[_Comment]:
+    """The newest `limit` comments of a group large enough to show comments, with their aspects."""
     groups = reportable_groups(scope, area_id, wave_id)
     if not groups:
         return []
@@ -111,7 +114,7 @@ def _comments(scope: Scope, area_id: int, wave_id: int, shareable_only: bool) ->
         select(Answer.text, Answer.sentiment_aspects, Answer.aspects_override)
         .where(in_groups(groups), Answer.question_id.in_(scope.comment_question_ids or (-1,)),
                Answer.text.is_not(None), Answer.text != "")
-        .order_by(Answer.id.desc()).limit(MAX_COMMENTS)
+        .order_by(Answer.id.desc()).limit(limit)
     )
     if shareable_only:
         query = query.where(Answer.shareable.is_(True))
@@ -124,18 +127,6 @@ def _comments(scope: Scope, area_id: int, wave_id: int, shareable_only: bool) ->
     return found
 
 
-def _counts(comments: Sequence[_Comment]) -> dict[str, list[int]]:
-    """aspect -> [mentions, positive, negative]."""
-    counts: dict[str, list[int]] = {}
-    for comment in comments:
-        for aspect, label, _, _ in comment.aspects:
-            row = counts.setdefault(aspect, [0, 0, 0])
-            row[0] += 1
-            row[1] += label == "positive"
-            row[2] += label == "negative"
-    return counts
-
-
 def _wave_key(scope: Scope, kind: str, area_id: int, shareable_only: bool) -> tuple:
     """What a wave's comment reading depends on besides the wave's own version: which comments (questions,
     area, shareable only) and which groups may be read (the satisfaction question and the minimum group)."""
@@ -143,19 +134,36 @@ def _wave_key(scope: Scope, kind: str, area_id: int, shareable_only: bool) -> tu
             scope.satisfaction.code if scope.satisfaction else None, scope.min_group_size)
 
 
-def _kept_counts(scope: Scope, area_id: int, wave_ids: Sequence[int],
-                 shareable_only: bool) -> dict[int, tuple[int, dict[str, list[int]]]]:
-    """wave -> (comments read, aspect counts), kept per wave: an earlier wave's comments are read once, not
-    on every page load while the current wave receives responses."""
-    def count(missing: list[int]) -> dict[int, tuple[int, dict[str, list[int]]]]:
-        result = {}
-        for wave_id in missing:
-            comments = _comments(scope, area_id, wave_id, shareable_only)
-            result[wave_id] = (len(comments), _counts(comments))
-        return result
+def _tallied(scope: Scope, area_id: int, wave_ids: Sequence[int],
+             shareable_only: bool) -> dict[int, tuple[int, dict[str, list[int]]]]:
+    """wave -> (comments, aspect -> [mentions, positive, negative]) over every comment of the area in the
+    wave, from the tallies (`app.services.tallies`); (0, {}) for a wave whose group is too small to show
+    comments. Each wave's counts are kept under its own version."""
+    comments_code = SHARED_COMMENTS_CODE if shareable_only else COMMENTS_CODE
+    prefix = SHARED_ASPECT_PREFIX if shareable_only else ASPECT_PREFIX
 
-    kept = cached_by_wave(_wave_key(scope, "aspect-counts", area_id, shareable_only), list(wave_ids), count)
-    return {wave_id: value for wave_id, value in kept.items() if value is not None}
+    def count(missing: list[int]) -> dict[int, tuple[int, dict[str, list[int]]]]:
+        totals = dict.fromkeys(missing, 0)
+        counts: dict[int, dict[str, list[int]]] = {wave_id: {} for wave_id in missing}
+        rows = db.session.execute(
+            select(ScoreTally.wave_id, ScoreTally.question_code, ScoreTally.score, func.sum(ScoreTally.answer_count))
+            .where(ScoreTally.wave_id.in_(missing), ScoreTally.area_key == area_id,
+                   or_(ScoreTally.question_code == comments_code, ScoreTally.question_code.startswith(prefix)))
+            .group_by(ScoreTally.wave_id, ScoreTally.question_code, ScoreTally.score))
+        for wave_id, code, score, n in rows:
+            n = int(n or 0)
+            if code == comments_code:
+                totals[wave_id] += n
+            elif code[len(prefix):] in TAXONOMY.aspects:
+                row = counts[wave_id].setdefault(code[len(prefix):], [0, 0, 0])
+                row[0] += n
+                row[1] += n if score > 0 else 0
+                row[2] += n if score < 0 else 0
+        return {wave_id: (totals[wave_id], counts[wave_id]) for wave_id in missing}
+
+    kept = cached_by_wave(("aspect-tallies", area_id, shareable_only), list(wave_ids), count)
+    shown = {wave_id for wave_id in wave_ids if reportable_groups(scope, area_id, wave_id)}
+    return {wave_id: (kept[wave_id] or (0, {})) if wave_id in shown else (0, {}) for wave_id in wave_ids}
 
 
 def _change_p(now: list[int], total_now: int, before: list[int] | None, total_before: int) -> float | None:
@@ -237,16 +245,18 @@ def area_aspects(scope: Scope, area_id: int, *, wave: WaveRef | None = None, for
     wave_ids = sorted({wave.id} | ({previous.id} if previous else set()) | {w.id for w in earlier})
 
     def compute() -> AspectSummary:
-        now = _comments(scope, area.id, wave.id, for_provider)
-        if not scope.reportable(len(now)):
-            return AspectSummary(area, wave, previous, len(now), None, (), (), withheld=True, by_department=False,
+        tallied = _tallied(scope, area.id, [wave.id] + ([previous.id] if previous else []), for_provider)
+        total, counts = tallied[wave.id]
+        if not scope.reportable(total):
+            return AspectSummary(area, wave, previous, total, None, (), (), withheld=True, by_department=False,
                                  min_group_size=scope.min_group_size)
-        read_before, counted_before = _kept_counts(scope, area.id, [previous.id], for_provider)[previous.id] \
-            if previous else (0, {})
+        read_before, counted_before = tallied[previous.id] if previous else (0, {})
         before_ok = previous is not None and scope.reportable(read_before)
-        counts, before_counts = _counts(now), counted_before if before_ok else {}
+        before_counts = counted_before if before_ok else {}
+        # The newest comments give the example clauses (and, on the area page, the emerging terms).
+        now = _comments(scope, area.id, wave.id, for_provider, EMERGING_SAMPLE if emerging else EXAMPLE_POOL)
         aspects = sorted(counts, key=lambda a: (-counts[a][0], TAXONOMY.name(a)))
-        p_values = [_change_p(counts[a], len(now), before_counts.get(a, [0, 0, 0]) if before_ok else None,
+        p_values = [_change_p(counts[a], total, before_counts.get(a, [0, 0, 0]) if before_ok else None,
                               read_before) for a in aspects]
         moved = _benjamini_hochberg(p_values)
         rows = []
@@ -256,14 +266,14 @@ def area_aspects(scope: Scope, area_id: int, *, wave: WaveRef | None = None, for
             prior = before_counts.get(aspect, [0, 0, 0]) if before_ok else None
             rows.append(AspectRow(
                 aspect=aspect, name=TAXONOMY.name(aspect), description=TAXONOMY.aspects[aspect].description,
-                mentions=mentions, share=mentions / len(now), positive=positive, negative=negative,
+                mentions=mentions, share=mentions / total, positive=positive, negative=negative,
                 previous_mentions=prior[0] if prior else None,
                 previous_share=prior[0] / read_before if prior else None,
                 previous_net=100 * (prior[1] - prior[2]) / prior[0] if prior and prior[0] else None,
                 p_value=p, moved=significant, examples=_examples(now, aspect, for_provider, shown)))
         terms = _emerging(scope, area.id, earlier, [c.text for c in now[:EMERGING_SAMPLE]], for_provider) \
             if emerging else ()
-        return AspectSummary(area, wave, previous, len(now), read_before if before_ok else None, tuple(rows),
+        return AspectSummary(area, wave, previous, total, read_before if before_ok else None, tuple(rows),
                              terms, withheld=False, by_department=False, min_group_size=scope.min_group_size)
 
     return cached(("aspects", scope, area.id, wave.id, for_provider, emerging, data_version(wave_ids)), compute)
@@ -277,7 +287,7 @@ def _emerging(scope: Scope, area_id: int, earlier: Sequence[WaveRef], now: list[
     def count(missing: list[int]) -> dict[int, emerging.TermCounts]:
         result = {}
         for wave_id in missing:
-            texts = [c.text for c in _comments(scope, area_id, wave_id, for_provider)[:EMERGING_SAMPLE]]
+            texts = [c.text for c in _comments(scope, area_id, wave_id, for_provider, EMERGING_SAMPLE)]
             result[wave_id] = emerging.term_counts([mask_personal_details(t) for t in texts] if for_provider
                                                    else texts)
         return result
