@@ -1,12 +1,15 @@
-"""Benchmark: how long `flask --help` takes to start (goal: within 1.5x of a bare Flask app with the same
-extensions, and none of scipy, matplotlib, textblob or nltk imported).
+"""Benchmark: how long `flask --help` takes to start, and a whole `flask dispatch run` pass with nothing to
+send, as cron starts it every minute (goal: each within 1.5x of `flask --help` for a bare Flask app with the
+same extensions, and none of scipy, matplotlib, textblob or nltk imported).
 
 Every `flask` command, the dispatcher's passes included, first builds the app and imports the CLI, so
 `flask --help` is the start-up every command pays. The baseline is a Flask app in a temporary module with
 Flask-SQLAlchemy, Flask-Migrate, Flask-WTF's CSRF, Flask-Login and Flask-Limiter initialised and no
 blueprints. The two run alternately as fresh processes, best of --runs each. Then `python -X importtime`
-runs `flask --help` and `flask dispatch run --help` (the start of a dispatcher pass), and each heavy
-library found is printed with the import chain that pulled it in. Ends with one JSON line.
+runs `flask --help` and a `flask dispatch run` pass, and each heavy
+library found is printed with the import chain that pulled it in. The dispatcher pass runs on a SQLite
+database made by `flask init` (migrated, survey catalog loaded, first admin): it connects, plans, finds
+nothing to open, send, remind or close, and exits. Ends with one JSON line.
 Run from the repository root: `python benchmarks/cli_startup.py [--runs N]`.
 """
 from __future__ import annotations
@@ -127,22 +130,30 @@ def main() -> None:
         ours = environment("wsgi.py", directory, "instance")
         bare = environment(str(directory / "bare_app.py"), directory, "bare-instance")
 
+        ours["DATABASE_URL"] = f"sqlite:///{directory / 'dispatch.sqlite3'}"
+        time_once(ours, ["init"])  # migrate, load the survey catalog, create the first admin
         time_once(ours, ["--help"])  # write the bytecode caches and warm the OS file cache for both
         time_once(bare, ["--help"])
-        ours_times, bare_times = [], []
+        time_once(ours, ["dispatch", "run"])
+        ours_times, bare_times, pass_times = [], [], []
         for _ in range(options.runs):
             bare_times.append(time_once(bare, ["--help"]))
             ours_times.append(time_once(ours, ["--help"]))
+            pass_times.append(time_once(ours, ["dispatch", "run"]))
 
         found = {"flask --help": imported_heavy(ours, ["--help"]),
-                 "flask dispatch run --help": imported_heavy(ours, ["dispatch", "run", "--help"])}
+                 "flask dispatch run": imported_heavy(ours, ["dispatch", "run"])}
 
     (best_ours, cpu_ours), (best_bare, cpu_bare) = min(ours_times), min(bare_times)
+    best_pass = min(pass_times)[0]
     ratio = round(best_ours / best_bare, 2)
+    pass_ratio = round(best_pass / best_bare, 2)
     cpu_ours, cpu_bare = min(cpu for _, cpu in ours_times), min(cpu for _, cpu in bare_times)
     print(f"flask --help, best of {options.runs}: VendorPulse {best_ours * 1000:.0f} ms, "
           f"bare Flask app with the same extensions {best_bare * 1000:.0f} ms (ratio {ratio}); "
           f"CPU time {cpu_ours * 1000:.0f} ms against {cpu_bare * 1000:.0f} ms")
+    print(f"flask dispatch run with nothing to send, best of {options.runs}: {best_pass * 1000:.0f} ms "
+          f"(ratio {pass_ratio} to the bare app's --help)")
     heavy: list[str] = []
     for command, chains in found.items():
         if not chains:
@@ -153,8 +164,10 @@ def main() -> None:
                 heavy.append(library)
     print(json.dumps({
         "benchmark": "cli_startup", "ratio": ratio, "ms": round(best_ours * 1000),
-        "baseline_ms": round(best_bare * 1000), "cpu_ratio": round(cpu_ours / cpu_bare, 2), "runs": options.runs,
-        "goal": f"ratio <= {GOAL_RATIO} and no heavy imports", "met": ratio <= GOAL_RATIO and not heavy,
+        "baseline_ms": round(best_bare * 1000), "cpu_ratio": round(cpu_ours / cpu_bare, 2),
+        "dispatch_pass_ratio": pass_ratio, "dispatch_pass_ms": round(best_pass * 1000), "runs": options.runs,
+        "goal": f"--help and a dispatch pass each <= {GOAL_RATIO} x the bare app's --help; no heavy imports",
+        "met": ratio <= GOAL_RATIO and pass_ratio <= GOAL_RATIO and not heavy,
         "heavy_imports": heavy,
     }))
 
