@@ -118,7 +118,7 @@ def throughputs(engines: dict[str, Callable[[str, str], object]], rows: list[dic
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", default="measure",
-                        choices=["measure", "dev", "dev2", "dev3", "dev4", "dev5", "validation"])
+                        choices=["measure", "dev", "dev2", "dev3", "dev4", "dev5", "dev6", "validation", "tune"])
     parser.add_argument("--simulations", type=int, default=200)
     args = parser.parse_args()
     rows = load(args.split)
@@ -149,7 +149,9 @@ def main() -> int:
     print(f"  aspect sentiment: {aspects['aspect_sentiment_accuracy']:.3f} of aspects found by both, "
           f"{aspects['aspect_sentiment_strict']:.3f} of all labelled")
     for aspect, counts in aspects["per_aspect"].items():
-        print(f"    {aspect:<20} found right {counts['tp']:>4}  extra {counts['fp']:>4}  missed {counts['fn']:>4}")
+        tp, fp, fn = counts["tp"], counts["fp"], counts["fn"]
+        print(f"    {aspect:<20} found right {tp:>4}  extra {fp:>4}  missed {fn:>4}  "
+              f"precision {tp / max(1, tp + fp):.2f}  recall {tp / max(1, tp + fn):.2f}")
     print(f"  speed: {ours:.0f} comments/s with aspects, raw TextBlob {textblob:.0f}/s, ratio {speed_ratio:.2f}")
     print(f"  emerging issues: {json.dumps(emerging)}")
 
