@@ -16,6 +16,7 @@ from app.errors import NotFound
 from app.services import charts
 from app.services.reporting.reports import AreaReport, Overview
 from app.services.reporting.scope import DEFAULT_WAVE_COUNT, Metric, Scope
+from app.services.charts.data import EXACT_N_BELOW
 from app.services.stats import HAPPINESS_GROUPS, HAPPINESS_SCALE
 
 if TYPE_CHECKING:
@@ -65,8 +66,10 @@ def _drawn(value: float | None, places: int) -> float | None:
 
 
 def _drawn_points(points: tuple[charts.TrendPoint, ...], places: int) -> tuple[charts.TrendPoint, ...]:
+    # A large wave's n is printed in thousands (`n_label`): the picture carries what it prints.
     return tuple(replace(p, mean=_drawn(p.mean, places), ci_low=_drawn(p.ci_low, places),
-                         ci_high=_drawn(p.ci_high, places)) for p in points)
+                         ci_high=_drawn(p.ci_high, places),
+                         n=p.n if p.n < EXACT_N_BELOW else round(p.n, -3)) for p in points)
 
 
 def _fmt(value: float | None, fmt: str, empty: str) -> str:

@@ -148,17 +148,26 @@ def test_a_large_waves_chart_is_drawn_again_only_when_its_picture_changes(manage
         return {kind: manager_client.get(url).headers["ETag"] for kind, url in urls.items()}
 
     before = etags()
+    assert b"n=20k" in manager_client.get(urls["trend"]).data  # a large wave's n, in thousands under the wave
     _scale_tallies(db, wave, area, add={5: 1})  # one more answer moves each share by 0.005 percentage points
-    after_one = etags()
-    assert after_one["distribution"] == before["distribution"]
+    assert etags() == before
     assert manager_client.get(urls["distribution"], headers={"If-None-Match": before["distribution"]}).status_code == 304
-    assert after_one["trend"] != before["trend"]  # the trend prints n under each wave: one more answer shows
     page = manager_client.get(f"/dashboard/areas/{area.id}?campaign={seeded.campaign.id}").get_data(as_text=True)
     assert "55%" not in page
     _scale_tallies(db, wave, area, add={4: 2000})  # a tenth more answers, all 4 out of 5: the bars move
     assert etags()["distribution"] != before["distribution"]
     page = manager_client.get(f"/dashboard/areas/{area.id}?campaign={seeded.campaign.id}").get_data(as_text=True)
     assert "55%" in page  # the data table beside the picture: 12,000 of 22,001 answers gave 4
+    assert ">22001<" in page  # and the exact count of answers
+
+
+def test_a_small_waves_trend_shows_each_new_answer(manager_client, db, seeded):
+    area, wave = seeded.areas[0], seeded.waves[-1]
+    url = f"/dashboard/charts/trend.svg?area={area.id}&campaign={seeded.campaign.id}"
+    before = manager_client.get(url)
+    _scale_tallies(db, wave, area, add={5: 1})
+    after = manager_client.get(url, headers={"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == 200 and after.headers["ETag"] != before.headers["ETag"]  # n=20 became n=21
 
 
 @pytest.mark.parametrize("kind", ["trend", "distribution", "sentiment", "timelost", "reasons", "sparkline", "heatmap"])

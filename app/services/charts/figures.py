@@ -20,7 +20,7 @@ from matplotlib.colors import LinearSegmentedColormap, Normalize, to_rgb
 from matplotlib.figure import Figure, FigureBase
 from matplotlib.ticker import FixedLocator, MaxNLocator, PercentFormatter
 
-from app.services.charts.data import TrendPoint
+from app.services.charts.data import TrendPoint, n_label
 from app.services.charts.style import (
     ACCENT,
     ANSWER_COLOURS,
@@ -159,7 +159,7 @@ def build_trend_figure(
                         xytext=(4, 0), textcoords="offset points", ha="left", va="center",
                         color=ACCENT, fontsize=10, fontweight="bold")
 
-        ax.set_xticks(x, [f"{p.label}\n{suppressed_text if p.suppressed else f'n={p.n}'}" for p in points])
+        ax.set_xticks(x, [f"{p.label}\n{suppressed_text if p.suppressed else n_label(p.n)}" for p in points])
         ax.set_ylabel(y_label)
         ax.set_title(title, pad=26)
         # A subtitle explains the band in words; a legend box would cover data.
