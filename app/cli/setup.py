@@ -47,6 +47,8 @@ def demo_command(stakeholders: int) -> None:
     if not summary.created:
         click.echo("Demo data already present; nothing to do.")
         return
-    click.echo(f"Seeded {summary.stakeholders} stakeholders, {summary.waves} waves, {summary.responses} responses.")
+    click.echo(f"Seeded {summary.stakeholders} stakeholders, {summary.waves} waves, {summary.responses} responses"
+               + (f"; the deep dive {summary.deep_dive_waves} waves, {summary.deep_dive_responses} responses"
+                  if summary.deep_dive_waves else "") + ".")
     if summary.sample_link:
         click.echo(f"Try the survey as an employee: {summary.sample_link}")
