@@ -25,15 +25,19 @@ class Entry:
     """One entry as written in the file: a lexicon key or a cue line with all its "|" spellings (inflections
     of one justified entry are morphology, not a leak), or one pattern's regex."""
 
-    kind: str   # term, idiom, negator, intensifier, factual, contrast, balance, pattern, cue
+    kind: str   # term, idiom, negator, intensifier, factual, contrast, balance, pattern, cue, cue pattern
     text: str   # spellings joined by "|", each words separated by spaces (a trailing "*" is a prefix); or a regex
 
     def key(self) -> str:
         return f"{self.kind}\t{self.text}"
 
     @property
+    def is_regex(self) -> bool:
+        return self.kind in ("pattern", "cue pattern")
+
+    @property
     def spellings(self) -> list[str]:
-        return [self.text] if self.kind == "pattern" else self.text.split("|")
+        return [self.text] if self.is_regex else self.text.split("|")
 
 
 def _words(phrase: str) -> str:
@@ -66,6 +70,8 @@ def entries(lexicon_text: str | None = None) -> Iterator[Entry]:
     for spec in taxonomy["aspects"].values():
         for cue in spec["cues"] + spec.get("weak_cues", []):
             yield Entry("cue", _words(cue if isinstance(cue, str) else cue["cue"]))
+        for regex in spec.get("patterns", []):
+            yield Entry("cue pattern", regex)
     for phrase in taxonomy.get("ignore", []):
         yield Entry("cue", _words(phrase))
 
@@ -92,7 +98,7 @@ class Matcher:
 
     def matches(self, entry: Entry) -> bool:
         """True when any spelling of the entry occurs in any of the comments."""
-        if entry.kind == "pattern":
+        if entry.is_regex:
             pattern = re.compile(entry.text)
             return any(pattern.search(t) for t in self.texts)
         for spelling in entry.spellings:
@@ -104,5 +110,5 @@ class Matcher:
 
 
 if __name__ == "__main__" and "--snapshot" in sys.argv:
-    for key in sorted({e.key() for e in entries(sys.stdin.read()) if e.kind != "cue"}):
+    for key in sorted({e.key() for e in entries(sys.stdin.read()) if not e.kind.startswith("cue")}):
         print(key)

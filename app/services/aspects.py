@@ -50,6 +50,7 @@ SCHEMA: dict[str, Any] = {
                 "areas": _AREAS,
                 "cues": {**_CUES, "minItems": 1},
                 "weak_cues": _CUES,
+                "patterns": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 1000}},
             },
         },
     }},
@@ -108,10 +109,27 @@ class Cue:
 
 
 @dataclass(frozen=True)
+class Pattern:
+    """A regular expression over a clause's lower-case text that names an aspect wherever it matches, whatever
+    else the clause names: a wait stated as a duration ("took 11 days to give a new joiner access")."""
+
+    regex: re.Pattern[str]
+    aspect: str
+    areas: frozenset[str] | None
+    # Every match contains a string of each group (read from the parsed regex): most clauses lack one of them,
+    # and a few substring tests cost much less than a regex search.
+    needles: tuple[tuple[str, ...], ...] = ()
+
+    def may_match(self, text: str) -> bool:
+        return all(any(n in text for n in group) for group in self.needles)
+
+
+@dataclass(frozen=True)
 class Taxonomy:
     aspects: Mapping[str, Aspect]
     cues: tuple[Cue, ...]
     version: str
+    patterns: tuple[Pattern, ...] = ()
 
     def __post_init__(self) -> None:
         by_first: dict[str, list[Cue]] = {}
@@ -136,6 +154,12 @@ class Taxonomy:
         return found
 
 
+def needles_of(pattern: re.Pattern[str]) -> tuple[tuple[str, ...], ...]:
+    """The pattern's required string groups, the rarest-looking first; a lone space tells nothing."""
+    groups = {group for group in sentiment.required_string_groups(pattern) if group != (" ",)}
+    return tuple(sorted(groups, key=lambda group: (-min(map(len, group)), len(group))))
+
+
 def load_taxonomy(text: str | bytes, source: str = "aspects.yaml") -> Taxonomy:
     """Validate and compile a taxonomy; a ValueError names what is wrong and where."""
     raw = text.encode("utf-8") if isinstance(text, str) else text
@@ -150,6 +174,7 @@ def load_taxonomy(text: str | bytes, source: str = "aspects.yaml") -> Taxonomy:
         raise ValueError(f"{source}: {where}: {first.message}")
     aspects: dict[str, Aspect] = {}
     cues: list[Cue] = []
+    patterns: list[Pattern] = []
     seen: dict[tuple[tuple[str, ...], frozenset[str] | None], str] = {}
     for aspect_id, spec in data["aspects"].items():
         areas = frozenset(spec["areas"]) if "areas" in spec else None
@@ -172,13 +197,19 @@ def load_taxonomy(text: str | bytes, source: str = "aspects.yaml") -> Taxonomy:
                                          f"({seen[key]} and {aspect_id})")
                     seen[key] = aspect_id
                     cues.append(Cue(words, aspect_id, applies, weak))
+        for regex in spec.get("patterns", []):
+            try:
+                compiled = re.compile(regex)
+                patterns.append(Pattern(compiled, aspect_id, areas, needles_of(compiled)))
+            except re.error as error:
+                raise ValueError(f"{source}: {aspect_id}: pattern {regex!r} is not a valid regex: {error}") from error
     for entry in data.get("ignore", []):
         for spelling in entry.split("|"):
             words = tuple(w for w, _, _ in sentiment.tokens(spelling.strip()))
             if words:
                 cues.append(Cue(words, IGNORED, None, False))
     version = hashlib.sha256(raw).hexdigest()[:8]
-    return Taxonomy(aspects, tuple(cues), version)
+    return Taxonomy(aspects, tuple(cues), version, tuple(patterns))
 
 
 TAXONOMY = load_taxonomy(TAXONOMY_PATH.read_bytes(), str(TAXONOMY_PATH.name))
@@ -232,12 +263,16 @@ def split_clauses(text: str) -> list[tuple[int, int, int]]:
     return trimmed
 
 
-def tag(words: list[str], area: str | None, taxonomy: Taxonomy = TAXONOMY) -> tuple[tuple[str, ...], bool]:
-    """The aspects a clause's words name, in the order they are named, and whether only weak cues named
-    them. Longer cues take their words first; weak cues count only when no other cue matched."""
+def tag(words: list[str], area: str | None, taxonomy: Taxonomy = TAXONOMY, text: str = "",
+        patterns: tuple[Pattern, ...] | None = None) -> tuple[tuple[str, ...], bool]:
+    """The aspects a clause's words (and its lower-case `text`, for the taxonomy's patterns, or those of them
+    given) name, in the order they are named, and whether only weak cues named them. Longer cues take their
+    words first; weak cues count only when no other cue or pattern matched."""
+    by_pattern = [p.aspect for p in (taxonomy.patterns if patterns is None else patterns)
+                  if (p.areas is None or area is None or area in p.areas) and p.regex.search(text)]
     if taxonomy._first_words.isdisjoint(words) and not any(  # type: ignore[attr-defined]
             w.startswith(taxonomy._prefixes) for w in words):  # type: ignore[attr-defined]
-        return (), False  # most clauses name nothing: one set operation says so
+        return tuple(dict.fromkeys(by_pattern)), False  # most clauses name nothing: one set operation says so
     strong: list[str] = []
     weak: list[str] = []
     i = 0
@@ -251,6 +286,7 @@ def tag(words: list[str], area: str | None, taxonomy: Taxonomy = TAXONOMY) -> tu
                 break
         else:
             i += 1
+    strong += [aspect for aspect in by_pattern if aspect not in strong]  # a pattern counts as a cue
     return (tuple(strong), False) if strong else (tuple(weak), bool(weak))
 
 
@@ -259,6 +295,8 @@ def clauses(text: str, area: str | None, reading: sentiment.Reading, taxonomy: T
     names no aspect but says something ("..., really annoying") speaks of the aspects of the clause before
     it in the same sentence, or of the one after it when it comes first."""
     tokens, opinions = reading.tokens, reading.opinions
+    lowered = text.lower().replace("\u2019", "'")
+    patterns = tuple(p for p in taxonomy.patterns if p.may_match(lowered))  # most comments leave none
     result: list[Clause] = []
     next_token = next_opinion = 0  # tokens and opinions are in reading order: one walk through each
     for start, end, number in split_clauses(text):
@@ -274,7 +312,8 @@ def clauses(text: str, area: str | None, reading: sentiment.Reading, taxonomy: T
         while next_opinion < len(opinions) and opinions[next_opinion].start < end:
             said.append(opinions[next_opinion].polarity)
             next_opinion += 1
-        aspects, weak_only = tag(words, area, taxonomy)
+        aspects, weak_only = tag(words, area, taxonomy,
+                                 text[start:end].lower().replace("\u2019", "'") if patterns else "", patterns)
         polarity = sum(said) / len(said) if said else 0.0
         if weak_only and not polarity:
             # A topic word in a plain statement ("I use the VPN twice a week") says nothing about an aspect.

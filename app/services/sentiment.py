@@ -18,7 +18,7 @@ import yaml
 
 from app.models.response import SENTIMENT_LABELS
 
-try:  # the regex parser, to find the words a pattern cannot match without (`_needles`)
+try:  # the regex parser, to find the words a pattern cannot match without (`required_strings`)
     from re import _constants as _sre_constants
     from re import _parser as _sre_parser
 except ImportError:  # pragma: no cover - a Python without it only loses the shortcut
@@ -217,7 +217,7 @@ def _compile_lexicon(lexicon_text: str) -> _Lexicon:
         priority = spec.get("priority", 0)
         if isinstance(priority, bool) or not isinstance(priority, int):
             raise ValueError(f"sentiment lexicon: pattern {name!r} needs a whole-number priority")
-        patterns.append((compiled, _polarity(spec["polarity"], f"pattern {name!r}"), priority, _needles(compiled)))
+        patterns.append((compiled, _polarity(spec["polarity"], f"pattern {name!r}"), priority, required_strings(compiled)))
 
     return _Lexicon(
         token_pattern=token_pattern,
@@ -245,7 +245,7 @@ def _compile_lexicon(lexicon_text: str) -> _Lexicon:
     )
 
 
-def _needles(pattern: re.Pattern[str]) -> tuple[str, ...] | None:
+def required_strings(pattern: re.Pattern[str]) -> tuple[str, ...] | None:
     """Strings of which every match of the pattern contains at least one, or None when that cannot be told.
 
     Most patterns match few comments, and `in` on a short string is far cheaper than a regex search: the
@@ -260,7 +260,23 @@ def _needles(pattern: re.Pattern[str]) -> tuple[str, ...] | None:
     return tuple(found) if found else None
 
 
+def required_string_groups(pattern: re.Pattern[str]) -> tuple[tuple[str, ...], ...]:
+    """Groups of strings such that every match of the pattern contains one string of each group; empty when
+    that cannot be told. Checking all of them rules out more texts than the one `required_strings` picks."""
+    if _sre_parser is None or pattern.flags & re.IGNORECASE:
+        return ()
+    try:
+        return tuple(tuple(group) for group in _requirements(list(_sre_parser.parse(pattern.pattern))))
+    except Exception:  # noqa: BLE001 - an unfamiliar regex construct only loses the shortcut
+        return ()
+
+
 def _sequence_needles(items: list) -> list[str] | None:
+    # The most selective requirement: its shortest needle longest, then the fewest needles.
+    return max(_requirements(items), key=lambda needles: (min(map(len, needles)), -len(needles)), default=None)
+
+
+def _requirements(items: list) -> list[list[str]]:
     c = _sre_constants
     candidates: list[list[str]] = []
     run: list[str] = []
@@ -282,8 +298,7 @@ def _sequence_needles(items: list) -> list[str] | None:
             needed = _sequence_needles(list(argument[2]))
         if needed:
             candidates.append(needed)
-    # The most selective requirement: its shortest needle longest, then the fewest needles.
-    return max(candidates, key=lambda needles: (min(map(len, needles)), -len(needles)), default=None)
+    return candidates
 
 
 def _phrase_regex(phrases: list[str]) -> re.Pattern[str] | None:

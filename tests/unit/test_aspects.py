@@ -163,3 +163,25 @@ def test_a_ticket_passed_back_or_transferred_is_a_hand_off():
 
 def test_session_controls_are_security_friction():
     assert said("Constant re-logins because of the session timeout, annoying", "security") == {"security_friction": "negative"}
+
+
+def test_a_wait_stated_as_a_duration_is_about_speed_of_response_beside_what_was_waited_for():
+    assert said("It took 11 days to give a new joiner access to the shared drive.", "security") == {
+        "access": "negative", "responsiveness": "negative"}
+    assert said("Four days for a password reset.", "service-desk")["responsiveness"] == "negative"
+    assert said("Asked for a test server two months ago, still nothing.", "hosting") == {"responsiveness": "negative"}
+    assert said("Monitor swapped within 20 minutes, brilliant", "end-user-computing") == {
+        "devices": "positive", "responsiveness": "positive"}
+    assert said("Rang at 9, fixed by 9:15.", "service-desk") == {"resolution": "positive", "responsiveness": "positive"}
+
+
+def test_a_machine_that_takes_minutes_to_start_is_not_a_slow_response():
+    assert "responsiveness" not in said("My laptop takes 10 minutes to boot", "end-user-computing")
+    assert "responsiveness" not in said("£400 a month for a VM nobody uses", "hosting")
+    assert "responsiveness" not in said("Three outages in two weeks on the VPN", "network")
+
+
+def test_a_pattern_that_is_not_a_regex_is_refused():
+    with pytest.raises(ValueError, match="not a valid regex"):
+        load_taxonomy("aspects:\n  speed:\n    name: Speed\n    description: How fast.\n    cues: [quick]\n"
+                      "    patterns: ['took (']\n")

@@ -48,3 +48,10 @@ def test_every_aspect_cue_is_justified_by_a_tuning_comment_or_is_new_and_unmatch
     # A cue no comment of any set uses is allowed (a plain synonym); one used only by measure rows is not.
     assert Path(DATA / "insight" / "dev.csv").exists()
     assert [e for e in entries() if e.kind == "cue"]
+
+
+def test_the_check_reads_the_taxonomys_patterns_as_regexes():
+    patterns = [e for e in entries() if e.kind == "cue pattern"]
+    assert patterns and TUNE.matches(patterns[0])
+    measure = Matcher(["it took 9 fortnights to hear back"])
+    assert leaks(measure, [Entry("cue pattern", r"\b9 fortnights\b")]) == ["cue pattern: \\b9 fortnights\\b"]

@@ -245,11 +245,11 @@ def test_a_request_formula_is_not_praise() -> None:
 
 def test_a_pattern_is_skipped_only_when_it_cannot_match() -> None:
     # The analyzer searches with a pattern only when one of its needles is in the comment.
-    assert sentiment._needles(re.compile(r"\bwhy (?:do|does)\b[^?]*\?")) == ("why do",)
-    assert sentiment._needles(re.compile(r"(?:took|waited) (?:a|two) days")) == (" days",)
-    assert sentiment._needles(re.compile(r"[a-z]+ing")) == ("ing",)
-    assert sentiment._needles(re.compile(r"(?i)why")) is None
-    assert sentiment._needles(re.compile(r"\d+|x")) is None
+    assert sentiment.required_strings(re.compile(r"\bwhy (?:do|does)\b[^?]*\?")) == ("why do",)
+    assert sentiment.required_strings(re.compile(r"(?:took|waited) (?:a|two) days")) == (" days",)
+    assert sentiment.required_strings(re.compile(r"[a-z]+ing")) == ("ing",)
+    assert sentiment.required_strings(re.compile(r"(?i)why")) is None
+    assert sentiment.required_strings(re.compile(r"\d+|x")) is None
     comments = [row.lower().replace("\u2019", "'") for row in
                 (line for path in sentiment.LEXICON_PATH.parents[2].glob("tests/data/insight/dev*.csv")
                  for line in path.read_text(encoding="utf-8").splitlines())]
