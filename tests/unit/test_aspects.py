@@ -185,3 +185,9 @@ def test_a_pattern_that_is_not_a_regex_is_refused():
     with pytest.raises(ValueError, match="not a valid regex"):
         load_taxonomy("aspects:\n  speed:\n    name: Speed\n    description: How fast.\n    cues: [quick]\n"
                       "    patterns: ['took (']\n")
+
+
+def test_being_told_and_newsletters_are_communication():
+    assert said("We were told the file server moves to the new data centre in May.", "hosting") == {
+        "communication": "neutral"}
+    assert said("The monthly newsletter is short and useful", "security") == {"communication": "positive"}
