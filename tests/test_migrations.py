@@ -128,3 +128,44 @@ def test_the_comment_tallies_migration_counts_the_comments_stored_before_it(tmp_
     with app.app_context():
         assert comment_rows() == expected
         db.engine.dispose()
+
+
+def test_the_hours_and_driver_tallies_migration_counts_the_answers_stored_before_it(tmp_path):
+    """0012 widens `score_tally.score` and fills the hours and key-driver tallies from the answers stored
+    before: on SQLite and PostgreSQL, the same rows a rebuild from the answers gives."""
+    from sqlalchemy import delete, select
+
+    from app.models import ScoreTally
+    from app.services.catalog import latest_definition, load_directory
+    from app.services.tallies import rebuild_wave_tallies
+    from tests.question_seed import long_survey_campaign
+
+    for backend, url in _fresh_database_urls(tmp_path):
+        app = create_app(TestConfig(tmp_path / backend, url))
+        runner = app.test_cli_runner()
+        assert runner.invoke(args=["db", "upgrade", "0011"]).exit_code == 0
+        with app.app_context():
+            load_directory(MIGRATIONS.parent / "surveys")
+            campaign, _ = long_survey_campaign(latest_definition("quarterly-provider-satisfaction"), 12, 9)
+            for wave in campaign.waves:
+                rebuild_wave_tallies(wave.id)
+            db.session.commit()
+
+            def derived_rows():
+                return sorted(db.session.execute(
+                    select(ScoreTally.wave_id, ScoreTally.question_code, ScoreTally.area_key, ScoreTally.department,
+                           ScoreTally.score, ScoreTally.answer_count)
+                    .where(ScoreTally.question_code.like("@hours:%") | ScoreTally.question_code.like("@joint:%"))
+                ).all())
+            expected = derived_rows()
+            assert any(code.startswith("@joint:") for _, code, *_ in expected)
+            assert any(code.startswith("@hours:") for _, code, *_ in expected)
+            db.session.execute(delete(ScoreTally).where(ScoreTally.question_code.like("@hours:%")
+                                                        | ScoreTally.question_code.like("@joint:%")))
+            db.session.commit()
+            db.session.remove()
+        assert runner.invoke(args=["db", "upgrade"]).exit_code == 0, backend
+        with app.app_context():
+            assert derived_rows() == expected, backend
+            db.session.remove()
+            db.engine.dispose()

@@ -179,5 +179,5 @@ class ScoreTally(db.Model):
     question_code: Mapped[str] = mapped_column(String(80))
     area_key: Mapped[int] = mapped_column(Integer)
     department: Mapped[str] = mapped_column(String(120), default="")
-    score: Mapped[int] = mapped_column(SmallInteger)
+    score: Mapped[int] = mapped_column(Integer)  # a score; hundredths of an hour; a pair of scores
     answer_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -324,6 +324,7 @@ class _TallyAnswer:
     score: int | None
     service_area_id: int | None
     question: QuestionSpec
+    hours: float | None = None
 
 
 @dataclass(frozen=True)
@@ -386,7 +387,8 @@ def submit_response(context: SurveyContext, form_data: Mapping[str, Any], *, now
     }
     rows = [_answer_row(response, item, thresholds) for item in cleaned]
     tallies = tally_keys_for(_TallyView(wave.id, response["department"], [
-        _TallyAnswer(row["score"], row["service_area_id"], item.question) for row, item in zip(rows, cleaned)]))
+        _TallyAnswer(row["score"], row["service_area_id"], item.question, row["hours"])
+        for row, item in zip(rows, cleaned)]))
     for row, item in zip(rows, cleaned):
         if item.question.kind == "comment" and row["text"]:
             tallies.update(comment_tally_keys(wave.id, row["service_area_id"], response["department"],

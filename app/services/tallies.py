@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from sqlalchemy import bindparam, delete, func, insert, literal, select, update
+from sqlalchemy import Integer, bindparam, cast, delete, func, insert, literal, select, update
+from sqlalchemy.orm import aliased
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -93,14 +94,42 @@ def add_to_tallies(counts: Counter[TallyKey]) -> None:
         connection.execute(_UPSERTS[connection.dialect.name], rows)
 
 
+HOURS_PREFIX = "@hours:"  # score: the hours in hundredths (answers keep two decimals)
+JOINT_PREFIX = "@joint:"  # score: 100 x the sub-rating's score + the same area's satisfaction score
+
+
+def is_sub_rating(question) -> bool:
+    """A per-area rating other than a headline metric: a key driver's candidate."""
+    return question.kind == "rating" and question.scope == "area" and not (question.options or {}).get("metric")
+
+
+def is_satisfaction(question) -> bool:
+    return (question.options or {}).get("metric") == "satisfaction"
+
+
 def tally_keys_for(response: Response) -> Counter[TallyKey]:
-    """The tally increments one stored response contributes (its rating and nps answers)."""
+    """The tally increments one stored response contributes: its rating and nps answers, its hours (as a
+    histogram in hundredths) and, per area, each sub-rating paired with that area's satisfaction (the
+    key drivers' joint histograms)."""
     counts: Counter[TallyKey] = Counter()
+    department = response.department or ""
+    satisfaction: dict[int, int] = {}
+    sub: list[tuple[int, str, int]] = []
     for answer in response.answers:
+        area, question = answer.service_area_id or 0, answer.question
+        hours = getattr(answer, "hours", None)
+        if hours is not None:
+            counts[(response.wave_id, HOURS_PREFIX + question.code, area, department, round(hours * 100))] += 1
         if answer.score is None:
             continue
-        counts[(response.wave_id, answer.question.code, answer.service_area_id or 0,
-                response.department or "", answer.score)] += 1
+        counts[(response.wave_id, question.code, area, department, answer.score)] += 1
+        if is_satisfaction(question):
+            satisfaction[area] = answer.score
+        elif is_sub_rating(question):
+            sub.append((area, question.code, answer.score))
+    for area, code, score in sub:
+        if area in satisfaction:
+            counts[(response.wave_id, JOINT_PREFIX + code, area, department, 100 * score + satisfaction[area])] += 1
     return counts
 
 
@@ -122,6 +151,9 @@ def rebuild_wave_tallies(wave_id: int) -> None:
             ["wave_id", "question_code", "area_key", "department", "score", "answer_count"], source
         )
     )
+    for source in (_hours_source(wave_id), _joint_source(wave_id)):
+        db.session.execute(insert(ScoreTally).from_select(
+            ["wave_id", "question_code", "area_key", "department", "score", "answer_count"], source))
     comments: Counter[TallyKey] = Counter()
     rows = db.session.execute(
         select(Answer.service_area_id, Response.department, Answer.sentiment_aspects, Answer.aspects_override,
@@ -135,3 +167,41 @@ def rebuild_wave_tallies(wave_id: int) -> None:
         comments.update(comment_tally_keys(wave_id, area_id, department, effective_aspects(computed, override),
                                            bool(shareable)))
     add_to_tallies(comments)
+
+
+def _hours_source(wave_id: int):
+    area_key = func.coalesce(Answer.service_area_id, literal(0))
+    department = func.coalesce(Response.department, literal(""))
+    hundredths = cast(func.round(Answer.hours * 100), Integer)
+    code = literal(HOURS_PREFIX) + Question.code
+    return (
+        select(Answer.wave_id, code, area_key, department, hundredths, func.count())
+        .join(Question, Question.id == Answer.question_id)
+        .join(Response, Response.id == Answer.response_id)
+        .where(Answer.wave_id == wave_id, Answer.hours.is_not(None))
+        .group_by(Answer.wave_id, code, area_key, department, hundredths)
+    )
+
+
+def _joint_source(wave_id: int):
+    sub, sat = aliased(Answer), aliased(Answer)
+    sub_question, sat_question = aliased(Question), aliased(Question)
+    department = func.coalesce(Response.department, literal(""))
+    pair = sub.score * 100 + sat.score
+    code = literal(JOINT_PREFIX) + sub_question.code
+    return (
+        select(sub.wave_id, code, sub.service_area_id, department, pair, func.count())
+        .join(sub_question, sub_question.id == sub.question_id)
+        .join(sat, (sat.response_id == sub.response_id) & (sat.service_area_id == sub.service_area_id))
+        .join(sat_question, sat_question.id == sat.question_id)
+        .join(Response, Response.id == sub.response_id)
+        .where(sub.wave_id == wave_id, sub.score.is_not(None), sat.score.is_not(None),
+               sub_question.kind == "rating", sub_question.scope == "area", sub.service_area_id.is_not(None),
+               _metric(sub_question).is_(None), _metric(sat_question) == "satisfaction")
+        .group_by(sub.wave_id, code, sub.service_area_id, department, pair)
+    )
+
+
+def _metric(question):
+    """The question's `metric` option (satisfaction, happiness) in SQL, on both databases."""
+    return question.options["metric"].as_string()

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from sqlalchemy import and_, case, func, literal, or_, select
 
 from app.extensions import db, is_postgres
-from app.models import Answer, Campaign, Invitation, Stakeholder
+from app.models import Answer, Campaign, Invitation, Question, ScoreTally, Stakeholder
 from app.models.response import SENTIMENT_LABELS
 from app.services.reporting.answers import answers_in_scope, effective_label
 from app.services.reporting.cache import cached_by_wave
 from app.services.reporting.departments import department_counts, department_gate
 from app.services.reporting.scope import Scope, WaveRef
 from app.services.sampling import invitations_per_area
+from app.services.tallies import HOURS_PREFIX
 from app.services.stats import is_reportable
 
 
@@ -254,15 +255,25 @@ def time_lost(scope: Scope, area_id: int) -> list[TimeLost]:
     by_wave: dict[int, tuple[int, float | None, float, float] | None] = {}
     if scope.hours_question_ids:
         def count(missing: list[int]) -> dict[int, tuple[int, float | None, float, float]]:
+            # From the hours tallies: how many answered each number of hours (hundredths), per wave.
+            codes = [HOURS_PREFIX + code for code in db.session.scalars(
+                select(Question.code).where(Question.id.in_(scope.hours_question_ids)))]
             query = (
-                select(Answer.wave_id, func.count(Answer.hours), func.avg(Answer.hours), func.sum(Answer.hours),
-                       func.sum(Answer.hours * Answer.hours))
-                .where(Answer.wave_id.in_(missing), Answer.question_id.in_(scope.hours_question_ids),
-                       Answer.service_area_id == area_id, Answer.hours.is_not(None))
-                .group_by(Answer.wave_id)
+                select(ScoreTally.wave_id, ScoreTally.score, func.sum(ScoreTally.answer_count))
+                .where(ScoreTally.wave_id.in_(missing), ScoreTally.question_code.in_(codes),
+                       ScoreTally.area_key == area_id)
+                .group_by(ScoreTally.wave_id, ScoreTally.score)
             )
-            return {w: (int(n), avg, float(total or 0), float(squares or 0))
-                    for w, n, avg, total, squares in db.session.execute(answers_in_scope(query, scope))}
+            if scope.department:
+                query = query.where(ScoreTally.department == scope.department)
+            sums: dict[int, list[float]] = {}
+            for wave_id, hundredths, n in db.session.execute(query):
+                hours, n = hundredths / 100, int(n or 0)
+                row = sums.setdefault(wave_id, [0, 0.0, 0.0])
+                row[0] += n
+                row[1] += n * hours
+                row[2] += n * hours * hours
+            return {w: (n, total / n if n else None, total, squares) for w, (n, total, squares) in sums.items() if n}
 
         by_wave = cached_by_wave(("time-lost-sums", scope.hours_question_ids, scope.department, area_id),
                                  scope.wave_ids, count)

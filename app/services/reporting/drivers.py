@@ -14,14 +14,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import aliased
 
 from app.extensions import db
-from app.models import Answer, Campaign, Question, Response
+from app.models import Campaign, Question, ScoreTally
 from app.services.disclosure import count_departments
 from app.services.reporting.cache import cached, cached_by_wave, data_version
 from app.services.reporting.scope import AreaRef, Scope, WaveRef
 from app.services.stats import MeanEstimate, is_reportable, mean_estimate
+from app.services.tallies import JOINT_PREFIX
 
 # Below this many pairs in the current wave, the correlation is read from every wave of the range together.
 MIN_PAIRS_PER_WAVE = 30
@@ -124,30 +124,29 @@ def spearman(joint: Joint, confidence: float = 0.95) -> Correlation | None:
 
 def joint_histograms(wave_ids: list[int], area_id: int, satisfaction_code: str, codes: list[str],
                      department: str | None) -> dict[tuple[int, str], Joint]:
-    """(wave, sub-rating code) -> joint histogram with satisfaction, from one grouped query over the answers
-    (a sub-rating and the satisfaction of the same response and area). Each wave's histograms are kept under
-    that wave's own version, so a closed wave's are read once."""
+    """(wave, sub-rating code) -> joint histogram with satisfaction (a sub-rating and the satisfaction of the
+    same response and area), from the tallies. Each wave's histograms are kept under that wave's own version.
+    `satisfaction_code` names the campaign's satisfaction question, the one the tallies pair with."""
     if not wave_ids or not codes:
         return {}
     codes = sorted(set(codes))
 
     def count(missing: list[int]) -> dict[int, dict[tuple[int, str], Joint]]:
-        sub, sat = aliased(Answer), aliased(Answer)
-        sub_question, sat_question = aliased(Question), aliased(Question)
+        # From the joint tallies (`app.services.tallies`): each response's sub-rating paired with its
+        # satisfaction in the same area, counted when it was stored.
         query = (
-            select(sub.wave_id, sub_question.code, sub.score, sat.score, func.count())
-            .join(sub_question, sub_question.id == sub.question_id)
-            .join(sat, (sat.response_id == sub.response_id) & (sat.service_area_id == sub.service_area_id))
-            .join(sat_question, sat_question.id == sat.question_id)
-            .where(sub.wave_id.in_(missing), sub.service_area_id == area_id, sub_question.code.in_(codes),
-                   sat_question.code == satisfaction_code, sub.score.is_not(None), sat.score.is_not(None))
-            .group_by(sub.wave_id, sub_question.code, sub.score, sat.score)
+            select(ScoreTally.wave_id, ScoreTally.question_code, ScoreTally.score, func.sum(ScoreTally.answer_count))
+            .where(ScoreTally.wave_id.in_(missing), ScoreTally.area_key == area_id,
+                   ScoreTally.question_code.in_([JOINT_PREFIX + code for code in codes]))
+            .group_by(ScoreTally.wave_id, ScoreTally.question_code, ScoreTally.score)
         )
         if department:
-            query = query.join(Response, Response.id == sub.response_id).where(Response.department == department)
+            query = query.where(ScoreTally.department == department)
         by_wave: dict[int, dict[tuple[int, str], Joint]] = {}
-        for wave_id, code, x, y, n in db.session.execute(query):
-            by_wave.setdefault(wave_id, {}).setdefault((wave_id, code), {})[(int(x), int(y))] = int(n)
+        for wave_id, code, pair, n in db.session.execute(query):
+            if n:
+                x, y = divmod(int(pair), 100)
+                by_wave.setdefault(wave_id, {}).setdefault((wave_id, code[len(JOINT_PREFIX):]), {})[(x, y)] = int(n)
         return by_wave
 
     joints: dict[tuple[int, str], Joint] = {}
