@@ -10,6 +10,7 @@ and computes afresh.
 | --- | --- | --- | --- |
 | `REPORTS` | dashboard, scorecard and export figures, and the per-wave parts they are built from | a whole report: its kind, its `Scope`, the data version of its waves (tally rows and answers tallied) and the edit generations of those waves; a per-wave part (`reporting.cache.cached_by_wave`): its kind, what it was asked for and that one wave's own version, so a closed wave's parts are reused while the open wave receives responses (a part no response changes, the invitations delivered per area, by that wave's edit generations alone: kept while it takes responses) | after `REPORT_SECONDS`; an edit moves only its waves' generation (`register_cache_invalidation`), `clear_cache()` all of them |
 | `CHARTS` | rendered SVG charts, shared through Redis | the chart spec's ETag, a hash of everything it draws | never stale: least recently used go first |
+| `CHART_SPECS` | what each chart of a page shown draws (its spec), so its image request needs no report | (who may see it: staff or one provider, the ETag) | after `CHART_SPEC_SECONDS`; never stale (the ETag is the content) |
 | `DEFINITIONS` | survey definitions with their questions | (definition id, checksum, load time): a version is never edited | least recently used |
 | `LAYOUTS` | survey layouts | (definition key, the areas asked) | least recently used |
 | `EMPTY_SURVEYS` | the HTML of an unanswered survey form | the layout's `cache_key` | least recently used |
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 
 REPORT_SECONDS = 60.0
 CHART_SECONDS = 24 * 3600.0  # in Redis; an ETag's picture never changes, this only frees memory
+CHART_SPEC_SECONDS = 3600.0  # a page's charts can be drawn from what it showed for this long
 KEY_PREFIX = "vendorpulse:cache:"
 REDIS_TIMEOUT = 0.5  # seconds: a Redis that does not answer costs a page this much once, then is skipped
 REDIS_RETRY_AFTER = 30.0  # seconds without trying Redis after it failed
@@ -239,6 +241,10 @@ class Generations:
 REPORTS = SharedCache("reports", ProcessCache("reports", TTLCache(maxsize=4096, ttl=REPORT_SECONDS)),
                       REPORT_SECONDS)
 CHARTS = SharedCache("charts", ProcessCache("charts", LRUCache(maxsize=128)), CHART_SECONDS)
+# What each chart of a page shown draws, by (who may see it, its ETag): the page's image links carry the
+# ETag, so the image request draws (or finds) exactly that picture without building the report again.
+CHART_SPECS = SharedCache("chart specs", ProcessCache("chart specs", TTLCache(maxsize=2048, ttl=CHART_SPEC_SECONDS)),
+                          CHART_SPEC_SECONDS)
 GENERATIONS = Generations()
 DEFINITIONS = ProcessCache("survey definitions", LRUCache(maxsize=256))
 LAYOUTS = ProcessCache("survey layouts", LRUCache(maxsize=256))

@@ -31,6 +31,11 @@ def _is_provider() -> bool:
     return current_user.role == "provider"
 
 
+def _audience() -> tuple:
+    """Who a chart was shown to, for `chart_specs.publish`: the staff, or one provider's users."""
+    return ("provider", current_user.provider_id) if _is_provider() else ("staff",)
+
+
 def _scope_from(form: FilterForm) -> Scope | None:
     """The scope the filters ask for; provider users only ever get their own provider, never departments."""
     if _is_provider():
@@ -106,6 +111,7 @@ def overview():
     heatmaps = {metric: chart_specs.heatmap_spec(report, metric) for metric in METRICS} if report.rows else {}
     sparklines = {row.area.id: chart_specs.sparkline_spec(row.series, row.area, scope) for row in report.rows}
     movers = aspect_reports.aspect_movers(scope) if not scope.department else ()
+    chart_specs.publish([*heatmaps.values(), *sparklines.values()], _audience())
     return render_template("dashboard/overview.html", form=form, scope=scope, report=report, args=args,
                            heatmaps=heatmaps, sparklines=sparklines, movers=movers)
 
@@ -128,6 +134,7 @@ def area(area_id: int):
         "timelost": chart_specs.time_lost_spec(report),
         "reasons": chart_specs.reasons_spec(report),
     }
+    chart_specs.publish(specs.values(), _audience())
     comments = comment_service.list_comments(scope, CommentFilter(area_id=area_id, wave_id=scope.current_wave.id
                                                                   if scope.current_wave else None), per_page=8,
                                              count=False)
@@ -222,6 +229,7 @@ def scorecard():
     area_reports = [reports.area_report(scope, a.id, for_provider=True) for a in scope.areas]
     talk = {a.id: aspect_reports.area_aspects(scope, a.id, for_provider=True) for a in scope.areas}
     trends = {r.area.id: chart_specs.trend_spec(r, "satisfaction") for r in area_reports}
+    chart_specs.publish(trends.values(), _audience())
     shared = comment_service.list_comments(scope, CommentFilter(shareable_only=True),
                                            per_page=SCORECARD_COMMENTS, count=False, for_provider=True)
     return render_template("dashboard/scorecard.html", form=form, scope=scope, report=report, trends=trends,
@@ -236,6 +244,15 @@ def chart(kind: str):
     metric = request.args.get("metric", "satisfaction")
     if metric not in METRICS:
         abort(404)
+    version = request.args.get("v", "")
+    shown = chart_specs.published(version, _audience()) if version else None
+    if shown is not None:
+        # The picture a page showed, by its ETag: drawn once, never built from the report again. The
+        # address names its content, so the browser keeps it without asking again.
+        headers = {"Cache-Control": "private, max-age=86400, immutable", "ETag": f'"{version}"', "Vary": "Cookie"}
+        if request.if_none_match.contains(version):
+            return Response(status=304, headers=headers)
+        return Response(chart_specs.rendered(shown), mimetype="image/svg+xml", headers=headers)
     scope = _scope_from(FilterForm(formdata=request.args))
     if scope is None:
         abort(404)

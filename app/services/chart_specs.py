@@ -7,11 +7,10 @@ page can show the same alt text and table the image was drawn from.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from app.caching import CHARTS
+from app.caching import CHART_SPECS, CHARTS, MISSING
 from app.errors import NotFound
 from app.services import charts
 from app.services.reporting.reports import AreaReport, Overview
@@ -43,7 +42,13 @@ class ChartSpec:
     alt: str
     table: ChartTable
     data: tuple  # every argument of the chart call, as plain values
-    figure: Callable[[], Figure]  # builds the matplotlib Figure; the PDF pack adds it to a page
+    builder: str  # the `app.services.charts` function that draws it, called with `args` and `kwargs`
+    args: tuple = ()
+    kwargs: tuple = ()  # (name, value) pairs: plain data, so a spec can be pickled and shared
+
+    def figure(self) -> Figure:
+        """The matplotlib Figure; the PDF pack adds it to a page."""
+        return getattr(charts, self.builder)(*self.args, **dict(self.kwargs))
 
     def draw(self, fmt: charts.ChartFormat = "svg") -> bytes:
         return charts.render(self.figure(), fmt)
@@ -113,7 +118,7 @@ def trend_spec(report: AreaReport, metric: Metric) -> ChartSpec:
         alt=charts.describe_trend(points, target, title, value_format=value_format),
         table=ChartTable(f"{title}, per wave", ("Wave", "Responses", "Value", "95% interval", "Change"), rows),
         data=(drawn, tuple(sorted(kwargs.items()))),
-        figure=lambda: charts.build_trend_figure(drawn, **kwargs),
+        builder="build_trend_figure", args=(drawn,), kwargs=tuple(kwargs.items()),
     )
 
 
@@ -152,7 +157,7 @@ def distribution_spec(report: AreaReport, metric: Metric) -> ChartSpec:
                                                   for row, hidden in zip(shares, suppressed)], scale_labels, title),
         table=ChartTable(f"{title}: share of answers per wave", ("Wave", *scale_labels), rows),
         data=(labels, drawn, tuple(scale_labels), tuple(sorted(kwargs.items()))),
-        figure=lambda: charts.build_distribution_figure(labels, drawn, scale_labels, **kwargs),
+        builder="build_distribution_figure", args=(labels, drawn, tuple(scale_labels)), kwargs=tuple(kwargs.items()),
     )
 
 
@@ -177,7 +182,8 @@ def sentiment_spec(report: AreaReport) -> ChartSpec:
         alt=charts.describe_sentiment(labels, polarity, negative, title),
         table=ChartTable(f"{title}, per wave", ("Wave", "Comments", "Mean polarity", "Negative"), rows),
         data=(labels, drawn_polarity, drawn_negative, tuple(sorted(kwargs.items()))),
-        figure=lambda: charts.build_sentiment_trend_figure(labels, drawn_polarity, drawn_negative, **kwargs),
+        builder="build_sentiment_trend_figure", args=(labels, drawn_polarity, drawn_negative),
+        kwargs=tuple(kwargs.items()),
     )
 
 
@@ -200,7 +206,7 @@ def time_lost_spec(report: AreaReport) -> ChartSpec:
         alt=charts.describe_trend(points, None, "Hours lost per respondent"),
         table=ChartTable(f"{title}, per wave", ("Wave", "Respondents", "Mean hours"), rows),
         data=(drawn, tuple(sorted(kwargs.items()))),
-        figure=lambda: charts.build_trend_figure(drawn, **kwargs),
+        builder="build_trend_figure", args=(drawn,), kwargs=tuple(kwargs.items()),
     )
 
 
@@ -221,7 +227,7 @@ def reasons_spec(report: AreaReport) -> ChartSpec:
         kind="reasons", title=title, alt=alt,
         table=ChartTable(title, ("Reason", "Kind", "Respondents", "Share"), rows),
         data=(labels, values, tuple(sorted(kwargs.items()))),
-        figure=lambda: charts.build_bar_figure(labels, values, **kwargs),
+        builder="build_bar_figure", args=(labels, values), kwargs=tuple(kwargs.items()),
     )
 
 
@@ -241,7 +247,7 @@ def sparkline_spec(report_series, area, scope: Scope, metric: Metric = "satisfac
                                   value_format="{:.1f}" if metric == "satisfaction" else "{:+.0f}"),
         table=ChartTable(title, ("Wave", "Responses", "Value"), rows),
         data=(drawn, target, scale),
-        figure=lambda: charts.build_sparkline_figure(drawn, target=target, scale=scale),
+        builder="build_sparkline_figure", args=(drawn,), kwargs=(("target", target), ("scale", scale)),
     )
 
 
@@ -276,7 +282,7 @@ def heatmap_spec(overview: Overview, metric: Metric = "satisfaction") -> ChartSp
         alt=charts.describe_heatmap(rows_labels, cols, distance, title),
         table=ChartTable(f"{title}: value per service area and wave", ("Service area", *cols), table_rows),
         data=(rows_labels, cols, distance, annotations, tuple(sorted(kwargs.items()))),
-        figure=lambda: charts.build_heatmap_figure(rows_labels, cols, distance, annotations, **kwargs),
+        builder="build_heatmap_figure", args=(rows_labels, cols, distance, annotations), kwargs=tuple(kwargs.items()),
     )
 
 
@@ -301,3 +307,17 @@ def rendered(spec: ChartSpec) -> bytes:
     """The chart drawn once per data (its ETag), then served from `app.caching.CHARTS`: shared by every
     worker through Redis when it is configured, else once per process."""
     return CHARTS.get_or_compute(spec.etag, spec.draw)
+
+
+def publish(specs, audience: tuple) -> None:
+    """Keep the specs of the charts a page shows to `audience` (staff, or one provider), under their ETags,
+    which the page's image links carry (`?v=`): each image is then drawn from exactly what the page
+    showed, by whichever worker gets the request, without building the report again."""
+    for spec in specs:
+        CHART_SPECS.put((audience, spec.etag), spec)
+
+
+def published(etag: str, audience: tuple) -> ChartSpec | None:
+    """A chart a page showed to `audience`, by its ETag; None when unknown (or shown to someone else)."""
+    spec = CHART_SPECS.get((audience, etag))
+    return None if spec is MISSING else spec

@@ -161,6 +161,33 @@ def test_a_large_waves_chart_is_drawn_again_only_when_its_picture_changes(manage
     assert ">22001<" in page  # and the exact count of answers
 
 
+def test_an_image_the_page_linked_is_the_picture_the_page_showed_without_building_the_report_again(
+        manager_client, db, seeded):
+    from unittest import mock
+
+    from app.services.reporting import reports
+
+    area, wave = seeded.areas[0], seeded.waves[-1]
+    page = manager_client.get(f"/dashboard/areas/{area.id}?campaign={seeded.campaign.id}").get_data(as_text=True)
+    links = re.findall(r'<img class="chart-img" src="([^"]+)"', page)
+    assert len(links) >= 6 and all("v=" in link for link in links)
+    distribution = next(link for link in links if "distribution" in link).replace("&amp;", "&")
+    version = re.search(r"v=([0-9a-f]+)", distribution).group(1)
+    _scale_tallies(db, wave, area, add={4: 30})  # answers arrive between the page and its images
+    with mock.patch.object(reports, "area_report", side_effect=AssertionError("report built again")):
+        image = manager_client.get(distribution)
+        assert image.status_code == 200 and image.headers["ETag"] == f'"{version}"'
+        assert "immutable" in image.headers["Cache-Control"]
+        assert manager_client.get(distribution, headers={"If-None-Match": version}).status_code == 304
+    again = manager_client.get(f"/dashboard/areas/{area.id}?campaign={seeded.campaign.id}").get_data(as_text=True)
+    assert f"v={version}" not in again  # the next page load links the new picture
+    # A provider's user asking for the staff's picture by its ETag gets nothing kept for the staff.
+    provider = manager_client.application.test_client()
+    login(provider, make_user(role="provider", provider=seeded.campaign.provider))
+    theirs = provider.get(distribution)
+    assert "immutable" not in theirs.headers.get("Cache-Control", "")
+
+
 def test_a_small_waves_trend_shows_each_new_answer(manager_client, db, seeded):
     area, wave = seeded.areas[0], seeded.waves[-1]
     url = f"/dashboard/charts/trend.svg?area={area.id}&campaign={seeded.campaign.id}"
