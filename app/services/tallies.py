@@ -7,16 +7,18 @@ Comments are tallied the same way, under codes no survey question can have (ques
 letter): `@comments` counts an area's comments, `@aspect:<aspect>` each aspect a comment mentions with
 its sentiment as the score (-1, 0, +1), and the `-shared` twins count those a respondent let the provider
 read. A manager's correction of a comment's aspects and a change to its sharing move these rows in the
-same transaction (`comment_tally_keys` with `sign=-1` for what the comment counted before).
+same transaction (`comment_tally_keys` with `sign=-1` for what the comment counted before). Hours lost are
+tallied as `@hours:<question>` (how many answered each number of hours, in hundredths), and the key
+drivers' pairs as `@joint:<sub-rating>` (100 x its score + the same area's satisfaction score).
 """
 from __future__ import annotations
 
 from collections import Counter
 
 from sqlalchemy import Integer, bindparam, cast, delete, func, insert, literal, select, update
-from sqlalchemy.orm import aliased
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.models import Answer, Question, Response, ScoreTally
@@ -28,6 +30,8 @@ SHARED_COMMENTS_CODE = "@comments-shared"
 ASPECT_PREFIX = "@aspect:"
 SHARED_ASPECT_PREFIX = "@aspect-shared:"
 LABEL_SCORES = {"negative": -1, "neutral": 0, "positive": 1}
+HOURS_PREFIX = "@hours:"  # score: the hours in hundredths (answers keep two decimals)
+JOINT_PREFIX = "@joint:"  # score: 100 x the sub-rating's score + the same area's satisfaction score
 
 
 def effective_aspects(computed: list[dict] | None, override: list[dict] | None) -> list[dict]:
@@ -94,10 +98,6 @@ def add_to_tallies(counts: Counter[TallyKey]) -> None:
         connection.execute(_UPSERTS[connection.dialect.name], rows)
 
 
-HOURS_PREFIX = "@hours:"  # score: the hours in hundredths (answers keep two decimals)
-JOINT_PREFIX = "@joint:"  # score: 100 x the sub-rating's score + the same area's satisfaction score
-
-
 def is_sub_rating(question) -> bool:
     """A per-area rating other than a headline metric: a key driver's candidate."""
     return question.kind == "rating" and question.scope == "area" and not (question.options or {}).get("metric")
@@ -134,8 +134,8 @@ def tally_keys_for(response: Response) -> Counter[TallyKey]:
 
 
 def rebuild_wave_tallies(wave_id: int) -> None:
-    """Recompute one wave's tallies from its answers: the scores in SQL, the comments' aspects from their
-    stored lists. The caller commits."""
+    """Recompute one wave's tallies from its answers: scores, hours and the drivers' pairs in SQL, the
+    comments' aspects from their stored lists. The caller commits."""
     db.session.execute(delete(ScoreTally).where(ScoreTally.wave_id == wave_id))
     area_key = func.coalesce(Answer.service_area_id, literal(0))
     department = func.coalesce(Response.department, literal(""))
