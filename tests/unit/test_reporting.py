@@ -179,3 +179,26 @@ def test_default_campaign_prefers_finished_figures_then_any_data_never_an_empty_
     assert resolve_scope(provider_id=running.provider_id, preferred_campaign_id=closed.id).campaign_id == running.id
     assert default_campaign([running.id, empty.id]) == running.id  # data in an open wave beats none
     assert resolve_scope(provider_id=empty.provider_id).campaign_id == empty.id  # nothing else to show
+
+
+def test_the_aspect_sentiment_test_from_counts_is_scipys_mann_whitney_on_the_answers():
+    """'Did the sentiment about an aspect change' is tested from the counts per level (a wave's mentions
+    can number thousands): the same p-value as scipy's Mann-Whitney U on the expanded answers."""
+    import random
+
+    from scipy import stats
+
+    from app.services.reporting.aspects import mann_whitney_p
+
+    rng = random.Random(2026)
+    compared = 0
+    for _ in range(300):
+        a, b = [rng.randint(0, 40) for _ in range(3)], [rng.randint(0, 40) for _ in range(3)]
+        answers_a = [-1] * a[0] + [0] * a[1] + [1] * a[2]
+        answers_b = [-1] * b[0] + [0] * b[1] + [1] * b[2]
+        if len(answers_a) < 2 or len(answers_b) < 2 or len(set(answers_a) | set(answers_b)) < 2:
+            continue
+        assert mann_whitney_p(a, b) == pytest.approx(stats.mannwhitneyu(answers_a, answers_b).pvalue, abs=1e-12)
+        compared += 1
+    assert compared > 250
+    assert mann_whitney_p([0, 5, 0], [0, 7, 0]) is None  # everyone neutral both times: nothing to test

@@ -177,13 +177,40 @@ def _change_p(now: list[int], total_now: int, before: list[int] | None, total_be
     table = [[mentions, total_now - mentions], [before_mentions, total_before - before_mentions]]
     p_values = [float(stats.fisher_exact(table).pvalue)]
     if mentions >= 2 and before_mentions >= 2:
-        def scores(c: list[int]) -> list[int]:
-            return [1] * c[1] + [-1] * c[2] + [0] * (c[0] - c[1] - c[2])
-        a, b = scores(now), scores(before)
-        if len(set(a) | set(b)) > 1:
-            p_values.append(float(stats.mannwhitneyu(a, b).pvalue))
+        sentiment = mann_whitney_p(_levels(now), _levels(before))
+        if sentiment is not None:
+            p_values.append(sentiment)
     p = min(p_values) * len(p_values)
     return min(1.0, p) if not math.isnan(p) else None
+
+
+def _levels(counts: list[int]) -> tuple[int, int, int]:
+    """[mentions, positive, negative] as how many mentions were negative, neutral, positive."""
+    mentions, positive, negative = counts
+    return (negative, mentions - positive - negative, positive)
+
+
+def mann_whitney_p(a: Sequence[int], b: Sequence[int]) -> float | None:
+    """Two-sided Mann-Whitney U test of two samples on ordered levels, given as counts per level: the
+    normal approximation with the tie correction and continuity correction, as `scipy.stats.mannwhitneyu`
+    computes it for tied data, from the counts alone (a wave's mentions can number thousands). None when
+    every answer is on one level."""
+    from scipy.stats import norm
+
+    n1, n2 = sum(a), sum(b)
+    n = n1 + n2
+    ties = [x + y for x, y in zip(a, b)]
+    if not n1 or not n2 or max(ties) == n:
+        return None
+    below, rank_sum = 0, 0.0
+    for in_a, together in zip(a, ties):
+        rank_sum += in_a * (below + (together + 1) / 2)  # every answer on a level has the level's mid-rank
+        below += together
+    u1 = rank_sum - n1 * (n1 + 1) / 2
+    u = max(u1, n1 * n2 - u1)
+    tie_term = sum(t ** 3 - t for t in ties)
+    spread = math.sqrt(n1 * n2 / 12 * ((n + 1) - tie_term / (n * (n - 1))))
+    return min(1.0, float(2 * norm.sf((u - n1 * n2 / 2 - 0.5) / spread)))
 
 
 def _benjamini_hochberg(p_values: list[float | None]) -> list[bool]:

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import TypeVar
 
+from flask import g, has_request_context
 from sqlalchemy import func, select
 
 from app.caching import GENERATIONS, MISSING, REPORTS
@@ -26,16 +27,31 @@ def clear_cache() -> None:
     REPORTS.clear()
 
 
+def _wave_tallies(wave_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Each wave's (tally rows, answers tallied), from one grouped query. Within a web request each wave's
+    is read once and reused by every report of the page, so the page is computed from one version of the
+    data (and does not ask the database a dozen times)."""
+    memo: dict[int, tuple[int, int]] | None = None
+    if has_request_context():
+        memo = g.setdefault("vp_wave_tallies", {})
+    wanted = [w for w in dict.fromkeys(wave_ids) if memo is None or w not in memo]
+    found: dict[int, tuple[int, int]] = {}
+    if wanted:
+        rows = db.session.execute(
+            select(ScoreTally.wave_id, func.count(), func.coalesce(func.sum(ScoreTally.answer_count), 0))
+            .where(ScoreTally.wave_id.in_(wanted)).group_by(ScoreTally.wave_id))
+        found = {wave_id: (0, 0) for wave_id in wanted}
+        found.update({wave_id: (int(n), int(total)) for wave_id, n, total in rows})
+        if memo is not None:
+            memo.update(found)
+    return {w: (memo[w] if memo is not None else found[w]) for w in wave_ids}
+
+
 def tally_version(wave_ids: Iterable[int]) -> tuple[int, int]:
     """Changes whenever a response is stored in one of these waves: (tally rows, answers tallied), read
     from the database, so it is the same in every process."""
-    ids = list(wave_ids)
-    if not ids:
-        return (0, 0)
-    row = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(ScoreTally.answer_count), 0)).where(ScoreTally.wave_id.in_(ids))
-    ).one()
-    return (int(row[0]), int(row[1]))
+    counts = _wave_tallies(list(wave_ids))
+    return (sum(n for n, _ in counts.values()), sum(total for _, total in counts.values()))
 
 
 def data_version(wave_ids: Iterable[int]) -> tuple[int, ...]:
@@ -51,13 +67,9 @@ def wave_versions(wave_ids: Iterable[int]) -> dict[int, tuple[int, ...]]:
     ids = list(dict.fromkeys(wave_ids))
     if not ids:
         return {}
-    rows = db.session.execute(
-        select(ScoreTally.wave_id, func.count(), func.coalesce(func.sum(ScoreTally.answer_count), 0))
-        .where(ScoreTally.wave_id.in_(ids)).group_by(ScoreTally.wave_id)
-    )
-    tallies = {wave_id: (int(n), int(total)) for wave_id, n, total in rows}
+    tallies = _wave_tallies(ids)
     everything, *own = GENERATIONS.current(ids)
-    return {wave_id: tallies.get(wave_id, (0, 0)) + (everything, generation) for wave_id, generation in zip(ids, own)}
+    return {wave_id: tallies[wave_id] + (everything, generation) for wave_id, generation in zip(ids, own)}
 
 
 def cached_by_wave(key: Hashable, wave_ids: Sequence[int],
