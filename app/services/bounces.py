@@ -25,6 +25,7 @@ from typing import Any, Iterator, Mapping
 
 from app.extensions import db
 from app.models import Invitation
+from app.services.tallies import forget_closed_wave_invitations
 from app.services.transactions import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -267,6 +268,8 @@ def record_bounce(bounce: Bounce, now: datetime) -> bool:
         return False  # its campaign was deleted: nothing left to mark
     if not invitation.record_bounce(bounce.kind, bounce.reason, now):
         return False
+    if invitation.wave.state == "closed":
+        forget_closed_wave_invitations(invitation.wave_id)  # its kept invitation counts no longer hold
     stakeholder = invitation.stakeholder
     # A bounce for an address HR has since corrected says nothing about the new one.
     same_address = bounce.recipient is None or bounce.recipient == stakeholder.email.lower()

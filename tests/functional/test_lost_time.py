@@ -151,3 +151,40 @@ def test_a_department_filter_gives_only_the_reported_hours(admin_client, db, see
     scope = resolve_scope(campaign_id=campaign.id, department="Finance")
     lost = area_report(scope, area.id).time_lost[-1]
     assert lost.reported_hours == pytest.approx(30.0) and lost.total is None and lost.cost is None
+
+
+def test_a_closed_waves_invitations_are_counted_once_and_again_after_a_bounce(db, seeded):
+    """Counting every invitation of every wave on each cold page was the slowest part of the dashboard at
+    scale; a closed wave's are counted once and kept, and a bounce (the one thing that changes a closed
+    wave's invitations) makes them counted again."""
+    from datetime import datetime, timezone
+
+    from app.models import ScoreTally
+    from app.services import bounces, reporting
+    from app.services.tallies import INVITED_CODE
+
+    campaign, area, small, waves = seeded
+    latest = waves[-1]
+
+    def invited() -> int:
+        reporting.clear_cache()
+        return area_report(resolve_scope(campaign_id=campaign.id), area.id).time_lost[-1].total.invited
+
+    def kept() -> dict[int, int]:
+        return dict(db.session.execute(select(ScoreTally.area_key, ScoreTally.answer_count).where(
+            ScoreTally.wave_id == latest.id, ScoreTally.question_code == INVITED_CODE)).all())
+
+    assert invited() == INVITED
+    assert kept() == {0: 0, area.id: INVITED, small.id: INVITED}
+    # Kept, not counted again: a change no bounce made (none can happen) goes unseen.
+    unanswered = db.session.scalars(select(Invitation).where(Invitation.wave_id == latest.id,
+                                                             Invitation.responded_at.is_(None))).first()
+    db.session.execute(invitation_area.delete().where(invitation_area.c.invitation_id == unanswered.id,
+                                                      invitation_area.c.service_area_id == small.id))
+    db.session.commit()
+    assert invited() == INVITED
+    assert bounces.record_bounce(bounces.Bounce(unanswered.id, "hard", "550 no such user"),
+                                 datetime(2026, 12, 1, tzinfo=timezone.utc))
+    assert kept() == {}
+    assert invited() == INVITED - 1  # the bounced invitation never reached anyone
+    assert kept() == {0: 0, area.id: INVITED - 1, small.id: INVITED - 1}

@@ -17,7 +17,7 @@ from app.services.reporting.cache import cached_by_wave
 from app.services.reporting.departments import department_counts, department_gate
 from app.services.reporting.scope import Scope, WaveRef
 from app.services.sampling import invitations_per_area
-from app.services.tallies import HOURS_PREFIX
+from app.services.tallies import HOURS_PREFIX, closed_wave_invitations
 from app.services.stats import is_reportable
 
 
@@ -233,10 +233,17 @@ def _price(reported: float, total: LostTimeTotal | None, price: HourlyCost | Non
 
 def _invited_per_area(scope: Scope) -> dict[tuple[int, int], int]:
     """(wave, area) -> delivered invitations that asked about the area, kept per wave like response rates."""
-    def count(missing: list[int]) -> dict[int, dict[int, int]]:
+    def count_now(waves: list[int]) -> dict[int, dict[int, int]]:
         by_wave: dict[int, dict[int, int]] = {}
-        for (wave_id, area), (delivered, _) in invitations_per_area(missing).items():
+        for (wave_id, area), (delivered, _) in invitations_per_area(waves).items():
             by_wave.setdefault(wave_id, {})[area] = delivered
+        return by_wave
+
+    def count(missing: list[int]) -> dict[int, dict[int, int]]:
+        # A closed wave's are counted once and kept in the tallies (a scan of every invitation otherwise).
+        closed = {w.id for w in scope.all_waves if w.state == "closed"}
+        by_wave = closed_wave_invitations([w for w in missing if w in closed], count_now)
+        by_wave.update(count_now([w for w in missing if w not in closed]))
         return by_wave
 
     # Only sending and bouncing change these counts, not answering (but for a bounced invitation answered
