@@ -168,7 +168,7 @@ def test_the_response_rate_counts_only_delivered_invitations(db, sent_wave):
     db.session.commit()
 
     class OneWave:
-        waves = [wave]
+        waves = all_waves = [wave]
         wave_ids = [wave.id]
         department = None
         min_group_size = 1

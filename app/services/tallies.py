@@ -10,8 +10,9 @@ read. A manager's correction of a comment's aspects and a change to its sharing 
 same transaction (`comment_tally_keys` with `sign=-1` for what the comment counted before). Hours lost are
 tallied as `@hours:<question>` (how many answered each number of hours, in hundredths), and the key
 drivers' pairs as `@joint:<sub-rating>` (100 x its score + the same area's satisfaction score). A closed
-wave's delivered invitations per area are kept as `@invited` rows, counted the first time a report needs
-them (`closed_wave_invitations`) and forgotten when a bounce for that wave arrives.
+wave's delivered invitations per area (`@invited`) and its response rate per department (`@rates`) are
+counted the first time a report needs them (`kept_closed_wave_counts`) and forgotten when a bounce for
+that wave arrives.
 """
 from __future__ import annotations
 
@@ -34,7 +35,9 @@ ASPECT_PREFIX = "@aspect:"
 SHARED_ASPECT_PREFIX = "@aspect-shared:"
 LABEL_SCORES = {"negative": -1, "neutral": 0, "positive": 1}
 HOURS_PREFIX = "@hours:"  # score: the hours in hundredths (answers keep two decimals)
-INVITED_CODE = "@invited"  # a closed wave's delivered invitations per area (area 0: marks them counted)
+INVITED_CODE = "@invited"  # a closed wave's delivered invitations per area (score 0)
+RATES_CODE = "@rates"  # a closed wave's invitations per department: delivered (score 0), answered (score 1)
+KEPT_INVITATION_CODES = (INVITED_CODE, RATES_CODE)  # counted from the invitations, not from answers
 JOINT_PREFIX = "@joint:"  # score: 100 x the sub-rating's score + the same area's satisfaction score
 
 
@@ -220,27 +223,30 @@ def _insert_ignoring_duplicates(dialect: str):
 _INSERTS_ONCE = {dialect: _insert_ignoring_duplicates(dialect) for dialect in ("postgresql", "sqlite")}
 
 
-def closed_wave_invitations(wave_ids: list[int],
-                            count: Callable[[list[int]], dict[int, dict[int, int]]]) -> dict[int, dict[int, int]]:
-    """wave -> area -> delivered invitations that asked about it, for closed waves: read from the `@invited`
-    tally rows, or counted with `count` and kept there for the next time (in a transaction of its own, so
-    a page that reads them keeps them; two workers counting at once keep one copy). Only a bounce changes
-    a closed wave's invitations, and `forget_closed_wave_invitations` drops its rows then."""
+def kept_closed_wave_counts(code: str, wave_ids: list[int],
+                            count: Callable[[list[int]], dict[int, dict[tuple[int, str, int], int]]]
+                            ) -> dict[int, dict[tuple[int, str, int], int]]:
+    """wave -> (area_key, department, score) -> n, for closed waves: read from the tally rows under `code`,
+    or counted with `count` and kept there for the next time (in a transaction of its own, so a page that
+    reads them keeps them; two workers counting at once keep one copy; a row with area_key -1 marks a
+    wave counted). Only a bounce changes a closed wave's invitations, and `forget_closed_wave_invitations`
+    drops its rows then."""
     if not wave_ids:
         return {}
-    kept: dict[int, dict[int, int]] = {}
-    for wave_id, area, n in db.session.execute(
-            select(ScoreTally.wave_id, ScoreTally.area_key, ScoreTally.answer_count)
-            .where(ScoreTally.wave_id.in_(wave_ids), ScoreTally.question_code == INVITED_CODE)):
-        kept.setdefault(wave_id, {})
-        if area:
-            kept[wave_id][area] = int(n)
+    kept: dict[int, dict[tuple[int, str, int], int]] = {}
+    for wave_id, area, department, score, n in db.session.execute(
+            select(ScoreTally.wave_id, ScoreTally.area_key, ScoreTally.department, ScoreTally.score,
+                   ScoreTally.answer_count)
+            .where(ScoreTally.wave_id.in_(wave_ids), ScoreTally.question_code == code)):
+        counts = kept.setdefault(wave_id, {})
+        if area != -1:
+            counts[(area, department, score)] = int(n)
     missing = [w for w in wave_ids if w not in kept]
     if missing:
         counted = count(missing)
-        rows = [{"wave_id": w, "question_code": INVITED_CODE, "area_key": area, "department": "", "score": 0,
-                 "answer_count": n} for w in missing for area, n in sorted(counted.get(w, {}).items())]
-        rows += [{"wave_id": w, "question_code": INVITED_CODE, "area_key": 0, "department": "", "score": 0,
+        rows = [{"wave_id": w, "question_code": code, "area_key": area, "department": department, "score": score,
+                 "answer_count": n} for w in missing for (area, department, score), n in counted.get(w, {}).items()]
+        rows += [{"wave_id": w, "question_code": code, "area_key": -1, "department": "", "score": 0,
                   "answer_count": 0} for w in missing]
         with db.engine.begin() as connection:
             connection.execute(_INSERTS_ONCE[connection.dialect.name], rows)
@@ -251,4 +257,4 @@ def closed_wave_invitations(wave_ids: list[int],
 def forget_closed_wave_invitations(wave_id: int) -> None:
     """A closed wave's invitations changed (a bounce): its kept counts are counted again when next read."""
     db.session.execute(delete(ScoreTally).where(ScoreTally.wave_id == wave_id,
-                                                ScoreTally.question_code == INVITED_CODE))
+                                                ScoreTally.question_code.in_(KEPT_INVITATION_CODES)))

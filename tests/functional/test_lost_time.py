@@ -8,7 +8,7 @@ import math
 
 import pytest
 from scipy import stats as sp
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from app.models import Invitation
 from app.models.campaign import invitation_area
@@ -175,7 +175,7 @@ def test_a_closed_waves_invitations_are_counted_once_and_again_after_a_bounce(db
             ScoreTally.wave_id == latest.id, ScoreTally.question_code == INVITED_CODE)).all())
 
     assert invited() == INVITED
-    assert kept() == {0: 0, area.id: INVITED, small.id: INVITED}
+    assert kept() == {-1: 0, area.id: INVITED, small.id: INVITED}
     # Kept, not counted again: a change no bounce made (none can happen) goes unseen.
     unanswered = db.session.scalars(select(Invitation).where(Invitation.wave_id == latest.id,
                                                              Invitation.responded_at.is_(None))).first()
@@ -187,4 +187,27 @@ def test_a_closed_waves_invitations_are_counted_once_and_again_after_a_bounce(db
                                  datetime(2026, 12, 1, tzinfo=timezone.utc))
     assert kept() == {}
     assert invited() == INVITED - 1  # the bounced invitation never reached anyone
-    assert kept() == {0: 0, area.id: INVITED - 1, small.id: INVITED - 1}
+    assert kept() == {-1: 0, area.id: INVITED - 1, small.id: INVITED - 1}
+
+
+def test_a_closed_waves_response_rate_is_kept_per_department_and_a_department_filter_reads_its_own(
+        db, seeded):
+    from app.models import Stakeholder
+    from app.services import reporting
+    from app.services.reporting.breakdowns import response_rates
+
+    campaign, _, _, waves = seeded
+    latest = waves[-1]
+    everyone = response_rates(resolve_scope(campaign_id=campaign.id))[latest.id]
+    departments = db.session.scalars(select(Stakeholder.department).join(
+        Invitation, Invitation.stakeholder_id == Stakeholder.id).where(Invitation.wave_id == latest.id)).all()
+    name = max(set(departments), key=departments.count)
+    reporting.clear_cache()
+    theirs = response_rates(resolve_scope(campaign_id=campaign.id, department=name))[latest.id]
+    expected = db.session.execute(select(func.count(), func.count(Invitation.responded_at)).join(
+        Stakeholder, Stakeholder.id == Invitation.stakeholder_id).where(
+        Invitation.wave_id == latest.id, Stakeholder.department == name)).one()
+    assert (theirs.invited, theirs.responded) == tuple(expected)
+    overall = db.session.execute(select(func.count(), func.count(Invitation.responded_at)).where(
+        Invitation.wave_id == latest.id)).one()
+    assert (everyone.invited, everyone.responded) == tuple(overall) and overall[0] == INVITED

@@ -17,7 +17,7 @@ from app.services.reporting.cache import cached_by_wave
 from app.services.reporting.departments import department_counts, department_gate
 from app.services.reporting.scope import Scope, WaveRef
 from app.services.sampling import invitations_per_area
-from app.services.tallies import HOURS_PREFIX, closed_wave_invitations
+from app.services.tallies import HOURS_PREFIX, INVITED_CODE, RATES_CODE, kept_closed_wave_counts
 from app.services.stats import is_reportable
 
 
@@ -40,21 +40,24 @@ class ResponseRate:
         return self.responded / self.invited
 
 
+def _closed(scope: Scope) -> set[int]:
+    return {w.id for w in scope.all_waves if w.state == "closed"}
+
+
 def response_rates(scope: Scope) -> dict[int, ResponseRate]:
     """Invitations sent and answered per wave (by department when filtered), counted in one grouped query
     for the waves whose counts are not kept: a closed wave's are kept under its own version."""
     if not scope.waves:
         return {}
 
-    def count(missing: list[int]) -> dict[int, tuple[int, int]]:
-        # A bounced invitation never reached anyone: it leaves the denominator, unless it was answered anyway.
-        sent = and_(or_(Invitation.sent_at.is_not(None), Invitation.state == "sent"),
-                    or_(Invitation.bounced_at.is_(None), Invitation.responded_at.is_not(None)))
+    # A bounced invitation never reached anyone: it leaves the denominator, unless it was answered anyway.
+    sent = and_(or_(Invitation.sent_at.is_not(None), Invitation.state == "sent"),
+                or_(Invitation.bounced_at.is_(None), Invitation.responded_at.is_not(None)))
+
+    def count_now(waves: list[int]) -> dict[int, tuple[int, int]]:
         query = (
-            select(Invitation.wave_id,
-                   func.sum(case((sent, 1), else_=0)),
-                   func.count(Invitation.responded_at))
-            .where(Invitation.wave_id.in_(missing))
+            select(Invitation.wave_id, func.sum(case((sent, 1), else_=0)), func.count(Invitation.responded_at))
+            .where(Invitation.wave_id.in_(waves))
             .group_by(Invitation.wave_id)
         )
         if scope.department:
@@ -62,6 +65,32 @@ def response_rates(scope: Scope) -> dict[int, ResponseRate]:
                 Stakeholder.department == scope.department)
         return {wave_id: (int(invited or 0), int(responded or 0))
                 for wave_id, invited, responded in db.session.execute(query)}
+
+    def by_department(waves: list[int]) -> dict[int, dict[tuple[int, str, int], int]]:
+        counted: dict[int, dict[tuple[int, str, int], int]] = {}
+        for wave_id, department, invited, responded in db.session.execute(
+                select(Invitation.wave_id, Stakeholder.department,
+                       func.sum(case((sent, 1), else_=0)), func.count(Invitation.responded_at))
+                .join(Stakeholder, Stakeholder.id == Invitation.stakeholder_id)
+                .where(Invitation.wave_id.in_(waves))
+                .group_by(Invitation.wave_id, Stakeholder.department)):
+            counts = counted.setdefault(wave_id, {})
+            for score, n in ((0, invited), (1, responded)):
+                key = (0, department or "", score)
+                counts[key] = counts.get(key, 0) + int(n or 0)  # no department and "" are one row
+        return counted
+
+    def count(missing: list[int]) -> dict[int, tuple[int, int]]:
+        # A closed wave's are counted once per department and kept in the tallies.
+        closed = _closed(scope)
+        kept = kept_closed_wave_counts(RATES_CODE, [w for w in missing if w in closed], by_department)
+        result = {}
+        for wave_id, counts in kept.items():
+            wanted = [(score, n) for (_, department, score), n in counts.items()
+                      if scope.department is None or department == scope.department]
+            result[wave_id] = (sum(n for score, n in wanted if score == 0), sum(n for score, n in wanted if score == 1))
+        result.update(count_now([w for w in missing if w not in closed]))
+        return result
 
     counts = cached_by_wave(("response-rates", scope.department), scope.wave_ids, count)
     gate = department_counts(scope, answers=False) if scope.department else None
@@ -239,10 +268,14 @@ def _invited_per_area(scope: Scope) -> dict[tuple[int, int], int]:
             by_wave.setdefault(wave_id, {})[area] = delivered
         return by_wave
 
+    def keyed(waves: list[int]) -> dict[int, dict[tuple[int, str, int], int]]:
+        return {w: {(area, "", 0): n for area, n in areas.items()} for w, areas in count_now(waves).items()}
+
     def count(missing: list[int]) -> dict[int, dict[int, int]]:
         # A closed wave's are counted once and kept in the tallies (a scan of every invitation otherwise).
-        closed = {w.id for w in scope.all_waves if w.state == "closed"}
-        by_wave = closed_wave_invitations([w for w in missing if w in closed], count_now)
+        closed = _closed(scope)
+        kept = kept_closed_wave_counts(INVITED_CODE, [w for w in missing if w in closed], keyed)
+        by_wave = {w: {area: n for (area, _, _), n in counts.items()} for w, counts in kept.items()}
         by_wave.update(count_now([w for w in missing if w not in closed]))
         return by_wave
 
