@@ -17,8 +17,8 @@ from app.services.reporting.cache import cached_by_wave
 from app.services.reporting.departments import department_counts, department_gate
 from app.services.reporting.scope import Scope, WaveRef
 from app.services.sampling import invitations_per_area
-from app.services.tallies import HOURS_PREFIX, INVITED_CODE, RATES_CODE, kept_closed_wave_counts
 from app.services.stats import is_reportable
+from app.services.tallies import HOURS_PREFIX, INVITED_CODE, RATES_CODE, kept_closed_wave_counts
 
 
 @dataclass(frozen=True)
