@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from app.caching import GENERATIONS, MISSING, REPORTS
 from app.extensions import db
 from app.models import ScoreTally
+from app.services.tallies import KEPT_INVITATION_CODES
 
 T = TypeVar("T")
 _bypass = threading.local()
@@ -37,9 +38,13 @@ def _wave_tallies(wave_ids: list[int]) -> dict[int, tuple[int, int]]:
     wanted = [w for w in dict.fromkeys(wave_ids) if memo is None or w not in memo]
     found: dict[int, tuple[int, int]] = {}
     if wanted:
+        # A closed wave's kept invitation counts are not answers: counting them, the first time a report
+        # needs them, must not make the report look out of date (like invitations, they are read within
+        # REPORT_SECONDS).
         rows = db.session.execute(
             select(ScoreTally.wave_id, func.count(), func.coalesce(func.sum(ScoreTally.answer_count), 0))
-            .where(ScoreTally.wave_id.in_(wanted)).group_by(ScoreTally.wave_id))
+            .where(ScoreTally.wave_id.in_(wanted), ScoreTally.question_code.not_in(KEPT_INVITATION_CODES))
+            .group_by(ScoreTally.wave_id))
         found = {wave_id: (0, 0) for wave_id in wanted}
         found.update({wave_id: (int(n), int(total)) for wave_id, n, total in rows})
         if memo is not None:
