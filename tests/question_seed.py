@@ -12,7 +12,7 @@ from app.extensions import db
 from app.models import Answer, Campaign, Response, ServiceArea, SurveyDefinition, Wave
 from app.services import comment_scores
 from app.services.tallies import rebuild_wave_tallies
-from tests.reporting_seed import make_reporting_campaign
+from tests.reporting_seed import _row, make_reporting_campaign
 
 START = datetime(2025, 1, 15, 9, 0, tzinfo=timezone.utc)
 DEPARTMENTS = ("Finance", "Sales", "Engineering")
@@ -26,15 +26,6 @@ PROVIDER_COMMENT = "Hold a monthly service review with us, not only quarterly."
 
 def _clip(value: float, low: int, high: int) -> int:
     return max(low, min(high, int(round(value))))
-
-
-def _row(response_id, wave_id, question_id, area_id, **values) -> dict:
-    row = {"response_id": response_id, "wave_id": wave_id, "question_id": question_id, "service_area_id": area_id,
-           "score": None, "hours": None, "reasons": None, "text": None, "sentiment_polarity": None,
-           "sentiment_subjectivity": None, "sentiment_label": None, "sentiment_drivers": None,
-           "analyzer_version": None, "sentiment_aspects": None, "shareable": False}
-    row.update(values)
-    return row
 
 
 def _answer(rng: random.Random, question, satisfaction: int, response_id, wave_id: int, area: ServiceArea | None):

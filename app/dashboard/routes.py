@@ -1,7 +1,7 @@
 """Dashboard views: read the filters, call `app.services.reporting`, render. No statistics here."""
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, render_template, request, session, url_for
+from flask import Response, abort, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -18,6 +18,7 @@ from app.services.reporting import aspects as aspect_reports
 from app.services.reporting import drivers as driver_reports
 from app.services.reporting import relationship as relationship_reports
 from app.services.reporting import reports
+from app.services.reporting.cache import one_data_version
 from app.services.reporting.departments import departments
 from app.services.reporting.scope import METRICS, Scope, campaign_options, resolve_scope
 
@@ -25,6 +26,20 @@ COMMENTS_PER_PAGE = 25
 # The campaign last chosen in a filter bar, so the next visit opens on it (see `resolve_scope`).
 LAST_CAMPAIGN_KEY = "last_campaign_id"
 SCORECARD_COMMENTS = 12
+
+
+@bp.before_request
+def _one_data_version():
+    # A page's reports and charts read each wave's data version once (`reporting.cache.one_data_version`).
+    g.vp_data_version = one_data_version()
+    g.vp_data_version.__enter__()
+
+
+@bp.teardown_request
+def _end_data_version(_error=None):
+    page = g.pop("vp_data_version", None)
+    if page is not None:
+        page.__exit__(None, None, None)
 
 
 def _is_provider() -> bool:
@@ -92,6 +107,16 @@ def filter_args(scope: Scope) -> dict:
     return args
 
 
+def _filtered(form_class=FilterForm) -> tuple[FilterForm, Scope | None]:
+    """The page's filter form read from the query string and the scope it selects (None: nothing to show),
+    with the form's choices filled for that scope."""
+    form = form_class(formdata=request.args)
+    scope = _scope_from(form)
+    if scope is not None:
+        _fill_filters(form, scope)
+    return form, scope
+
+
 def _empty():
     return render_template("dashboard/empty.html"), 200
 
@@ -101,11 +126,9 @@ def _empty():
 def overview():
     if _is_provider():
         return redirect(url_for("dashboard.scorecard", **request.args))
-    form = FilterForm(formdata=request.args)
-    scope = _scope_from(form)
+    form, scope = _filtered()
     if scope is None:
         return _empty()
-    _fill_filters(form, scope)
     report = reports.overview(scope)
     args = filter_args(scope)
     heatmaps = {metric: chart_specs.heatmap_spec(report, metric) for metric in METRICS} if report.rows else {}
@@ -119,11 +142,9 @@ def overview():
 @bp.get("/areas/<int:area_id>")
 @manager_required
 def area(area_id: int):
-    form = FilterForm(formdata=request.args)
-    scope = _scope_from(form)
+    form, scope = _filtered()
     if scope is None:
         abort(404)
-    _fill_filters(form, scope)
     report = reports.area_report(scope, area_id)
     specs = {
         "trend": chart_specs.trend_spec(report, "satisfaction"),
@@ -147,11 +168,9 @@ def area(area_id: int):
 @bp.get("/comments")
 @manager_required
 def comments():
-    form = CommentFilterForm(formdata=request.args)
-    scope = _scope_from(form)
+    form, scope = _filtered(CommentFilterForm)
     if scope is None:
         return _empty()
-    _fill_filters(form, scope)
     form.wave.choices = [SelectChoice("", "All waves in range")] + [
         SelectChoice(w.id, w.label) for w in reversed(scope.waves)]
     form.area.choices = [SelectChoice("", "All service areas")] + [SelectChoice(a.id, a.name) for a in scope.areas]
@@ -220,11 +239,9 @@ def set_shareable(answer_id: int):
 @bp.get("/scorecard")
 @viewer_required
 def scorecard():
-    form = FilterForm(formdata=request.args)
-    scope = _scope_from(form)
+    form, scope = _filtered()
     if scope is None:
         return _empty()
-    _fill_filters(form, scope)
     report = reports.overview(scope)
     area_reports = [reports.area_report(scope, a.id, for_provider=True) for a in scope.areas]
     talk = {a.id: aspect_reports.area_aspects(scope, a.id, for_provider=True) for a in scope.areas}
@@ -287,11 +304,9 @@ def _provider_questions():
 @manager_required
 def relationship():
     """The questions about the provider as a whole, per wave, and the comments about it."""
-    form = FilterForm(formdata=request.args)
-    scope = _scope_from(form)
+    form, scope = _filtered()
     if scope is None:
         return _empty()
-    _fill_filters(form, scope)
     report = relationship_reports.relationship_report(scope)
     wave_id = request.args.get("wave", type=int)
     label = request.args.get("label")

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from contextvars import ContextVar
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import TypeVar
 
-from flask import g, has_request_context
 from sqlalchemy import func, select
 
 from app.caching import GENERATIONS, MISSING, REPORTS
@@ -19,6 +19,18 @@ from app.services.tallies import KEPT_INVITATION_CODES
 
 T = TypeVar("T")
 _bypass = threading.local()
+_page_versions: ContextVar[dict[int, tuple[int, int]] | None] = ContextVar("page_versions", default=None)
+
+
+@contextlib.contextmanager
+def one_data_version() -> Iterator[None]:
+    """Within the block (one page), each wave's tally version is read once and every report reuses it, so
+    the page is computed from one version of the data instead of asking the database a dozen times."""
+    token = _page_versions.set({})
+    try:
+        yield
+    finally:
+        _page_versions.reset(token)
 
 
 def clear_cache() -> None:
@@ -29,12 +41,9 @@ def clear_cache() -> None:
 
 
 def _wave_tallies(wave_ids: list[int]) -> dict[int, tuple[int, int]]:
-    """Each wave's (tally rows, answers tallied), from one grouped query. Within a web request each wave's
-    is read once and reused by every report of the page, so the page is computed from one version of the
-    data (and does not ask the database a dozen times)."""
-    memo: dict[int, tuple[int, int]] | None = None
-    if has_request_context():
-        memo = g.setdefault("vp_wave_tallies", {})
+    """Each wave's (tally rows, answers tallied), from one grouped query. Inside `one_data_version()` each
+    wave's is read once and reused by every report of the page."""
+    memo = _page_versions.get()
     wanted = [w for w in dict.fromkeys(wave_ids) if memo is None or w not in memo]
     found: dict[int, tuple[int, int]] = {}
     if wanted:
