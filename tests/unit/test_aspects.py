@@ -191,3 +191,53 @@ def test_being_told_and_newsletters_are_communication():
     assert said("We were told the file server moves to the new data centre in May.", "hosting") == {
         "communication": "neutral"}
     assert said("The monthly newsletter is short and useful", "security") == {"communication": "positive"}
+
+
+def test_security_as_a_topic_is_not_security_friction():
+    assert "security_friction" not in said("The phishing simulations this quarter were well made", "security")
+    assert said("Security awareness course was short and to the point", "security") == {}
+    assert said("The new MFA prompts interrupt every meeting", "security").keys() == {"security_friction"}
+
+
+def test_nice_alone_is_not_courtesy():
+    assert "attitude" not in said("Nice to see the new dashboards live", "application-support")
+
+
+def test_the_writer_knowing_what_goes_on_is_communication_not_staff_knowledge():
+    assert said("We knew well ahead what would change on cutover weekend", "hosting").keys() == {"communication"}
+    found = said("I didn't know my request had been closed", "service-desk")
+    assert found["communication"] == "negative" and "knowledge" not in found
+    assert said("We have no idea when the scanner will be back", "end-user-computing").get("communication")
+
+
+def test_staff_who_know_or_work_out_the_problem_is_knowledge():
+    assert said("The new analyst really knows the payroll module", "application-support").keys() == {"knowledge"}
+    assert said("Their engineer worked out why the sync kept failing", "hosting")["knowledge"]
+    assert said("Nobody knows where my old laptop went", "end-user-computing").get("knowledge") is None
+    assert "knowledge" not in said("We know rural sites are hard to reach", "network")
+
+
+def test_being_told_to_restart_is_the_scripted_answer_not_a_fix():
+    found = said("They asked me to restart before even listening", "service-desk")
+    assert "knowledge" in found and "resolution" not in found
+    assert "resolution" in said("They restart the service every night and call it fixed", "hosting")
+
+
+def test_a_first_time_that_is_a_milestone_is_not_a_fix_first_time():
+    assert "resolution" not in said("Payroll ran cleanly for the first time in months", "hosting")
+    assert said("Sorted first time, thanks", "service-desk") == {"resolution": "positive"}
+
+
+def test_days_as_frequency_and_ages_as_a_span_are_not_waits():
+    assert "responsiveness" not in said("The VPN is fine most days", "network")
+    assert "responsiveness" not in said("No dropouts for ages now", "network")
+    assert "responsiveness" not in said("Patients were left waiting while the system was down", "hosting")
+
+
+def test_a_new_starter_named_with_kit_is_about_the_kit():
+    assert said("New starter's laptop was ready on her first day", "end-user-computing").keys() == {"devices"}
+    assert said("New starters still get no login on day one", "service-desk").get("access")
+
+
+def test_what_i_was_told_is_the_answer_not_an_update():
+    assert said("I was told to raise another ticket", "service-desk") == {}
