@@ -241,3 +241,15 @@ def test_a_new_starter_named_with_kit_is_about_the_kit():
 
 def test_what_i_was_told_is_the_answer_not_an_update():
     assert said("I was told to raise another ticket", "service-desk") == {}
+
+
+def test_a_thing_that_is_fast_is_performing_people_quick_to_act_are_responsive():
+    assert said("The new tablet is much faster than the old one", "end-user-computing").keys() == {"devices"}
+    assert said("The HR system is really quick since the upgrade", "application-support").keys() == {"availability"}
+    assert said("The app team are quick to reply", "application-support").keys() == {"responsiveness"}
+    assert "responsiveness" not in said("The new sign-in is quicker than the old codes", "security")
+
+
+def test_how_long_a_problem_has_lasted_is_not_a_wait():
+    assert "responsiveness" not in said("Teams calls have been choppy for weeks", "network")
+    assert "responsiveness" in said("My software request has sat for weeks", "end-user-computing")
