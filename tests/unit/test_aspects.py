@@ -253,3 +253,12 @@ def test_a_thing_that_is_fast_is_performing_people_quick_to_act_are_responsive()
 def test_how_long_a_problem_has_lasted_is_not_a_wait():
     assert "responsiveness" not in said("Teams calls have been choppy for weeks", "network")
     assert "responsiveness" in said("My software request has sat for weeks", "end-user-computing")
+
+
+def test_plain_statements_about_maintenance_and_notices_are_communication():
+    assert said("Server patching maintenance is booked for the first Saturday of the month", "hosting") == {
+        "communication": "neutral"}
+    assert said("We got an email saying the payroll release moves to Friday", "application-support") == {
+        "communication": "neutral"}
+    assert said("Nobody said the printers would be swapped", "end-user-computing").get("communication") == "negative"
+    assert "communication" not in said("Outlook email keeps crashing on my phone", "end-user-computing")
