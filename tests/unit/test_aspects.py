@@ -262,3 +262,24 @@ def test_plain_statements_about_maintenance_and_notices_are_communication():
         "communication": "neutral"}
     assert said("Nobody said the printers would be swapped", "end-user-computing").get("communication") == "negative"
     assert "communication" not in said("Outlook email keeps crashing on my phone", "end-user-computing")
+
+
+@pytest.mark.parametrize("text, area", [
+    ("Ten days for a keyboard, really?", "end-user-computing"),
+    ("The docking station came three days after I asked", "end-user-computing"),
+    ("Locked out at 7, back in by 7:20, superb", "service-desk"),
+    ("Requested a test database in March and still nothing", "hosting"),
+    ("Ordered a headset Tuesday, arrived Wednesday", "end-user-computing"),
+    ("The disk alert was cleared before we even noticed", "hosting"),
+    ("My change request has been 'in progress' for five weeks", "application-support"),
+    ("Adding a user to a group takes weeks", "security"),
+    ("The engineer booked for my desk never turned up", "end-user-computing"),
+    ("Prompt as usual", "service-desk"),
+])
+def test_a_wait_told_by_its_dates_or_its_length_is_about_speed_of_response(text, area):
+    assert "responsiveness" in said(text, area)
+
+
+def test_a_prompt_is_a_security_control_in_security_and_a_length_of_time_is_not_a_wait():
+    assert "responsiveness" not in said("The MFA prompt comes up twice a day", "security")
+    assert "responsiveness" not in said("The VPN was down for the whole of Monday", "network")
