@@ -120,7 +120,8 @@ def test_the_comment_tallies_migration_counts_the_comments_stored_before_it(tmp_
                                                     ScoreTally.answer_count)
                                              .where(ScoreTally.question_code.like("@%"))).all())
         expected = comment_rows()
-        assert ("@aspect-shared:cost", area.id, -1, 1) in expected and ("@comments", area.id, 0, 6) in expected
+        assert ("@aspect-shared:cost", area.id, -1, 1) in expected
+        assert sum(n for code, _, _, n in expected if code == "@comments") == 6
         db.session.execute(delete(ScoreTally).where(ScoreTally.question_code.like("@%")))  # as before 0011
         db.session.commit()
         db.session.remove()
@@ -167,5 +168,61 @@ def test_the_hours_and_driver_tallies_migration_counts_the_answers_stored_before
         assert runner.invoke(args=["db", "upgrade"]).exit_code == 0, backend
         with app.app_context():
             assert derived_rows() == expected, backend
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_the_comment_sentiment_tallies_migration_counts_labels_and_polarity_as_the_app_does(tmp_path):
+    """0013 re-counts the comments stored before by their label as shown, and their polarity in hundredths:
+    on SQLite and PostgreSQL the same rows a rebuild from the answers gives, with polarities on a
+    half-hundredth (where Python's and the databases' rounding differ) and a manager's correction."""
+    from sqlalchemy import delete, func, insert, select, update
+
+    from app.models import Answer, ScoreTally
+    from app.services.catalog import latest_definition, load_directory
+    from app.services.tallies import rebuild_wave_tallies
+    from tests.reporting_seed import AreaAnswers, add_wave, make_reporting_campaign
+
+    comment_codes = ("@comments", "@comments-shared", "@polarity")
+    for backend, url in _fresh_database_urls(tmp_path):
+        app = create_app(TestConfig(tmp_path / backend, url))
+        runner = app.test_cli_runner()
+        assert runner.invoke(args=["db", "upgrade", "0012"]).exit_code == 0
+        with app.app_context():
+            load_directory(MIGRATIONS.parent / "surveys")
+            survey = latest_definition("quarterly-provider-satisfaction")
+            campaign, (area,) = make_reporting_campaign(survey, area_count=1)
+            wave = add_wave(campaign, survey, "W1", {area: AreaAnswers(
+                [3] * 6, comments=["The VPN keeps dropping, terrible."] * 3 + ["Quick and friendly, fixed first time."] * 3)})
+            ids = list(db.session.scalars(select(Answer.id).where(Answer.text.is_not(None)).order_by(Answer.id)))
+            db.session.execute(update(Answer).where(Answer.id.in_(ids[:2])).values(sentiment_polarity=-0.125))
+            db.session.execute(update(Answer).where(Answer.id == ids[3]).values(
+                sentiment_polarity=0.125, shareable=True, label_override="neutral"))
+            rebuild_wave_tallies(wave.id)
+            db.session.commit()
+
+            def comment_rows():
+                return sorted(db.session.execute(select(ScoreTally.question_code, ScoreTally.area_key, ScoreTally.score,
+                                                        ScoreTally.answer_count)
+                                                 .where(ScoreTally.question_code.in_(comment_codes))).all())
+            expected = comment_rows()
+            assert ("@polarity", area.id, -12, 2) in expected and ("@polarity", area.id, 13, 1) in expected
+            assert ("@comments-shared", area.id, 0, 1) in expected  # the corrected label, shared
+            # As 0012 left them: one row per area, every label counted under score 0, no polarity.
+            db.session.execute(delete(ScoreTally).where(ScoreTally.question_code.in_(comment_codes)))
+            for code in ("@comments", "@comments-shared"):
+                n = sum(count for c, _, _, count in expected if c == code)
+                db.session.execute(insert(ScoreTally).values(wave_id=wave.id, question_code=code, area_key=area.id,
+                                                             department="Finance", score=0, answer_count=n))
+            db.session.commit()
+            db.session.remove()
+        assert runner.invoke(args=["db", "upgrade"]).exit_code == 0, backend
+        with app.app_context():
+            assert comment_rows() == expected, backend
+            db.session.remove()
+        assert runner.invoke(args=["db", "downgrade", "0012"]).exit_code == 0, backend
+        with app.app_context():
+            assert db.session.scalar(select(func.sum(ScoreTally.answer_count))
+                                     .where(ScoreTally.question_code == "@comments", ScoreTally.score == 0)) == 6
             db.session.remove()
             db.engine.dispose()

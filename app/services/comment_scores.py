@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Answer, Question, Response, ServiceArea, Wave
 from app.services import aspects, sentiment
-from app.services.tallies import add_to_tallies, comment_tally_keys
+from app.services.tallies import TalliedComment, add_to_tallies, comment_tally_keys
 
 # The version stored with each score: the sentiment lexicon's and the aspect taxonomy's, so editing either
 # makes `flask sentiment rescore --stale-only` pick the comment up again.
@@ -74,8 +74,8 @@ def rescore_comments(thresholds: Thresholds, wave_labels: Sequence[str] = (), *,
     while True:
         rows = db.session.execute(
             select(Answer.id, Answer.text, ServiceArea.code, Answer.wave_id, Answer.service_area_id,
-                   Response.department, Answer.sentiment_aspects, Answer.aspects_override, Answer.shareable,
-                   Question.kind)
+                   Response.department, Answer.sentiment_label, Answer.label_override, Answer.sentiment_polarity,
+                   Answer.sentiment_aspects, Answer.aspects_override, Answer.shareable, Question.kind)
             .outerjoin(ServiceArea, ServiceArea.id == Answer.service_area_id)
             .join(Response, Response.id == Answer.response_id)
             .join(Question, Question.id == Answer.question_id)
@@ -87,12 +87,20 @@ def rescore_comments(thresholds: Thresholds, wave_labels: Sequence[str] = (), *,
         for row in rows:
             columns = sentiment_columns(row.text, thresholds, row.code)
             updates.append({"id": row.id, **columns})
-            if row.kind == "comment" and row.text and row.aspects_override is None:
-                # The tallies follow the comment's new aspects (a manager's correction stays as it was).
-                tallies.update(comment_tally_keys(row.wave_id, row.service_area_id, row.department,
-                                                  row.sentiment_aspects or [], bool(row.shareable), sign=-1))
-                tallies.update(comment_tally_keys(row.wave_id, row.service_area_id, row.department,
-                                                  columns["sentiment_aspects"], bool(row.shareable)))
+            if row.kind == "comment" and row.text:
+                # The tallies follow the comment's new label, polarity and aspects (a manager's
+                # corrections stay as they were).
+                before = TalliedComment.of(
+                    label=row.sentiment_label, label_override=row.label_override, polarity=row.sentiment_polarity,
+                    aspects=row.sentiment_aspects, aspects_override=row.aspects_override, shareable=row.shareable)
+                after = TalliedComment.of(
+                    label=columns["sentiment_label"], label_override=row.label_override,
+                    polarity=columns["sentiment_polarity"], aspects=columns["sentiment_aspects"],
+                    aspects_override=row.aspects_override, shareable=row.shareable)
+                if after != before:
+                    tallies.update(comment_tally_keys(row.wave_id, row.service_area_id, row.department, before,
+                                                      sign=-1))
+                    tallies.update(comment_tally_keys(row.wave_id, row.service_area_id, row.department, after))
         db.session.execute(db.update(Answer), updates)
         add_to_tallies(tallies)
         db.session.commit()

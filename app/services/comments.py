@@ -23,7 +23,7 @@ from app.services.disclosure import mask_personal_details
 from app.services.reporting.answers import answers_in_scope, effective_label, in_groups, reportable_groups
 from app.services.reporting.relationship import provider_comment_question_ids, reportable_provider_waves
 from app.services.reporting.scope import Scope
-from app.services.tallies import add_to_tallies, comment_tally_keys, effective_aspects
+from app.services.tallies import TalliedComment, add_to_tallies, comment_tally_keys
 from app.services.transactions import unit_of_work
 
 
@@ -199,19 +199,21 @@ def _comment_answer(answer_id: int) -> Answer:
     return answer
 
 
-def _tallied(answer: Answer) -> tuple[list[dict], bool]:
-    """What the comment counts for in the tallies now: its aspects as reported, and whether it is shared."""
-    return effective_aspects(answer.sentiment_aspects, answer.aspects_override), bool(answer.shareable)
+def _tallied(answer: Answer) -> TalliedComment:
+    """What the comment counts for in the tallies now: its label and aspects as shown, and its sharing."""
+    return TalliedComment.of(label=answer.sentiment_label, label_override=answer.label_override,
+                             polarity=answer.sentiment_polarity, aspects=answer.sentiment_aspects,
+                             aspects_override=answer.aspects_override, shareable=answer.shareable)
 
 
-def _move_tallies(answer: Answer, before: tuple[list[dict], bool]) -> None:
+def _move_tallies(answer: Answer, before: TalliedComment) -> None:
     """Take the comment's old contribution out of the tallies and put its new one in, in this transaction."""
     after = _tallied(answer)
     if after == before:
         return
     department = db.session.scalar(select(Response.department).where(Response.id == answer.response_id))
-    delta = comment_tally_keys(answer.wave_id, answer.service_area_id, department, *before, sign=-1)
-    delta.update(comment_tally_keys(answer.wave_id, answer.service_area_id, department, *after))
+    delta = comment_tally_keys(answer.wave_id, answer.service_area_id, department, before, sign=-1)
+    delta.update(comment_tally_keys(answer.wave_id, answer.service_area_id, department, after))
     add_to_tallies(delta)
 
 
@@ -221,6 +223,7 @@ def correct_label(answer_id: int, label: str | None, user: User) -> Answer:
     if label is not None and label not in SENTIMENT_LABELS:
         raise InvalidInput(f"Unknown label {label!r}.", errors={"label": ["unknown"]})
     answer = _comment_answer(answer_id)
+    before = _tallied(answer)
     if label is None or label == answer.sentiment_label:
         answer.label_override = None
         answer.label_override_by_id = None
@@ -229,6 +232,7 @@ def correct_label(answer_id: int, label: str | None, user: User) -> Answer:
         answer.label_override = label
         answer.label_override_by_id = user.id
         answer.label_override_at = utcnow()
+    _move_tallies(answer, before)
     return answer
 
 

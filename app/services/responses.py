@@ -44,7 +44,7 @@ from app.services.questions import (
     survey_layout,
 )
 from app.services.sealing import SealBroken, draft_key, seal, unseal
-from app.services.tallies import TallyKey, add_to_tallies, comment_tally_keys, tally_keys_for
+from app.services.tallies import TalliedComment, TallyKey, add_to_tallies, comment_tally_keys, tally_keys_for
 
 
 class InvitationNotFound(NotFound):
@@ -392,7 +392,8 @@ def submit_response(context: SurveyContext, form_data: Mapping[str, Any], *, now
     for row, item in zip(rows, cleaned):
         if item.question.kind == "comment" and row["text"]:
             tallies.update(comment_tally_keys(wave.id, row["service_area_id"], response["department"],
-                                              row["sentiment_aspects"] or [], bool(row["shareable"])))
+                                              TalliedComment(row["sentiment_label"], row["sentiment_polarity"],
+                                                             row["sentiment_aspects"] or (), bool(row["shareable"]))))
     if anonymous:
         # Even the invitation only learns the day: its time of day could be lined up with the pool.
         day = start_of_day(now)

@@ -4,10 +4,12 @@ Dashboards and exports read these few rows instead of scanning every answer. The
 the transaction that stores a response, and can be rebuilt from the answers at any time.
 
 Comments are tallied the same way, under codes no survey question can have (question codes start with a
-letter): `@comments` counts an area's comments, `@aspect:<aspect>` each aspect a comment mentions with
-its sentiment as the score (-1, 0, +1), and the `-shared` twins count those a respondent let the provider
-read. A manager's correction of a comment's aspects and a change to its sharing move these rows in the
-same transaction (`comment_tally_keys` with `sign=-1` for what the comment counted before). Hours lost are
+letter): `@comments` counts an area's comments by their label as shown (the score: -1, 0, +1),
+`@polarity` their polarity (the score: hundredths, -100 to 100), `@aspect:<aspect>` each aspect a comment
+mentions with its sentiment as the score (-1, 0, +1), and the `-shared` twins count those a respondent let
+the provider read. A manager's correction of a comment's label or aspects, a change to its sharing and
+re-scoring move these rows in the same transaction (`comment_tally_keys` with `sign=-1` for what the
+comment counted before). Hours lost are
 tallied as `@hours:<question>` (how many answered each number of hours, in hundredths), and the key
 drivers' pairs as `@joint:<sub-rating>` (100 x its score + the same area's satisfaction score). A closed
 wave's delivered invitations per area (`@invited`) and its response rate per department (`@rates`) are
@@ -16,8 +18,10 @@ that wave arrives.
 """
 from __future__ import annotations
 
+import math
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import Integer, bindparam, cast, delete, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -33,6 +37,7 @@ COMMENTS_CODE = "@comments"
 SHARED_COMMENTS_CODE = "@comments-shared"
 ASPECT_PREFIX = "@aspect:"
 SHARED_ASPECT_PREFIX = "@aspect-shared:"
+POLARITY_CODE = "@polarity"  # score: the comment's polarity in hundredths
 LABEL_SCORES = {"negative": -1, "neutral": 0, "positive": 1}
 HOURS_PREFIX = "@hours:"  # score: the hours in hundredths (answers keep two decimals)
 INVITED_CODE = "@invited"  # a closed wave's delivered invitations per area (score 0)
@@ -46,22 +51,51 @@ def effective_aspects(computed: list[dict] | None, override: list[dict] | None) 
     return list(override if override is not None else computed or [])
 
 
-def comment_tally_keys(wave_id: int, area_id: int | None, department: str | None, aspects: list[dict],
-                       shareable: bool, sign: int = 1) -> Counter[TallyKey]:
-    """What one comment adds to the tallies (or, with `sign=-1`, takes away): its area's comment count
-    and one row per aspect mention, each again under the shared codes when the provider may read it."""
+def polarity_hundredths(polarity: float) -> int:
+    """A polarity in hundredths, halves rounded up: the same on every platform (Python's round() takes
+    halves to even, and the databases differ)."""
+    return math.floor(polarity * 100 + 0.5)
+
+
+@dataclass(frozen=True)
+class TalliedComment:
+    """What one comment counts for in the tallies: its label as shown (a manager's correction wins), its
+    polarity, its aspects as reported, and whether the provider may read it."""
+
+    label: str | None
+    polarity: float | None
+    aspects: Sequence[dict]
+    shareable: bool
+
+    @classmethod
+    def of(cls, *, label: str | None, label_override: str | None, polarity: float | None,
+           aspects: list[dict] | None, aspects_override: list[dict] | None, shareable: bool | None
+           ) -> TalliedComment:
+        """From an answer's stored columns, a manager's corrections winning."""
+        return cls(label_override or label, polarity, tuple(effective_aspects(aspects, aspects_override)),
+                   bool(shareable))
+
+
+def comment_tally_keys(wave_id: int, area_id: int | None, department: str | None, comment: TalliedComment,
+                       sign: int = 1) -> Counter[TallyKey]:
+    """What one comment adds to the tallies (or, with `sign=-1`, takes away): its area's comment count under
+    its label, its polarity, and one row per aspect mention, the counts again under the shared codes when
+    the provider may read it. A comment without a label counts as neutral."""
     counts: Counter[TallyKey] = Counter()
     area, dept = area_id or 0, department or ""
-    counts[(wave_id, COMMENTS_CODE, area, dept, 0)] += sign
-    if shareable:
-        counts[(wave_id, SHARED_COMMENTS_CODE, area, dept, 0)] += sign
-    for mention in aspects:
+    label = LABEL_SCORES.get(comment.label or "neutral", 0)
+    counts[(wave_id, COMMENTS_CODE, area, dept, label)] += sign
+    if comment.shareable:
+        counts[(wave_id, SHARED_COMMENTS_CODE, area, dept, label)] += sign
+    if comment.polarity is not None:
+        counts[(wave_id, POLARITY_CODE, area, dept, polarity_hundredths(comment.polarity))] += sign
+    for mention in comment.aspects:
         name = mention.get("aspect")
         if not name:
             continue
         score = LABEL_SCORES.get(mention.get("label"), 0)
         counts[(wave_id, ASPECT_PREFIX + name, area, dept, score)] += sign
-        if shareable:
+        if comment.shareable:
             counts[(wave_id, SHARED_ASPECT_PREFIX + name, area, dept, score)] += sign
     return counts
 
@@ -163,16 +197,17 @@ def rebuild_wave_tallies(wave_id: int) -> None:
             ["wave_id", "question_code", "area_key", "department", "score", "answer_count"], source))
     comments: Counter[TallyKey] = Counter()
     rows = db.session.execute(
-        select(Answer.service_area_id, Response.department, Answer.sentiment_aspects, Answer.aspects_override,
-               Answer.shareable)
+        select(Answer.service_area_id, Response.department, Answer.sentiment_label, Answer.label_override,
+               Answer.sentiment_polarity, Answer.sentiment_aspects, Answer.aspects_override, Answer.shareable)
         .join(Question, Question.id == Answer.question_id)
         .join(Response, Response.id == Answer.response_id)
         .where(Answer.wave_id == wave_id, Question.kind == "comment", Answer.text.is_not(None), Answer.text != "")
         .execution_options(yield_per=5000)
     )
-    for area_id, department, computed, override, shareable in rows:
-        comments.update(comment_tally_keys(wave_id, area_id, department, effective_aspects(computed, override),
-                                           bool(shareable)))
+    for area_id, department, label, label_override, polarity, computed, override, shareable in rows:
+        comments.update(comment_tally_keys(wave_id, area_id, department, TalliedComment.of(
+            label=label, label_override=label_override, polarity=polarity, aspects=computed,
+            aspects_override=override, shareable=shareable)))
     add_to_tallies(comments)
 
 

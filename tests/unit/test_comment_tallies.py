@@ -1,7 +1,8 @@
-"""The comment tallies (each area's comments and the aspects they mention, per wave) follow every write that
-changes what a comment counts for, so the "what people talk about" figures read a few rows yet match the
-comments: a manager's aspect correction, sharing and unsharing, re-scoring. Attacked by rebuilding the
-tallies from the answers after each kind of write and comparing."""
+"""The comment tallies (each area's comments by label, their polarity and the aspects they mention, per
+wave) follow every write that changes what a comment counts for, so the sentiment mix and the "what people
+talk about" figures read a few rows yet match the comments: a manager's label or aspect correction,
+sharing and unsharing, re-scoring. Attacked by rebuilding the tallies from the answers after each kind of
+write and comparing, and by counting the sentiment mix from the answers themselves."""
 from __future__ import annotations
 
 from unittest import mock
@@ -11,8 +12,9 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.models import Answer, ScoreTally
 from app.services.comment_scores import Thresholds, rescore_comments
-from app.services.comments import correct_aspects, set_shareable
+from app.services.comments import correct_aspects, correct_label, set_shareable
 from app.services.reporting import aspects as aspect_reports
+from app.services.reporting.breakdowns import sentiment_mix
 from app.services.reporting.scope import resolve_scope
 from app.services.tallies import rebuild_wave_tallies
 from tests.factories import make_user
@@ -58,8 +60,13 @@ def test_corrections_and_sharing_move_the_tallies_as_a_rebuild_from_the_answers_
     set_shareable(_ids(OUTAGE)[0], True)
     correct_aspects(_ids(OUTAGE)[0], {"communication": "positive"}, manager)  # a shared comment corrected
     set_shareable(slow[2], False)
+    correct_label(slow[3], "positive", manager)
+    correct_label(_ids(FINE)[0], "negative", manager)
+    correct_label(_ids(FINE)[0], None, manager)  # and back to the analyzer's label
     incremental = _comment_tallies(wave.id)
-    assert incremental[("@comments", _area_of(slow[0]), "Finance", 0)] == 12
+    area = _area_of(slow[0])
+    by_label = {score: incremental.get(("@comments", area, "Finance", score), 0) for score in (-1, 0, 1)}
+    assert sum(by_label.values()) == 12 and by_label[1] == 4 + 1  # the praise, and the corrected complaint
     assert incremental == _rebuilt(wave.id)
 
 
@@ -92,3 +99,30 @@ def test_aspect_shares_count_every_comment_of_the_wave_not_only_the_newest_read_
     assert summary.comments == 12
     shares = {row.aspect: round(row.share, 3) for row in summary.rows}
     assert shares.get("responsiveness", 0) >= round(4 / 12, 3)
+
+
+def _mix_from_answers(wave_id: int, area_id: int) -> tuple[int, int, int, int, float]:
+    """(comments, positive, neutral, negative, mean polarity) counted from the stored comments themselves."""
+    rows = db.session.execute(select(Answer.label_override, Answer.sentiment_label, Answer.sentiment_polarity)
+                              .where(Answer.wave_id == wave_id, Answer.service_area_id == area_id,
+                                     Answer.text.is_not(None))).all()
+    labels = [override or label for override, label, _ in rows]
+    return (len(rows), labels.count("positive"), labels.count("neutral"), labels.count("negative"),
+            sum(polarity for *_, polarity in rows) / len(rows))
+
+
+def test_the_sentiment_mix_read_from_the_tallies_is_the_one_counted_from_the_comments(db, survey):
+    campaign, area, wave = _seed(survey)
+    manager = make_user(role="manager")
+    # Polarities on a half-hundredth, where rounding rules differ, and a manager's corrections.
+    db.session.execute(update(Answer).where(Answer.id.in_(_ids(OUTAGE)[:2])).values(sentiment_polarity=-0.125))
+    db.session.execute(update(Answer).where(Answer.id == _ids(FINE)[0]).values(sentiment_polarity=0.375))
+    rebuild_wave_tallies(wave.id)
+    db.session.commit()
+    correct_label(_ids(SLOW)[0], "neutral", manager)
+    correct_label(_ids(FINE)[1], "negative", manager)
+    mix = sentiment_mix(resolve_scope(campaign_id=campaign.id), [wave.id], area.id)[(wave.id, area.id)]
+    comments, positive, neutral, negative, polarity = _mix_from_answers(wave.id, area.id)
+    assert (mix.comments, mix.positive, mix.neutral, mix.negative) == (comments, positive, neutral, negative)
+    assert (mix.negative, mix.neutral, mix.positive) == (4 + 4 - 1 + 1, 1, 4 - 1)  # the corrections show
+    assert abs(mix.mean_polarity - polarity) <= 0.005  # each comment's polarity to the hundredth

@@ -11,14 +11,14 @@ from sqlalchemy import and_, case, func, literal, or_, select
 
 from app.extensions import db, is_postgres
 from app.models import Answer, Campaign, Invitation, Question, ScoreTally, Stakeholder
-from app.models.response import SENTIMENT_LABELS
-from app.services.reporting.answers import answers_in_scope, effective_label
+from app.services.reporting.answers import answers_in_scope
 from app.services.reporting.cache import cached_by_wave
 from app.services.reporting.departments import department_counts, department_gate
 from app.services.reporting.scope import Scope, WaveRef
 from app.services.sampling import invitations_per_area
 from app.services.stats import is_reportable
-from app.services.tallies import HOURS_PREFIX, INVITED_CODE, RATES_CODE, kept_closed_wave_counts
+from app.services.tallies import (COMMENTS_CODE, HOURS_PREFIX, INVITED_CODE, POLARITY_CODE, RATES_CODE,
+                                  kept_closed_wave_counts)
 
 
 @dataclass(frozen=True)
@@ -133,25 +133,38 @@ class SentimentMix:
 
 def sentiment_mix(scope: Scope, wave_ids: Sequence[int],
                   area_id: int | None = None) -> dict[tuple[int, int], SentimentMix]:
-    """(wave_id, area_id) -> SentimentMix for area comments, grouped in SQL."""
+    """(wave_id, area_id) -> SentimentMix for area comments, from the comment tallies: each label as shown
+    (a manager's correction wins), and the mean polarity from each comment's to the hundredth."""
     if not wave_ids or not scope.comment_question_ids:
         return {}
 
     def count(missing: list[int]) -> dict[int, list[tuple]]:
-        label = effective_label()
+        # From the comment tallies: comments per label as shown, and their polarity in hundredths.
         query = (
-            select(Answer.wave_id, Answer.service_area_id, func.count(),
-                   *[func.sum(case((label == value, 1), else_=0)) for value in SENTIMENT_LABELS],
-                   func.avg(Answer.sentiment_polarity))
-            .where(Answer.wave_id.in_(missing), Answer.question_id.in_(scope.comment_question_ids),
-                   Answer.text.is_not(None), Answer.text != "")
-            .group_by(Answer.wave_id, Answer.service_area_id)
+            select(ScoreTally.wave_id, ScoreTally.area_key, ScoreTally.question_code, ScoreTally.score,
+                   func.sum(ScoreTally.answer_count))
+            .where(ScoreTally.wave_id.in_(missing), ScoreTally.question_code.in_((COMMENTS_CODE, POLARITY_CODE)))
+            .group_by(ScoreTally.wave_id, ScoreTally.area_key, ScoreTally.question_code, ScoreTally.score)
         )
         if area_id is not None:
-            query = query.where(Answer.service_area_id == area_id)
+            query = query.where(ScoreTally.area_key == area_id)
+        if scope.department:
+            query = query.where(ScoreTally.department == scope.department)
+        groups: dict[tuple[int, int], list] = {}
+        for wave_id, area, code, score, n in db.session.execute(query):
+            group = groups.setdefault((wave_id, area), [0, 0, 0, 0, 0])  # negative, neutral, positive, sum, n
+            n = int(n or 0)
+            if code == COMMENTS_CODE:
+                group[score + 1] += n  # the label's score: -1, 0, +1
+            else:
+                group[3] += score * n
+                group[4] += n
         by_wave: dict[int, list[tuple]] = {}
-        for wave_id, *row in db.session.execute(answers_in_scope(query, scope)):
-            by_wave.setdefault(wave_id, []).append(tuple(row))
+        for (wave_id, area), (negative, neutral, positive, polarity_sum, scored) in groups.items():
+            comments = negative + neutral + positive
+            if comments:
+                by_wave.setdefault(wave_id, []).append((area or None, comments, positive, neutral, negative,
+                                                        polarity_sum / scored / 100 if scored else None))
         return by_wave
 
     rows = cached_by_wave(("sentiment-mix", scope.comment_question_ids, scope.department, area_id),
