@@ -133,21 +133,32 @@ class Taxonomy:
 
     def __post_init__(self) -> None:
         by_first: dict[str, list[Cue]] = {}
+        by_pair: dict[tuple[str, str], list[Cue]] = {}
         prefixed: list[Cue] = []
         for cue in self.cues:
-            (prefixed if cue.words[0].endswith("*") else by_first.setdefault(cue.words[0], [])).append(cue)
+            if cue.words[0].endswith("*"):
+                prefixed.append(cue)
+            elif len(cue.words) > 1 and not cue.words[1].endswith("*"):
+                # Common first words ("is", "for", "we") start many cues: the second word picks the few to try.
+                by_pair.setdefault(cue.words[:2], []).append(cue)
+            else:
+                by_first.setdefault(cue.words[0], []).append(cue)
         # Longest cue first, so "knowledge base" (self-service) wins over "knowledge".
         object.__setattr__(self, "_by_first", {w: sorted(c, key=lambda c: -len(c.words)) for w, c in by_first.items()})
+        object.__setattr__(self, "_by_pair", {w: sorted(c, key=lambda c: -len(c.words)) for w, c in by_pair.items()})
         object.__setattr__(self, "_prefixed", tuple(prefixed))
         object.__setattr__(self, "_prefixes", tuple(c.words[0][:-1] for c in prefixed))
-        object.__setattr__(self, "_first_words", frozenset(by_first))
+        object.__setattr__(self, "_first_words", frozenset(by_first) | {pair[0] for pair in by_pair})
 
     def name(self, aspect_id: str) -> str:
         aspect = self.aspects.get(aspect_id)
         return aspect.name if aspect else aspect_id
 
-    def candidates(self, word: str) -> list[Cue]:
+    def candidates(self, word: str, next_word: str | None = None) -> list[Cue]:
+        """The cues that may start at `word` (followed by `next_word`), longest first."""
         found = self._by_first.get(word, [])  # type: ignore[attr-defined]
+        if next_word is not None and (paired := self._by_pair.get((word, next_word))):  # type: ignore[attr-defined]
+            found = paired + found if found else paired
         if self._prefixes and word.startswith(self._prefixes):  # type: ignore[attr-defined]
             prefixed = self._prefixed  # type: ignore[attr-defined]
             found = found + [c for c in prefixed if word.startswith(c.words[0][:-1])]
@@ -275,9 +286,15 @@ def tag(words: list[str], area: str | None, taxonomy: Taxonomy = TAXONOMY, text:
         return tuple(dict.fromkeys(by_pattern)), False  # most clauses name nothing: one set operation says so
     strong: list[str] = []
     weak: list[str] = []
+    starts, prefixes = taxonomy._first_words, taxonomy._prefixes  # type: ignore[attr-defined]
+    count = len(words)
     i = 0
-    while i < len(words):
-        for cue in taxonomy.candidates(words[i]):
+    while i < count:
+        word = words[i]
+        if word not in starts and not (prefixes and word.startswith(prefixes)):
+            i += 1  # most words start no cue
+            continue
+        for cue in taxonomy.candidates(word, words[i + 1] if i + 1 < count else None):
             if cue.applies_in(area) and cue.matches_at(words, i):
                 target = weak if cue.weak else strong
                 if cue.aspect != IGNORED and cue.aspect not in target:
