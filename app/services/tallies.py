@@ -14,7 +14,7 @@ tallied as `@hours:<question>` (how many answered each number of hours, in hundr
 drivers' pairs as `@joint:<sub-rating>` (100 x its score + the same area's satisfaction score). A closed
 wave's delivered invitations per area (`@invited`) and its response rate per department (`@rates`) are
 counted the first time a report needs them (`kept_closed_wave_counts`) and forgotten when a bounce for
-that wave arrives.
+that wave arrives. `@version` rows count the changes to each wave's tallies: the wave's data version.
 """
 from __future__ import annotations
 
@@ -43,6 +43,8 @@ HOURS_PREFIX = "@hours:"  # score: the hours in hundredths (answers keep two dec
 INVITED_CODE = "@invited"  # a closed wave's delivered invitations per area (score 0)
 RATES_CODE = "@rates"  # a closed wave's invitations per department: delivered (score 0), answered (score 1)
 KEPT_INVITATION_CODES = (INVITED_CODE, RATES_CODE)  # counted from the invitations, not from answers
+VERSION_CODE = "@version"  # per wave, area and department: how many times its tallies changed
+NO_ANSWER_CODES = (*KEPT_INVITATION_CODES, VERSION_CODE)  # rows that count no answer
 JOINT_PREFIX = "@joint:"  # score: 100 x the sub-rating's score + the same area's satisfaction score
 
 
@@ -125,10 +127,15 @@ _SUBTRACT = (
 
 def add_to_tallies(counts: Counter[TallyKey]) -> None:
     """Add counts atomically (INSERT ... ON CONFLICT DO UPDATE), safe under concurrent submissions; a
-    negative count (a comment's old aspects, after a correction) is taken from its row with an UPDATE."""
+    negative count (a comment's old aspects, after a correction) is taken from its row with an UPDATE.
+    Each (wave, area, department) touched has its `@version` row moved on by one, in the same statement:
+    what reports read as the wave's data version (one row per part, so concurrent submissions about
+    different areas and departments do not wait for one row)."""
     if not counts:
         return
     connection = db.session.connection()
+    counts = Counter(counts)  # the caller's, with the versions of the parts it touches
+    counts.update({(w, VERSION_CODE, a, d, 0): 1 for (w, _, a, d, _), n in list(counts.items()) if n})
     ordered = sorted(counts.items())  # a fixed order avoids deadlocks between writers
     rows = [{"wave_id": w, "question_code": q, "area_key": a, "department": d, "score": s, "answer_count": n}
             for (w, q, a, d, s), n in ordered if n > 0]
@@ -137,6 +144,19 @@ def add_to_tallies(counts: Counter[TallyKey]) -> None:
         connection.execute(_SUBTRACT, taken)
     if rows:
         connection.execute(_UPSERTS[connection.dialect.name], rows)
+
+
+def tally_versions(wave_ids: list[int]) -> dict[int, int]:
+    """Each wave's data version: how many times its tallies changed (0 for a wave with none), from its few
+    `@version` rows. It only grows: a submission, a correction, a flush of the anonymous pool and a
+    rebuild each move it on. (A migration that rewrites tallies moves it too.)"""
+    found = dict.fromkeys(wave_ids, 0)
+    if wave_ids:
+        found.update({wave_id: int(n) for wave_id, n in db.session.execute(
+            select(ScoreTally.wave_id, func.sum(ScoreTally.answer_count))
+            .where(ScoreTally.wave_id.in_(wave_ids), ScoreTally.question_code == VERSION_CODE)
+            .group_by(ScoreTally.wave_id))})
+    return found
 
 
 def is_sub_rating(question) -> bool:
@@ -176,8 +196,8 @@ def tally_keys_for(response: Response) -> Counter[TallyKey]:
 
 def rebuild_wave_tallies(wave_id: int) -> None:
     """Recompute one wave's tallies from its answers: scores, hours and the drivers' pairs in SQL, the
-    comments' aspects from their stored lists. The caller commits."""
-    db.session.execute(delete(ScoreTally).where(ScoreTally.wave_id == wave_id))
+    comments' aspects from their stored lists; the wave's version moves on. The caller commits."""
+    db.session.execute(delete(ScoreTally).where(ScoreTally.wave_id == wave_id, ScoreTally.question_code != VERSION_CODE))
     area_key = func.coalesce(Answer.service_area_id, literal(0))
     department = func.coalesce(Response.department, literal(""))
     source = (
@@ -208,6 +228,7 @@ def rebuild_wave_tallies(wave_id: int) -> None:
         comments.update(comment_tally_keys(wave_id, area_id, department, TalliedComment.of(
             label=label, label_override=label_override, polarity=polarity, aspects=computed,
             aspects_override=override, shareable=shareable)))
+    comments[(wave_id, VERSION_CODE, 0, "", 0)] += 1  # rebuilt: the wave's reports are out of date
     add_to_tallies(comments)
 
 

@@ -127,14 +127,18 @@ def test_unchanged_chart_answers_304_without_body(manager_client, db, survey, se
 
 def _scale_tallies(db, wave, area, factor: int = 0, add: dict[int, int] | None = None) -> None:
     """Make the area's satisfaction answers in the wave `factor` times as many, or add some per score, as
-    stored submissions do (the reports read the tallies)."""
-    from app.models import ScoreTally
+    stored submissions do (the reports read the tallies, and their version)."""
+    from collections import Counter
 
+    from app.models import ScoreTally
+    from app.services.tallies import add_to_tallies
+
+    delta = Counter()
     for tally in db.session.scalars(db.select(ScoreTally).where(
             ScoreTally.wave_id == wave.id, ScoreTally.area_key == area.id, ScoreTally.question_code == "satisfaction")):
-        if factor:
-            tally.answer_count *= factor
-        tally.answer_count += (add or {}).get(tally.score, 0)
+        more = tally.answer_count * (factor - 1) if factor else 0
+        delta[(wave.id, "satisfaction", area.id, tally.department, tally.score)] += more + (add or {}).get(tally.score, 0)
+    add_to_tallies(delta)
     db.session.commit()
 
 

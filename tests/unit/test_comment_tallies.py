@@ -28,7 +28,8 @@ FINE = "Quick, friendly and they fixed it first time."
 def _comment_tallies(wave_id: int) -> dict[tuple, int]:
     rows = db.session.execute(select(ScoreTally.question_code, ScoreTally.area_key, ScoreTally.department,
                                      ScoreTally.score, ScoreTally.answer_count)
-                              .where(ScoreTally.wave_id == wave_id, ScoreTally.question_code.startswith("@")))
+                              .where(ScoreTally.wave_id == wave_id, ScoreTally.question_code.startswith("@"),
+                                     ScoreTally.question_code != "@version"))
     return {(code, area, department, score): n for code, area, department, score, n in rows if n}
 
 

@@ -10,16 +10,12 @@ from contextvars import ContextVar
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import TypeVar
 
-from sqlalchemy import func, select
-
 from app.caching import GENERATIONS, MISSING, REPORTS
-from app.extensions import db
-from app.models import ScoreTally
-from app.services.tallies import KEPT_INVITATION_CODES
+from app.services.tallies import tally_versions
 
 T = TypeVar("T")
 _bypass = threading.local()
-_page_versions: ContextVar[dict[int, tuple[int, int]] | None] = ContextVar("page_versions", default=None)
+_page_versions: ContextVar[dict[int, int] | None] = ContextVar("page_versions", default=None)
 
 
 @contextlib.contextmanager
@@ -40,32 +36,22 @@ def clear_cache() -> None:
     REPORTS.clear()
 
 
-def _wave_tallies(wave_ids: list[int]) -> dict[int, tuple[int, int]]:
-    """Each wave's (tally rows, answers tallied), from one grouped query. Inside `one_data_version()` each
-    wave's is read once and reused by every report of the page."""
+def _wave_tallies(wave_ids: list[int]) -> dict[int, int]:
+    """Each wave's tally version (`tallies.tally_versions`). Inside `one_data_version()` each wave's is read
+    once and reused by every report of the page."""
     memo = _page_versions.get()
     wanted = [w for w in dict.fromkeys(wave_ids) if memo is None or w not in memo]
-    found: dict[int, tuple[int, int]] = {}
-    if wanted:
-        # A closed wave's kept invitation counts are not answers: counting them, the first time a report
-        # needs them, must not make the report look out of date (like invitations, they are read within
-        # REPORT_SECONDS).
-        rows = db.session.execute(
-            select(ScoreTally.wave_id, func.count(), func.coalesce(func.sum(ScoreTally.answer_count), 0))
-            .where(ScoreTally.wave_id.in_(wanted), ScoreTally.question_code.not_in(KEPT_INVITATION_CODES))
-            .group_by(ScoreTally.wave_id))
-        found = {wave_id: (0, 0) for wave_id in wanted}
-        found.update({wave_id: (int(n), int(total)) for wave_id, n, total in rows})
-        if memo is not None:
-            memo.update(found)
+    found = tally_versions(wanted) if wanted else {}
+    if memo is not None:
+        memo.update(found)
     return {w: (memo[w] if memo is not None else found[w]) for w in wave_ids}
 
 
-def tally_version(wave_ids: Iterable[int]) -> tuple[int, int]:
-    """Changes whenever a response is stored in one of these waves: (tally rows, answers tallied), read
-    from the database, so it is the same in every process."""
-    counts = _wave_tallies(list(wave_ids))
-    return (sum(n for n, _ in counts.values()), sum(total for _, total in counts.values()))
+def tally_version(wave_ids: Iterable[int]) -> tuple[int]:
+    """Changes whenever a response is stored in one of these waves (or their tallies change otherwise), read
+    from the database, so it is the same in every process: the sum of the waves' versions, each of which
+    only grows."""
+    return (sum(_wave_tallies(list(dict.fromkeys(wave_ids))).values()),)
 
 
 def data_version(wave_ids: Iterable[int]) -> tuple[int, ...]:
@@ -76,14 +62,14 @@ def data_version(wave_ids: Iterable[int]) -> tuple[int, ...]:
 
 
 def wave_versions(wave_ids: Iterable[int]) -> dict[int, tuple[int, ...]]:
-    """Each wave's own data version, from one grouped query: its tally (rows, answers tallied) and the edit
+    """Each wave's own data version, from one grouped query: its tally version and the edit
     generations (global, then its own). A closed wave's stays the same until one of its rows is edited."""
     ids = list(dict.fromkeys(wave_ids))
     if not ids:
         return {}
     tallies = _wave_tallies(ids)
     everything, *own = GENERATIONS.current(ids)
-    return {wave_id: tallies[wave_id] + (everything, generation) for wave_id, generation in zip(ids, own)}
+    return {wave_id: (tallies[wave_id], everything, generation) for wave_id, generation in zip(ids, own)}
 
 
 def cached_by_wave(key: Hashable, wave_ids: Sequence[int],

@@ -13,7 +13,7 @@ from app.errors import NotFound
 from app.extensions import db
 from app.models import Campaign, Provider, Question, ScoreTally, SurveyDefinition, Wave
 from app.services.stats import is_reportable, suppression_label, suppression_note
-from app.services.tallies import KEPT_INVITATION_CODES
+from app.services.tallies import NO_ANSWER_CODES
 
 Metric = Literal["satisfaction", "happiness"]
 METRICS: tuple[Metric, ...] = ("satisfaction", "happiness")
@@ -246,7 +246,7 @@ def default_campaign(campaign_ids: list[int], preferred_campaign_id: int | None 
     so a newly created campaign never hides the ones with results.
     """
     has_data = exists().where(ScoreTally.wave_id == Wave.id, ScoreTally.answer_count > 0,
-                              ScoreTally.question_code.not_in(KEPT_INVITATION_CODES))
+                              ScoreTally.question_code.not_in(NO_ANSWER_CODES))
     rows = db.session.execute(
         select(Wave.campaign_id,
                func.max(case((Wave.state == "closed", Wave.closes_at))),
