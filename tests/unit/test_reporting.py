@@ -202,3 +202,35 @@ def test_the_aspect_sentiment_test_from_counts_is_scipys_mann_whitney_on_the_ans
         compared += 1
     assert compared > 250
     assert mann_whitney_p([0, 5, 0], [0, 7, 0]) is None  # everyone neutral both times: nothing to test
+
+
+def test_an_aspects_share_change_is_fishers_exact_test_but_for_large_tables_where_chi_square_agrees():
+    """Small tables (every demo wave) get Fisher's exact p. A large wave's tables, every expected count at
+    least 1,000, get the chi-square test with Yates' correction: within a fifth of Fisher's p, and the
+    same verdict at 5% wherever Fisher's p is not within a hair of the line."""
+    import random
+
+    from scipy import stats
+
+    from app.services.reporting.aspects import LARGE_EXPECTED, share_change_p
+
+    small = [[12, 88], [4, 96]]
+    assert share_change_p(small) == stats.fisher_exact(small).pvalue
+    rng = random.Random(17)
+    compared = 0
+    for _ in range(400):
+        now, before = rng.randint(2_000, 250_000), rng.randint(2_000, 250_000)
+        share = rng.uniform(0.02, 0.5)
+        a = round(now * share)
+        c = round(before * share * rng.uniform(0.94, 1.06))
+        table = [[a, now - a], [c, before - c]]
+        expected = min(sum(table[0]), sum(table[1])) * min(a + c, now - a + before - c) / (now + before)
+        if expected < LARGE_EXPECTED:
+            continue
+        exact, quick = stats.fisher_exact(table).pvalue, share_change_p(table)
+        if exact > 1e-6:
+            assert quick == pytest.approx(exact, rel=0.2)
+        if abs(exact - 0.05) > 0.005:
+            assert (quick <= 0.05) == (exact <= 0.05)
+        compared += 1
+    assert compared > 300
