@@ -442,10 +442,14 @@ def _bulk_load(loader, plan: dict, responses: int, rng: np.random.Generator) -> 
         sent_text = loader.moment(np.array([sent]))[0]
         responded_text = loader.moment(responded[responders])
         responded_of = dict(zip(responders.tolist(), responded_text))
+        drawn_of: dict[int, list[int]] = {}
+        for p, area in zip(drawn_person.tolist(), area_ids[drawn_area].tolist()):
+            drawn_of.setdefault(p, []).append(area)
+        drawn_text = {p: ",".join(map(str, sorted(areas))) for p, areas in drawn_of.items()}
         loader.load("invitation", ("id", "wave_id", "stakeholder_id", "state", "attempts", "created_at", "sent_at",
-                                   "opened_at", "reminders_sent", "responded_at"),
+                                   "opened_at", "reminders_sent", "responded_at", "drawn_areas"),
                     ((i, wave_id, p + 1, "sent", 1, sent_text, sent_text, responded_of.get(p), 0 if p in responded_of
-                      else min(2, w % 3), responded_of.get(p))
+                      else min(2, w % 3), responded_of.get(p), drawn_text.get(p))
                      for p, i in enumerate(invitation_ids.tolist())))
         loader.load("invitation_area", ("invitation_id", "service_area_id"),
                     zip(invitation_ids[drawn_person].tolist(), area_ids[drawn_area].tolist()))

@@ -92,8 +92,15 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a SQLite table to change it (copy, drop, rename): with foreign keys on, the
+            # drop would delete every row that refers to it (ON DELETE CASCADE: a campaign's waves, an
+            # invitation's draws and tokens). Off while migrating, checked afterwards.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # outside the migrations' transaction, where SQLite ignores it
         # Batch mode lets later migrations alter columns on SQLite, which has no ALTER COLUMN.
-        conf_args.setdefault("render_as_batch", connection.dialect.name == "sqlite")
+        conf_args.setdefault("render_as_batch", sqlite)
         conf_args.setdefault("compare_type", True)
         context.configure(
             connection=connection,
@@ -103,6 +110,13 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"The migration left rows that refer to missing rows: {broken[:5]}")
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")  # the pool hands this connection out again
+            connection.commit()
 
 
 if context.is_offline_mode():

@@ -227,3 +227,48 @@ def test_the_comment_sentiment_tallies_migration_counts_labels_and_polarity_as_t
                                      .where(ScoreTally.question_code == "@comments", ScoreTally.score == 0)) == 6
             db.session.remove()
             db.engine.dispose()
+
+
+def test_the_drawn_areas_migration_copies_each_invitations_draw(tmp_path):
+    """0014 gives every invitation a copy of its draw (what the counts per area read) from the draws
+    recorded before it, on SQLite and PostgreSQL; an invitation without a draw keeps none."""
+    from sqlalchemy import select
+
+    from app.models import Invitation
+    from app.models.campaign import invitation_area
+    from app.services import campaigns
+    from app.services.catalog import latest_definition, load_directory
+    from tests.factories import make_area, make_campaign, make_provider, make_stakeholder, make_wave
+
+    for backend, url in _fresh_database_urls(tmp_path):
+        app = create_app(TestConfig(tmp_path / backend, url))
+        runner = app.test_cli_runner()
+        assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+        with app.app_context():
+            load_directory(MIGRATIONS.parent / "surveys")
+            provider = make_provider()
+            areas = [make_area(provider, name=f"Area {n}") for n in range(4)]
+            campaign = make_campaign(latest_definition("pulse"), provider=provider, areas=areas, areas_per_person=2)
+            wave = make_wave(campaign, state="scheduled")
+            for n in range(12):
+                make_stakeholder(areas=areas if n % 3 else areas[:1])
+            db.session.commit()
+            campaigns.open_wave_now(wave, wave.opens_at)
+            db.session.commit()
+            undrawn = db.session.scalar(select(Invitation.id).order_by(Invitation.id))
+            db.session.execute(invitation_area.delete().where(invitation_area.c.invitation_id == undrawn))
+            db.session.commit()
+
+            def draws():
+                return {i: frozenset(map(int, areas.split(","))) if areas else None
+                        for i, areas in db.session.execute(select(Invitation.id, Invitation.drawn_areas))}
+            recorded = {i: frozenset(a for j, a in db.session.execute(select(invitation_area)) if j == i) or None
+                        for i in draws()}
+            assert sum(1 for d in recorded.values() if d and len(d) == 2) >= 6 and recorded[undrawn] is None
+            db.session.remove()
+        assert runner.invoke(args=["db", "downgrade", "0013"]).exit_code == 0, backend
+        assert runner.invoke(args=["db", "upgrade"]).exit_code == 0, backend
+        with app.app_context():
+            assert draws() == recorded, backend
+            db.session.remove()
+            db.engine.dispose()

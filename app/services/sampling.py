@@ -1,9 +1,9 @@
 """Area sampling: which of the service areas a person uses one invitation asks about.
 
 A campaign may ask each person about at most K of the areas they use (`Campaign.areas_per_person`). The
-draw happens once, when a wave's invitations are created, and is recorded in `invitation_area`; the
-respondent never chooses. It uses only what is known before anyone answers (the areas each person uses,
-which areas their previous invitation asked, the campaign's past response rate) and chance, never an
+draw happens once, when a wave's invitations are created, and is recorded in `invitation_area` (with a
+copy on each invitation, `drawn_areas`, for counting); the respondent never chooses. It uses only what is
+known before anyone answers (the areas each person uses, which areas their previous invitation asked, the campaign's past response rate) and chance, never an
 answer, which is what keeps the dashboard's plain per-area means unbiased (README, "Area sampling").
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, case, func, insert, or_, select
+from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 
 from app.extensions import db
 from app.models import Campaign, Invitation, ServiceArea, Wave
@@ -165,11 +165,26 @@ def record_area_draw(wave: Wave, rng: random.Random | None = None) -> dict[int, 
     targets = {area.id: needed for area in campaign.service_areas}
     drawn = draw_areas(people, per_person=campaign.areas_per_person, targets=targets,
                        rng=rng or random.SystemRandom())
+    record_draws(drawn)
+    return drawn
+
+
+_SET_DRAWN = (update(Invitation.__table__).where(Invitation.__table__.c.id == bindparam("b_id"))
+              .values(drawn_areas=bindparam("b_areas")))
+
+
+def record_draws(drawn: Mapping[int, Sequence[int]]) -> None:
+    """Write invitation -> areas draws: the `invitation_area` rows and each invitation's `drawn_areas` copy
+    (what the counts per area read). A step: flushes only."""
     rows = [{"invitation_id": invitation_id, "service_area_id": area_id}
             for invitation_id, areas in drawn.items() for area_id in areas]
     for start in range(0, len(rows), 1000):
         db.session.execute(insert(invitation_area), rows[start:start + 1000])
-    return drawn
+    copies = [{"b_id": invitation_id, "b_areas": ",".join(str(a) for a in sorted(areas))}
+              for invitation_id, areas in drawn.items() if areas]
+    connection = db.session.connection()
+    for start in range(0, len(copies), 1000):
+        connection.execute(_SET_DRAWN, copies[start:start + 1000])
 
 
 def invitations_per_area(wave_ids: Sequence[int]) -> dict[tuple[int, int], tuple[int, int]]:
@@ -186,20 +201,41 @@ def invitations_per_area(wave_ids: Sequence[int]) -> dict[tuple[int, int], tuple
     delivered = and_(or_(Invitation.sent_at.is_not(None), Invitation.state == "sent"),
                      or_(Invitation.bounced_at.is_(None), Invitation.responded_at.is_not(None)))
     counted = and_(Invitation.wave_id.in_(list(wave_ids)), delivered)
-    drawn = (select(Invitation.wave_id, invitation_area.c.service_area_id.label("area_id"),
-                    Invitation.responded_at)
-             .join(invitation_area, invitation_area.c.invitation_id == Invitation.id).where(counted))
-    no_draw = ~select(invitation_area.c.invitation_id).where(
-        invitation_area.c.invitation_id == Invitation.id).exists()
-    undrawn = (select(Invitation.wave_id, stakeholder_service_area.c.service_area_id.label("area_id"),
-                      Invitation.responded_at)
-               .join(Wave, Wave.id == Invitation.wave_id)
-               .join(stakeholder_service_area, stakeholder_service_area.c.stakeholder_id == Invitation.stakeholder_id)
-               .join(campaign_service_area, and_(campaign_service_area.c.campaign_id == Wave.campaign_id,
-                                                 campaign_service_area.c.service_area_id
-                                                 == stakeholder_service_area.c.service_area_id))
-               .where(counted, no_draw))
-    both = drawn.union_all(undrawn).subquery()
-    rows = db.session.execute(select(both.c.wave_id, both.c.area_id, func.count(), func.count(both.c.responded_at))
-                              .group_by(both.c.wave_id, both.c.area_id))
-    return {(wave_id, area_id): (int(total), int(responded)) for wave_id, area_id, total, responded in rows}
+    found: Counter[tuple[int, int]] = Counter()
+    answered: Counter[tuple[int, int]] = Counter()
+    uncopied: set[int] = set()
+    # Each invitation's copy of its draw, grouped: a few dozen distinct draws per wave, from the index alone.
+    for wave_id, areas, total, responded in db.session.execute(
+            select(Invitation.wave_id, Invitation.drawn_areas, func.count(), func.count(Invitation.responded_at))
+            .where(counted).group_by(Invitation.wave_id, Invitation.drawn_areas)):
+        if areas is None:
+            uncopied.add(wave_id)
+            continue
+        for area_id in areas.split(","):
+            found[(wave_id, int(area_id))] += int(total)
+            answered[(wave_id, int(area_id))] += int(responded)
+    if uncopied:
+        # Invitations without the copy: from their recorded draw, or, with none (created before sampling
+        # existed), every area their person uses in the campaign.
+        counted = and_(Invitation.wave_id.in_(sorted(uncopied)), delivered, Invitation.drawn_areas.is_(None))
+        drawn = (select(Invitation.wave_id, invitation_area.c.service_area_id.label("area_id"),
+                        Invitation.responded_at)
+                 .join(invitation_area, invitation_area.c.invitation_id == Invitation.id).where(counted))
+        no_draw = ~select(invitation_area.c.invitation_id).where(
+            invitation_area.c.invitation_id == Invitation.id).exists()
+        undrawn = (select(Invitation.wave_id, stakeholder_service_area.c.service_area_id.label("area_id"),
+                          Invitation.responded_at)
+                   .join(Wave, Wave.id == Invitation.wave_id)
+                   .join(stakeholder_service_area,
+                         stakeholder_service_area.c.stakeholder_id == Invitation.stakeholder_id)
+                   .join(campaign_service_area, and_(campaign_service_area.c.campaign_id == Wave.campaign_id,
+                                                     campaign_service_area.c.service_area_id
+                                                     == stakeholder_service_area.c.service_area_id))
+                   .where(counted, no_draw))
+        both = drawn.union_all(undrawn).subquery()
+        for wave_id, area_id, total, responded in db.session.execute(
+                select(both.c.wave_id, both.c.area_id, func.count(), func.count(both.c.responded_at))
+                .group_by(both.c.wave_id, both.c.area_id)):
+            found[(wave_id, area_id)] += int(total)
+            answered[(wave_id, area_id)] += int(responded)
+    return {key: (total, answered[key]) for key, total in found.items()}

@@ -123,6 +123,44 @@ def test_response_rates_per_area_count_the_invitations_that_asked_it(db, pulse):
     assert sum(answered for _, answered in counts.values()) == 6
 
 
+def test_each_invitation_carries_a_copy_of_its_draw_and_the_counts_are_the_same_without_it(db, pulse):
+    """The counts per area read each invitation's `drawn_areas`; an invitation without the copy (a draw
+    written some other way) or without any draw (before sampling: every area its person uses) is counted
+    from the draws themselves, with the same result."""
+    from sqlalchemy import delete, update
+
+    from app.models import Invitation
+
+    campaign, wave, areas, _ = sampled_campaign(pulse, k=2, people=20)
+    campaigns.open_wave_now(wave, wave.opens_at)
+    invitations = db.session.scalars(select(Invitation).where(Invitation.wave_id == wave.id)
+                                     .order_by(Invitation.id)).all()
+    draws = db.session.execute(select(invitation_area.c.invitation_id, invitation_area.c.service_area_id)).all()
+    for invitation in invitations:
+        assert set(map(int, invitation.drawn_areas.split(","))) == {a for i, a in draws if i == invitation.id}
+    for n, invitation in enumerate(invitations):
+        invitation.state = "sent" if n % 5 else "pending"
+        invitation.responded_at = wave.opens_at if n % 3 == 0 else None
+    invitations[1].bounced_at = wave.opens_at  # bounced, unanswered: not delivered
+    db.session.commit()
+    copied = sampling.invitations_per_area([wave.id])
+    assert sum(total for total, _ in copied.values()) == sum(
+        len(i.drawn_areas.split(",")) for n, i in enumerate(invitations) if n % 5 and n != 1)
+    # Half the copies gone, and one invitation with no draw at all (its person uses every area).
+    db.session.execute(update(Invitation).where(Invitation.id.in_([i.id for i in invitations[::2]]))
+                       .values(drawn_areas=None))
+    db.session.execute(delete(invitation_area).where(invitation_area.c.invitation_id == invitations[2].id))
+    db.session.commit()
+    used = sampling.used_areas(campaign.id, [invitations[2].stakeholder_id])[invitations[2].stakeholder_id]
+    drawn_before = {a for i, a in draws if i == invitations[2].id}
+    assert len(used) > len(drawn_before) and invitations[2].responded_at is None
+    expected = dict(copied)
+    for area in set(used) - drawn_before:  # sent, unanswered: now counted for every area its person uses
+        total, answered = expected.get((wave.id, area), (0, 0))
+        expected[(wave.id, area)] = (total + 1, answered)
+    assert sampling.invitations_per_area([wave.id]) == expected
+
+
 # --- the time estimate: what a person is shown equals the README's rule -----------------------------
 
 def rule(area_kinds, relationship_kinds, areas):
