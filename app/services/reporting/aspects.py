@@ -106,19 +106,23 @@ class _Comment:
 
 
 def _comments(scope: Scope, area_id: int, wave_id: int, shareable_only: bool,
-              limit: int = EXAMPLE_POOL) -> list[_Comment]:
-    """The newest `limit` comments of a group large enough to show comments, with their aspects."""
+              limit: int = EXAMPLE_POOL, *, aspects: bool = True) -> list[_Comment]:
+    """The newest `limit` comments of a group large enough to show comments, with their aspects (or, with
+    `aspects=False`, their text alone: what the emerging terms read)."""
     groups = reportable_groups(scope, area_id, wave_id)
     if not groups:
         return []
+    columns = (Answer.text, Answer.sentiment_aspects, Answer.aspects_override) if aspects else (Answer.text,)
     query = (
-        select(Answer.text, Answer.sentiment_aspects, Answer.aspects_override)
+        select(*columns)
         .where(in_groups(groups), Answer.question_id.in_(scope.comment_question_ids or (-1,)),
                Answer.text.is_not(None), Answer.text != "")
         .order_by(Answer.id.desc()).limit(limit)
     )
     if shareable_only:
         query = query.where(Answer.shareable.is_(True))
+    if not aspects:
+        return [_Comment(text, ()) for text, in db.session.execute(query)]
     found = []
     for text, computed, override in db.session.execute(query):
         chosen = override if override is not None else computed or []
@@ -305,7 +309,7 @@ def area_aspects(scope: Scope, area_id: int, *, wave: WaveRef | None = None, for
         read_before, counted_before = tallied[previous.id] if previous else (0, {})
         before_ok = previous is not None and scope.reportable(read_before)
         before_counts = counted_before if before_ok else {}
-        # The newest comments give the example clauses (and, on the area page, the emerging terms).
+        # The newest comments give the example clauses (more of them on the area page).
         now = _newest_comments(scope, area.id, wave.id, for_provider, EMERGING_SAMPLE if emerging else EXAMPLE_POOL)
         aspects = sorted(counts, key=lambda a: (-counts[a][0], TAXONOMY.name(a)))
         p_values = [_change_p(counts[a], total, before_counts.get(a, [0, 0, 0]) if before_ok else None,
@@ -323,33 +327,34 @@ def area_aspects(scope: Scope, area_id: int, *, wave: WaveRef | None = None, for
                 previous_share=prior[0] / read_before if prior else None,
                 previous_net=100 * (prior[1] - prior[2]) / prior[0] if prior and prior[0] else None,
                 p_value=p, moved=significant, examples=_examples(now, aspect, for_provider, shown)))
-        terms = _emerging(scope, area.id, earlier, [c.text for c in now[:EMERGING_SAMPLE]], for_provider) \
-            if emerging else ()
+        terms = _emerging(scope, area.id, earlier, wave.id, for_provider) if emerging else ()
         return AspectSummary(area, wave, previous, total, read_before if before_ok else None, tuple(rows),
                              terms, withheld=False, by_department=False, min_group_size=scope.min_group_size)
 
     return cached(("aspects", scope, area.id, wave.id, for_provider, emerging, data_version(wave_ids)), compute)
 
 
-def _emerging(scope: Scope, area_id: int, earlier: Sequence[WaveRef], now: list[str],
+def _emerging(scope: Scope, area_id: int, earlier: Sequence[WaveRef], wave_id: int,
               for_provider: bool) -> tuple[EmergingItem, ...]:
-    """Terms whose share of the area's comments this wave differs from the earlier waves by more than
-    chance (`app.services.emerging`). Earlier waves under the minimum group size are left out; their term
-    counts are kept per wave, so only this wave's comments are tokenised on each page load."""
+    """Terms whose share of the area's comments in `wave_id` differs from the earlier waves by more than
+    chance (`app.services.emerging`). Earlier waves under the minimum group size are left out. Each wave's
+    term counts are kept: an earlier wave's under its version, this wave's like its newest comments (read
+    again when the wave is edited or within `REPORT_SECONDS`), so no page load tokenises comments again."""
     def count(missing: list[int]) -> dict[int, emerging.TermCounts]:
         result = {}
-        for wave_id in missing:
-            texts = [c.text for c in _comments(scope, area_id, wave_id, for_provider, EMERGING_SAMPLE)]
-            result[wave_id] = emerging.term_counts([mask_personal_details(t) for t in texts] if for_provider
-                                                   else texts)
+        for wave in missing:
+            texts = [c.text for c in _comments(scope, area_id, wave, for_provider, EMERGING_SAMPLE, aspects=False)]
+            result[wave] = emerging.term_counts([mask_personal_details(t) for t in texts] if for_provider
+                                                else texts)
         return result
 
-    kept = cached_by_wave(_wave_key(scope, "term-counts", area_id, for_provider), [w.id for w in earlier], count)
+    key = _wave_key(scope, "term-counts", area_id, for_provider)
+    kept = cached_by_wave(key, [w.id for w in earlier], count)
     previous = [kept[w.id] for w in earlier if kept.get(w.id) is not None and scope.reportable(kept[w.id].comments)]
     if not previous:
         return ()
-    found = emerging.emerging_from_counts(
-        emerging.term_counts([mask_personal_details(t) for t in now] if for_provider else now), previous)
+    now = cached_by_wave(key, [wave_id], count, follows_responses=False)[wave_id]
+    found = emerging.emerging_from_counts(now, previous)
     return tuple(EmergingItem(t.term, emerging.describe(t), t.rising, t.comments_now, t.q_value) for t in found)
 
 

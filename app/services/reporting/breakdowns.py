@@ -298,6 +298,36 @@ def _invited_per_area(scope: Scope) -> dict[tuple[int, int], int]:
     return {(wave_id, area): n for wave_id, areas in counted.items() for area, n in (areas or {}).items()}
 
 
+def _hours_sums(scope: Scope) -> dict[int, dict[int, tuple[int, float | None, float, float]] | None]:
+    """wave -> area -> (respondents, mean, sum, sum of squares) of the hours lost, from the hours tallies
+    (how many answered each number of hours, in hundredths): every area of a wave from one query, kept per
+    wave."""
+    if not scope.hours_question_ids:
+        return {}
+
+    def count(missing: list[int]) -> dict[int, dict[int, tuple[int, float | None, float, float]]]:
+        codes = [HOURS_PREFIX + code for code in db.session.scalars(
+            select(Question.code).where(Question.id.in_(scope.hours_question_ids)))]
+        query = (
+            select(ScoreTally.wave_id, ScoreTally.area_key, ScoreTally.score, func.sum(ScoreTally.answer_count))
+            .where(ScoreTally.wave_id.in_(missing), ScoreTally.question_code.in_(codes))
+            .group_by(ScoreTally.wave_id, ScoreTally.area_key, ScoreTally.score)
+        )
+        if scope.department:
+            query = query.where(ScoreTally.department == scope.department)
+        sums: dict[int, dict[int, list[float]]] = {}
+        for wave_id, area, hundredths, n in db.session.execute(query):
+            hours, n = hundredths / 100, int(n or 0)
+            row = sums.setdefault(wave_id, {}).setdefault(area, [0, 0.0, 0.0])
+            row[0] += n
+            row[1] += n * hours
+            row[2] += n * hours * hours
+        return {w: {area: (n, total / n if n else None, total, squares)
+                    for area, (n, total, squares) in areas.items() if n} for w, areas in sums.items()}
+
+    return cached_by_wave(("time-lost-sums", scope.hours_question_ids, scope.department), scope.wave_ids, count)
+
+
 def time_lost(scope: Scope, area_id: int) -> list[TimeLost]:
     """Hours lost in the area per wave of the scope, from the hours questions: the mean per respondent,
     the sum over respondents and, for all departments, the total over the people invited to answer about
@@ -305,31 +335,7 @@ def time_lost(scope: Scope, area_id: int) -> list[TimeLost]:
     counted, so only the respondents' figures are given."""
     if not scope.waves:
         return []
-    by_wave: dict[int, tuple[int, float | None, float, float] | None] = {}
-    if scope.hours_question_ids:
-        def count(missing: list[int]) -> dict[int, tuple[int, float | None, float, float]]:
-            # From the hours tallies: how many answered each number of hours (hundredths), per wave.
-            codes = [HOURS_PREFIX + code for code in db.session.scalars(
-                select(Question.code).where(Question.id.in_(scope.hours_question_ids)))]
-            query = (
-                select(ScoreTally.wave_id, ScoreTally.score, func.sum(ScoreTally.answer_count))
-                .where(ScoreTally.wave_id.in_(missing), ScoreTally.question_code.in_(codes),
-                       ScoreTally.area_key == area_id)
-                .group_by(ScoreTally.wave_id, ScoreTally.score)
-            )
-            if scope.department:
-                query = query.where(ScoreTally.department == scope.department)
-            sums: dict[int, list[float]] = {}
-            for wave_id, hundredths, n in db.session.execute(query):
-                hours, n = hundredths / 100, int(n or 0)
-                row = sums.setdefault(wave_id, [0, 0.0, 0.0])
-                row[0] += n
-                row[1] += n * hours
-                row[2] += n * hours * hours
-            return {w: (n, total / n if n else None, total, squares) for w, (n, total, squares) in sums.items() if n}
-
-        by_wave = cached_by_wave(("time-lost-sums", scope.hours_question_ids, scope.department, area_id),
-                                 scope.wave_ids, count)
+    by_wave = {wave_id: (areas or {}).get(area_id) for wave_id, areas in _hours_sums(scope).items()}
     invited = {} if scope.department else _invited_per_area(scope)
     price = hourly_cost(scope)
     result = []
