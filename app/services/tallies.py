@@ -9,10 +9,9 @@ letter): `@comments` counts an area's comments by their label as shown (the scor
 mentions with its sentiment as the score (-1, 0, +1), and the `-shared` twins count those a respondent let
 the provider read. A manager's correction of a comment's label or aspects, a change to its sharing and
 re-scoring move these rows in the same transaction (`comment_tally_keys` with `sign=-1` for what the
-comment counted before). Hours lost are
-tallied as `@hours:<question>` (how many answered each number of hours, in hundredths), and the key
-drivers' pairs as `@joint:<sub-rating>` (100 x its score + the same area's satisfaction score). A closed
-wave's delivered invitations per area (`@invited`) and its response rate per department (`@rates`) are
+comment counted before). Hours lost are tallied as `@hours:<question>` (how many answered each number of
+hours, in hundredths), and the key drivers' pairs as `@joint:<sub-rating>` (100 x its score + the same
+area's satisfaction score). A closed wave's delivered invitations per area (`@invited`) and its response rate per department (`@rates`) are
 counted the first time a report needs them (`kept_closed_wave_counts`) and forgotten when a bounce for
 that wave arrives. `@version` rows count the changes to each wave's tallies: the wave's data version.
 """
@@ -149,7 +148,7 @@ def add_to_tallies(counts: Counter[TallyKey]) -> None:
 def tally_versions(wave_ids: list[int]) -> dict[int, int]:
     """Each wave's data version: how many times its tallies changed (0 for a wave with none), from its few
     `@version` rows. It only grows: a submission, a correction, a flush of the anonymous pool and a
-    rebuild each move it on. (A migration that rewrites tallies moves it too.)"""
+    rebuild each move it on; a migration that rewrites tallies must move it too."""
     found = dict.fromkeys(wave_ids, 0)
     if wave_ids:
         found.update({wave_id: int(n) for wave_id, n in db.session.execute(
