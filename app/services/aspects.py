@@ -78,6 +78,24 @@ class Aspect:
     areas: frozenset[str] | None
 
 
+# Words that may stand between a cue's words without changing what it names: hedges and intensifiers. The
+# verbs of seeming take their "to" with them ("didn't seem to know").
+FILLERS = frozenset({"really", "even", "just", "always", "actually", "quite", "very", "so", "honestly", "clearly",
+                     "fully", "completely", "totally", "genuinely", "seem", "seems", "seemed", "appear", "appears",
+                     "appeared", "ever", "properly"})
+_FILLERS_WITH_TO = frozenset({"seem", "seems", "seemed", "appear", "appears", "appeared"})
+_MAX_FILLERS = 2
+
+
+def _after_fillers(words: list[str], j: int, stop: str | None = None) -> int:
+    """The index of the first word from `j` that is not one of (at most _MAX_FILLERS) fillers."""
+    count, skipped = len(words), 0
+    while j < count and skipped < _MAX_FILLERS and words[j] in FILLERS and words[j] != stop:
+        j += 2 if words[j] in _FILLERS_WITH_TO and j + 1 < count and words[j + 1] == "to" else 1
+        skipped += 1
+    return j
+
+
 @dataclass(frozen=True)
 class Cue:
     """One spelling of a cue: its words (a word ending in "*" is a prefix), the aspect it points at, and
@@ -92,17 +110,27 @@ class Cue:
     def text(self) -> str:
         return " ".join(self.words)
 
-    def matches_at(self, words: list[str], i: int) -> bool:
-        if i + len(self.words) > len(words):
-            return False
+    def matches_at(self, words: list[str], i: int) -> int:
+        """How many words of `words` from `i` the cue takes (0: it does not match there). Between a cue's
+        words, a few hedges and intensifiers may stand ("didn't seem to know", "did not really understand",
+        "is honestly so quick"): another writer's words around the same phrase."""
+        count = len(words)
+        if i + len(self.words) > count:
+            return 0
+        j = i
         for offset, cue_word in enumerate(self.words):
-            word = words[i + offset]
+            if offset and j < count and words[j] in FILLERS:
+                j = _after_fillers(words, j, cue_word)
+            if j >= count:
+                return 0
+            word = words[j]
             if cue_word.endswith("*") and len(cue_word) > 1:
                 if not word.startswith(cue_word[:-1]):
-                    return False
+                    return 0
             elif word != cue_word:
-                return False
-        return True
+                return 0
+            j += 1
+        return j - i
 
     def applies_in(self, area: str | None) -> bool:
         return self.areas is None or area is None or area in self.areas
@@ -121,7 +149,14 @@ class Pattern:
     needles: tuple[tuple[str, ...], ...] = ()
 
     def may_match(self, text: str) -> bool:
-        return all(any(n in text for n in group) for group in self.needles)
+        # Plain loops: every comment asks every pattern, and generator expressions cost more than the tests.
+        for group in self.needles:
+            for needle in group:
+                if needle in text:
+                    break
+            else:
+                return False
+        return True
 
 
 @dataclass(frozen=True)
@@ -154,11 +189,14 @@ class Taxonomy:
         aspect = self.aspects.get(aspect_id)
         return aspect.name if aspect else aspect_id
 
-    def candidates(self, word: str, next_word: str | None = None) -> list[Cue]:
-        """The cues that may start at `word` (followed by `next_word`), longest first."""
+    def candidates(self, word: str, next_word: str | None = None, after_fillers: str | None = None) -> list[Cue]:
+        """The cues that may start at `word` (followed by `next_word`, or by `after_fillers` once the hedges
+        and intensifiers after it are skipped), longest first."""
         found = self._by_first.get(word, [])  # type: ignore[attr-defined]
         if next_word is not None and (paired := self._by_pair.get((word, next_word))):  # type: ignore[attr-defined]
             found = paired + found if found else paired
+        if after_fillers is not None and (paired := self._by_pair.get((word, after_fillers))):  # type: ignore[attr-defined]
+            found = sorted(paired + found, key=lambda c: -len(c.words)) if found else paired
         if self._prefixes and word.startswith(self._prefixes):  # type: ignore[attr-defined]
             prefixed = self._prefixed  # type: ignore[attr-defined]
             found = found + [c for c in prefixed if word.startswith(c.words[0][:-1])]
@@ -294,12 +332,16 @@ def tag(words: list[str], area: str | None, taxonomy: Taxonomy = TAXONOMY, text:
         if word not in starts and not (prefixes and word.startswith(prefixes)):
             i += 1  # most words start no cue
             continue
-        for cue in taxonomy.candidates(word, words[i + 1] if i + 1 < count else None):
-            if cue.applies_in(area) and cue.matches_at(words, i):
+        next_word = words[i + 1] if i + 1 < count else None
+        after_fillers = None
+        if next_word in FILLERS and (following := _after_fillers(words, i + 1)) < count:
+            after_fillers = words[following]
+        for cue in taxonomy.candidates(word, next_word, after_fillers):
+            if cue.applies_in(area) and (taken := cue.matches_at(words, i)):
                 target = weak if cue.weak else strong
                 if cue.aspect != IGNORED and cue.aspect not in target:
                     target.append(cue.aspect)
-                i += len(cue.words)
+                i += taken
                 break
         else:
             i += 1

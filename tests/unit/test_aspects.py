@@ -283,3 +283,105 @@ def test_a_wait_told_by_its_dates_or_its_length_is_about_speed_of_response(text,
 def test_a_prompt_is_a_security_control_in_security_and_a_length_of_time_is_not_a_wait():
     assert "responsiveness" not in said("The MFA prompt comes up twice a day", "security")
     assert "responsiveness" not in said("The VPN was down for the whole of Monday", "network")
+
+
+@pytest.mark.parametrize("text, area, aspect", [
+    ("The contractor didn't seem to know the warehouse scanners at all", "end-user-computing", "knowledge"),
+    ("She did not really understand what the month-end journal was for", "application-support", "knowledge"),
+    ("The payroll screen is honestly so quick since the upgrade", "application-support", "availability"),
+])
+def test_hedges_and_intensifiers_between_a_cues_words_do_not_hide_it(text, area, aspect):
+    assert aspect in said(text, area)
+
+
+def test_fillers_are_skipped_only_between_a_cues_words():
+    cue = aspects.Cue(("didn't", "know"), "knowledge", None, False)
+    assert cue.matches_at(["he", "didn't", "seem", "to", "know"], 1) == 4
+    assert cue.matches_at(["he", "didn't", "really", "know"], 1) == 3
+    assert cue.matches_at(["really", "didn't", "know"], 0) == 0
+    assert cue.matches_at(["didn't", "really", "really", "really", "know"], 0) == 0  # at most two
+
+
+@pytest.mark.parametrize("text, area", [
+    ("Felt completely brushed off when I rang about the scanner", "service-desk"),
+    ("I was told 'that's a you problem' and the chat closed", "service-desk"),
+    ("The engineer sighed at every question I asked", "end-user-computing"),
+    ("The infosec team were so understanding when I admitted clicking the link", "security"),
+    ("Two hours late and no apology", "end-user-computing"),
+])
+def test_manner_in_the_writers_own_words_is_courtesy_and_attitude(text, area):
+    assert "attitude" in said(text, area)
+
+
+def test_a_lecture_theatre_or_a_sarcastic_welcome_is_not_manner():
+    assert "attitude" not in said("The projector in lecture theatre 3 is fine now", "end-user-computing")
+
+
+@pytest.mark.parametrize("text, area", [
+    ("The shared drive keeps falling over at month end", "hosting"),
+    ("There is a dead spot right by the loading bay", "network"),
+    ("Sales calls keep cutting out in the afternoon", "network"),
+    ("The order system held up fine through Black Friday", "hosting"),
+    ("Calls from the Madrid office are much clearer now", "network"),
+    ("We had two blips on the booking site but nothing serious", "hosting"),
+    ("The reporting server was unreachable from Lisbon all morning", "hosting"),
+])
+def test_down_and_up_in_other_words_are_availability(text, area):
+    assert "availability" in said(text, area)
+
+
+def test_failing_names_availability_only_where_systems_run():
+    assert "availability" in said("The overnight export failed again", "hosting")
+    assert "availability" not in said("Three failed attempts at setting up my phone", "end-user-computing")
+
+
+@pytest.mark.parametrize("text, area", [
+    ("The label printer fault is still there after the visit", "end-user-computing"),
+    ("The duplicate invoice bug is gone since the hotfix", "application-support"),
+    ("The crashes seem to have stopped since Tuesday", "application-support"),
+])
+def test_a_problem_still_there_or_gone_is_about_fixing_it(text, area):
+    assert "resolution" in said(text, area)
+
+
+@pytest.mark.parametrize("text, area", [
+    ("We only find out about changes when the screens look different", "application-support"),
+    ("They told me when the engineer would arrive, which helped", "network"),
+    ("Ticket closed without anyone contacting me first", "service-desk"),
+    ("Could we get release dates a few weeks ahead?", "application-support"),
+])
+def test_finding_out_and_being_told_when_are_communication(text, area):
+    assert "communication" in said(text, area)
+
+
+@pytest.mark.parametrize("text, area", [
+    ("They tried to fix the sync problem by resetting my whole profile", "end-user-computing"),
+    ("The new analyst had never seen the rostering module before", "application-support"),
+    ("I had to spell out what a VLAN is to the engineer", "network"),
+])
+def test_wrong_fixes_and_teaching_the_staff_are_knowledge(text, area):
+    assert "knowledge" in said(text, area)
+
+
+def test_the_writer_not_knowing_is_not_staff_knowledge():
+    assert "knowledge" not in said("I don't know if this is the right place to ask", "service-desk")
+
+
+@pytest.mark.parametrize("text", [
+    "Can't attach spreadsheets to external emails any more",
+    "Since SSO came in I log in once a day",
+    "The password expiry rule is every 45 days",
+    "The browser proxy stops our developers pulling packages",
+    "Honestly I hardly notice the security controls",
+])
+def test_what_security_controls_stop_or_spare_is_friction(text):
+    assert "security_friction" in said(text, "security")
+
+
+def test_an_access_request_approval_is_not_security_friction():
+    assert "security_friction" not in said("The manager's approval is needed before HR access is given", "security")
+
+
+def test_a_cue_that_starts_with_a_filler_word_is_still_found_whole():
+    # "is so much faster" is listed whole; "so" is also a filler, and skipping it must not lose the cue.
+    assert "availability" in said("The expenses app is so much faster this month", "application-support")
