@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.cli import campaigns, dispatch, export, sentiment, setup, stakeholders, surveys, users
+from app.cli import campaigns, dispatch, export, sentiment, setup, stakeholders, surveys, tallies, users
 
 COMMANDS = (
     setup.init_command,
@@ -20,6 +20,7 @@ COMMANDS = (
     export.export_command,
     export.review_pack_command,
     sentiment.sentiment_group,
+    tallies.tallies_group,
 )
 
 

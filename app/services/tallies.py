@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Integer, bindparam, cast, delete, func, insert, literal, select, update
@@ -313,3 +313,19 @@ def forget_closed_wave_invitations(wave_id: int) -> None:
     """A closed wave's invitations changed (a bounce): its kept counts are counted again when next read."""
     db.session.execute(delete(ScoreTally).where(ScoreTally.wave_id == wave_id,
                                                 ScoreTally.question_code.in_(KEPT_INVITATION_CODES)))
+
+
+def rebuild_tallies(wave_labels: Sequence[str] = ()) -> Iterator[str]:
+    """Count the tallies of every wave (or of the waves with these labels) again from their answers, one
+    wave per transaction; yields each wave's label once it is committed. Reports show the result at once
+    (each wave's version moves on). Parts still waiting in an anonymous wave's pool are not answers yet:
+    they are counted when they are written."""
+    from app.models import Wave
+
+    query = select(Wave.id, Wave.label).order_by(Wave.id)
+    if wave_labels:
+        query = query.where(Wave.label.in_(list(wave_labels)))
+    for wave_id, label in db.session.execute(query).all():
+        rebuild_wave_tallies(wave_id)
+        db.session.commit()
+        yield label
