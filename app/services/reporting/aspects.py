@@ -183,8 +183,8 @@ def _tallied(scope: Scope, area_id: int, wave_ids: Sequence[int],
 
 
 def _change_p(now: list[int], total_now: int, before: list[int] | None, total_before: int) -> float | None:
-    """The smaller p of two tests, doubled (Bonferroni): did the share mentioning it change (Fisher's exact
-    test), did the sentiment of those mentions change (Mann-Whitney on -1/0/+1)?"""
+    """The smaller p of two tests, doubled (Bonferroni): did the share mentioning it change
+    (`share_change_p`), did the sentiment of those mentions change (Mann-Whitney on -1/0/+1)?"""
     if before is None or not total_before or not total_now:
         return None
     mentions, before_mentions = now[0], before[0]
