@@ -489,7 +489,7 @@ def main() -> None:
                   f"(seed {manifest['seed_s']} s: {manifest['counts']})", flush=True)
             results[database][size] = measure_site(database, size, manifest, code_root, samples, redis_url)
             r = results[database][size]
-            print(f"  measured: " + ", ".join(f"{p} {c} {r[f'{p}_{c}']['median_ms']}/{r[f'{p}_{c}']['p95_ms']} ms"
+            print("  measured: " + ", ".join(f"{p} {c} {r[f'{p}_{c}']['median_ms']}/{r[f'{p}_{c}']['p95_ms']} ms"
                                               for c in ("cold", "warm", "live") for p in GOALS), flush=True)
 
     print(f"\nms of page plus all its chart images (median / p95 of {samples} samples); HTML alone median; "

@@ -118,7 +118,8 @@ def throughputs(engines: dict[str, Callable[[str, str], object]], rows: list[dic
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", default="measure",
-                        choices=["measure", "dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "validation", "tune"])
+                        choices=["measure", "dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "validation",
+                                 "tune"])
     parser.add_argument("--simulations", type=int, default=200)
     args = parser.parse_args()
     rows = load(args.split)

@@ -23,7 +23,7 @@ from sqlalchemy import func, select, text, update
 
 from app.extensions import db as _db
 from app.models import Answer, Invitation, PooledResponse, Question, Response, ResponseDraft, ScoreTally
-from app.services import anonymous_pool, comment_scores, sentiment
+from app.services import anonymous_pool, comment_scores
 from app.services.sealing import pool_key, unseal
 from tests.factories import extract_csrf, login, make_user
 from tests.respond_support import Crowd, answers, make_crowd

@@ -15,7 +15,6 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import update
 
 from app.models import Answer, Response
 from app.services.comment_scores import Thresholds, sentiment_columns

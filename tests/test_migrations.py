@@ -19,6 +19,26 @@ from tests.conftest import TEST_DATABASE_URL
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
+def _app_at(path: Path, url: str, revision: str):
+    """An app on a fresh database migrated up to `revision`, and its CLI runner."""
+    app = create_app(TestConfig(path, url))
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade", revision]).exit_code == 0
+    return app, runner
+
+
+def _wave_of_six_comments():
+    """In an app context: the catalog loaded, and one area's wave with three complaints and three praises."""
+    from app.services.catalog import latest_definition, load_directory
+    from tests.reporting_seed import AreaAnswers, add_wave, make_reporting_campaign
+
+    load_directory(MIGRATIONS.parent / "surveys")
+    survey = latest_definition("quarterly-provider-satisfaction")
+    campaign, (area,) = make_reporting_campaign(survey, area_count=1)
+    comments = ["The VPN keeps dropping, terrible."] * 3 + ["Quick and friendly, fixed first time."] * 3
+    return area, add_wave(campaign, survey, "W1", {area: AreaAnswers([3] * 6, comments=comments)})
+
+
 def test_migrations_have_a_single_head():
     config = AlembicConfig(str(MIGRATIONS / "alembic.ini"))
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -96,19 +116,11 @@ def test_the_comment_tallies_migration_counts_the_comments_stored_before_it(tmp_
     from sqlalchemy import delete, select, update
 
     from app.models import Answer, ScoreTally
-    from app.services.catalog import latest_definition, load_directory
     from app.services.tallies import rebuild_wave_tallies
-    from tests.reporting_seed import AreaAnswers, add_wave, make_reporting_campaign
 
-    app = create_app(TestConfig(tmp_path, f"sqlite:///{tmp_path / 'tallies.sqlite3'}"))
-    runner = app.test_cli_runner()
-    assert runner.invoke(args=["db", "upgrade", "0010"]).exit_code == 0
+    app, runner = _app_at(tmp_path, f"sqlite:///{tmp_path / 'tallies.sqlite3'}", "0010")
     with app.app_context():
-        load_directory(MIGRATIONS.parent / "surveys")
-        survey = latest_definition("quarterly-provider-satisfaction")
-        campaign, (area,) = make_reporting_campaign(survey, area_count=1)
-        wave = add_wave(campaign, survey, "W1", {area: AreaAnswers(
-            [3] * 6, comments=["The VPN keeps dropping, terrible."] * 3 + ["Quick and friendly, fixed first time."] * 3)})
+        area, wave = _wave_of_six_comments()
         first = db.session.scalar(select(Answer.id).where(Answer.text.is_not(None)).order_by(Answer.id))
         db.session.execute(update(Answer).where(Answer.id == first).values(
             shareable=True, aspects_override=[{"aspect": "cost", "label": "negative"}]))
@@ -143,9 +155,7 @@ def test_the_hours_and_driver_tallies_migration_counts_the_answers_stored_before
     from tests.question_seed import long_survey_campaign
 
     for backend, url in _fresh_database_urls(tmp_path):
-        app = create_app(TestConfig(tmp_path / backend, url))
-        runner = app.test_cli_runner()
-        assert runner.invoke(args=["db", "upgrade", "0011"]).exit_code == 0
+        app, runner = _app_at(tmp_path / backend, url, "0011")
         with app.app_context():
             load_directory(MIGRATIONS.parent / "surveys")
             campaign, _ = long_survey_campaign(latest_definition("quarterly-provider-satisfaction"), 12, 9)
@@ -180,21 +190,13 @@ def test_the_comment_sentiment_tallies_migration_counts_labels_and_polarity_as_t
     from sqlalchemy import delete, func, insert, select, update
 
     from app.models import Answer, ScoreTally
-    from app.services.catalog import latest_definition, load_directory
     from app.services.tallies import rebuild_wave_tallies
-    from tests.reporting_seed import AreaAnswers, add_wave, make_reporting_campaign
 
     comment_codes = ("@comments", "@comments-shared", "@polarity")
     for backend, url in _fresh_database_urls(tmp_path):
-        app = create_app(TestConfig(tmp_path / backend, url))
-        runner = app.test_cli_runner()
-        assert runner.invoke(args=["db", "upgrade", "0012"]).exit_code == 0
+        app, runner = _app_at(tmp_path / backend, url, "0012")
         with app.app_context():
-            load_directory(MIGRATIONS.parent / "surveys")
-            survey = latest_definition("quarterly-provider-satisfaction")
-            campaign, (area,) = make_reporting_campaign(survey, area_count=1)
-            wave = add_wave(campaign, survey, "W1", {area: AreaAnswers(
-                [3] * 6, comments=["The VPN keeps dropping, terrible."] * 3 + ["Quick and friendly, fixed first time."] * 3)})
+            area, wave = _wave_of_six_comments()
             ids = list(db.session.scalars(select(Answer.id).where(Answer.text.is_not(None)).order_by(Answer.id)))
             db.session.execute(update(Answer).where(Answer.id.in_(ids[:2])).values(sentiment_polarity=-0.125))
             db.session.execute(update(Answer).where(Answer.id == ids[3]).values(
@@ -241,9 +243,7 @@ def test_the_drawn_areas_migration_copies_each_invitations_draw(tmp_path):
     from tests.factories import make_area, make_campaign, make_provider, make_stakeholder, make_wave
 
     for backend, url in _fresh_database_urls(tmp_path):
-        app = create_app(TestConfig(tmp_path / backend, url))
-        runner = app.test_cli_runner()
-        assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+        app, runner = _app_at(tmp_path / backend, url, "head")
         with app.app_context():
             load_directory(MIGRATIONS.parent / "surveys")
             provider = make_provider()

@@ -193,9 +193,10 @@ class Taxonomy:
         """The cues that may start at `word` (followed by `next_word`, or by `after_fillers` once the hedges
         and intensifiers after it are skipped), longest first."""
         found = self._by_first.get(word, [])  # type: ignore[attr-defined]
-        if next_word is not None and (paired := self._by_pair.get((word, next_word))):  # type: ignore[attr-defined]
+        by_pair = self._by_pair  # type: ignore[attr-defined]
+        if next_word is not None and (paired := by_pair.get((word, next_word))):
             found = paired + found if found else paired
-        if after_fillers is not None and (paired := self._by_pair.get((word, after_fillers))):  # type: ignore[attr-defined]
+        if after_fillers is not None and (paired := by_pair.get((word, after_fillers))):
             found = sorted(paired + found, key=lambda c: -len(c.words)) if found else paired
         if self._prefixes and word.startswith(self._prefixes):  # type: ignore[attr-defined]
             prefixed = self._prefixed  # type: ignore[attr-defined]

@@ -258,8 +258,7 @@ def heatmap_spec(overview: Overview, metric: Metric = "satisfaction") -> ChartSp
     rows_labels = tuple(row.area.name for row in overview.rows)
     cols = tuple(w.label for w in scope.waves)
     distance = tuple(
-        tuple(None if aw.metric(metric).distance(scale) is None else round(aw.metric(metric).distance(scale), DRAWN_PLACES["share"])
-              for aw in row.series)
+        tuple(_drawn(aw.metric(metric).distance(scale), DRAWN_PLACES["share"]) for aw in row.series)
         for row in overview.rows
     )
     fmt = "{:.1f}" if metric == "satisfaction" else "{:+.0f}"

@@ -3,8 +3,9 @@
 A campaign may ask each person about at most K of the areas they use (`Campaign.areas_per_person`). The
 draw happens once, when a wave's invitations are created, and is recorded in `invitation_area` (with a
 copy on each invitation, `drawn_areas`, for counting); the respondent never chooses. It uses only what is
-known before anyone answers (the areas each person uses, which areas their previous invitation asked, the campaign's past response rate) and chance, never an
-answer, which is what keeps the dashboard's plain per-area means unbiased (README, "Area sampling").
+known before anyone answers (the areas each person uses, which areas their previous invitation asked, the
+campaign's past response rate) and chance, never an answer, which is what keeps the dashboard's plain
+per-area means unbiased (README, "Area sampling").
 """
 from __future__ import annotations
 

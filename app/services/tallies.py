@@ -11,9 +11,10 @@ the provider read. A manager's correction of a comment's label or aspects, a cha
 re-scoring move these rows in the same transaction (`comment_tally_keys` with `sign=-1` for what the
 comment counted before). Hours lost are tallied as `@hours:<question>` (how many answered each number of
 hours, in hundredths), and the key drivers' pairs as `@joint:<sub-rating>` (100 x its score + the same
-area's satisfaction score). A closed wave's delivered invitations per area (`@invited`) and its response rate per department (`@rates`) are
-counted the first time a report needs them (`kept_closed_wave_counts`) and forgotten when a bounce for
-that wave arrives. `@version` rows count the changes to each wave's tallies: the wave's data version.
+area's satisfaction score). A closed wave's delivered invitations per area (`@invited`) and its response
+rate per department (`@rates`) are counted the first time a report needs them (`kept_closed_wave_counts`)
+and forgotten when a bounce for that wave arrives. `@version` rows count the changes to each wave's
+tallies: the wave's data version.
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 
 from app.extensions import db
-from app.models import Answer, Question, Response, ScoreTally
+from app.models import Answer, Question, Response, ScoreTally, Wave
 
 TallyKey = tuple[int, str, int, str, int]  # wave_id, question_code, area_key, department, score
 
@@ -196,7 +197,8 @@ def tally_keys_for(response: Response) -> Counter[TallyKey]:
 def rebuild_wave_tallies(wave_id: int) -> None:
     """Recompute one wave's tallies from its answers: scores, hours and the drivers' pairs in SQL, the
     comments' aspects from their stored lists; the wave's version moves on. The caller commits."""
-    db.session.execute(delete(ScoreTally).where(ScoreTally.wave_id == wave_id, ScoreTally.question_code != VERSION_CODE))
+    db.session.execute(delete(ScoreTally).where(ScoreTally.wave_id == wave_id,
+                                                ScoreTally.question_code != VERSION_CODE))
     area_key = func.coalesce(Answer.service_area_id, literal(0))
     department = func.coalesce(Response.department, literal(""))
     source = (
@@ -320,8 +322,6 @@ def rebuild_tallies(wave_labels: Sequence[str] = ()) -> Iterator[str]:
     wave per transaction; yields each wave's label once it is committed. Reports show the result at once
     (each wave's version moves on). Parts still waiting in an anonymous wave's pool are not answers yet:
     they are counted when they are written."""
-    from app.models import Wave
-
     query = select(Wave.id, Wave.label).order_by(Wave.id)
     if wave_labels:
         query = query.where(Wave.label.in_(list(wave_labels)))

@@ -26,7 +26,8 @@ def upgrade():
     with op.batch_alter_table("invitation") as batch:
         batch.add_column(sa.Column("drawn_areas", sa.Text(), nullable=True))
     connection = op.get_bind()
-    draws = sa.table("invitation_area", sa.column("invitation_id", sa.Integer), sa.column("service_area_id", sa.Integer))
+    draws = sa.table("invitation_area", sa.column("invitation_id", sa.Integer),
+                     sa.column("service_area_id", sa.Integer))
     invitation = sa.table("invitation", sa.column("id", sa.Integer), sa.column("drawn_areas", sa.String))
     if connection.dialect.name == "postgresql":
         joined = sa.func.string_agg(sa.cast(draws.c.service_area_id, sa.String), sa.literal(","))

@@ -137,7 +137,8 @@ def _scale_tallies(db, wave, area, factor: int = 0, add: dict[int, int] | None =
     for tally in db.session.scalars(db.select(ScoreTally).where(
             ScoreTally.wave_id == wave.id, ScoreTally.area_key == area.id, ScoreTally.question_code == "satisfaction")):
         more = tally.answer_count * (factor - 1) if factor else 0
-        delta[(wave.id, "satisfaction", area.id, tally.department, tally.score)] += more + (add or {}).get(tally.score, 0)
+        key = (wave.id, "satisfaction", area.id, tally.department, tally.score)
+        delta[key] += more + (add or {}).get(tally.score, 0)
     add_to_tallies(delta)
     db.session.commit()
 

@@ -9,7 +9,7 @@ import re
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from app.models import Answer
 from app.services.comment_scores import Thresholds, rescore_comments

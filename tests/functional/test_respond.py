@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.models import Answer, Invitation, PooledResponse, Response, ResponseDraft, ScoreTally
-from app.services import anonymous_pool, comment_scores, responses, sentiment
+from app.services import anonymous_pool, comment_scores, responses
 from tests.factories import extract_csrf, make_invitation, make_stakeholder
 from tests.respond_support import answers, make_survey
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import update
 
 from app.models import Answer
 from app.services import charts, reporting

@@ -6,9 +6,9 @@ meaningless (tests/data/README.md, tests/data/insight/GUIDELINES.md).
 - Against tests/data/insight/measure.csv: every entry added after that set was written (entries listed in
   tests/data/insight/entries_before_measure.txt, committed before it, cannot have been tuned on it).
 Tuning sets: the `tune` split of sentiment_eval.csv, tests/data/insight/dev.csv, dev2.csv, dev3.csv, dev4.csv
-and validation.csv (written by other writers from the guidelines), dev5.csv, dev6.csv and dev7.csv (each written
-from the guidelines by an engineer before reading the lexicon or cues, and scored once unseen) and tests/data/insight/tune.csv (written by the
-engineers: examples for rules and cues).
+and validation.csv (written by other writers from the guidelines), dev5.csv, dev6.csv and dev7.csv (each
+written from the guidelines by an engineer before reading the lexicon or cues, and scored once unseen) and
+tests/data/insight/tune.csv (written by the engineers: examples for rules and cues).
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 rows were damaged (edited by hand, restored from an older backup) reports what its answers say again."""
 from __future__ import annotations
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 
 from app.models import ScoreTally
 from app.services.reporting.cache import clear_cache

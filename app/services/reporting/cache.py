@@ -36,7 +36,7 @@ def clear_cache() -> None:
     REPORTS.clear()
 
 
-def _wave_tallies(wave_ids: list[int]) -> dict[int, int]:
+def _tally_versions(wave_ids: list[int]) -> dict[int, int]:
     """Each wave's tally version (`tallies.tally_versions`). Inside `one_data_version()` each wave's is read
     once and reused by every report of the page."""
     memo = _page_versions.get()
@@ -51,7 +51,7 @@ def tally_version(wave_ids: Iterable[int]) -> tuple[int]:
     """Changes whenever a response is stored in one of these waves (or their tallies change otherwise), read
     from the database, so it is the same in every process: the sum of the waves' versions, each of which
     only grows."""
-    return (sum(_wave_tallies(list(dict.fromkeys(wave_ids))).values()),)
+    return (sum(_tally_versions(list(wave_ids)).values()),)
 
 
 def data_version(wave_ids: Iterable[int]) -> tuple[int, ...]:
@@ -67,7 +67,7 @@ def wave_versions(wave_ids: Iterable[int]) -> dict[int, tuple[int, ...]]:
     ids = list(dict.fromkeys(wave_ids))
     if not ids:
         return {}
-    tallies = _wave_tallies(ids)
+    tallies = _tally_versions(ids)
     everything, *own = GENERATIONS.current(ids)
     return {wave_id: (tallies[wave_id], everything, generation) for wave_id, generation in zip(ids, own)}
 
