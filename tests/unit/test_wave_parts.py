@@ -100,3 +100,43 @@ def test_the_filter_list_and_the_gate_agree_with_counts_over_every_answer(db, su
     # Legal (2) is withheld, and Finance with it, so that the total minus Sales does not give Legal away.
     assert departments(scope) == full.listable(scope.wave_ids) == ["Sales"]
     assert full.count(wave_id, area.id, "hours", "Legal") == 2
+
+
+def test_a_submission_alone_moves_the_figures_and_the_aspect_counts_and_an_edit_the_example_clauses(db, survey):
+    """The README's promise for an open wave: a stored submission (which moves no edit generation, only the
+    wave's tally version) is in the next report's figures and aspect counts, while the example clauses are
+    kept until the wave is edited (or a minute passes)."""
+    from app.services.comment_scores import Thresholds, sentiment_columns
+    from app.services.comments import correct_label
+    from app.services.reporting.aspects import area_aspects
+    from tests.factories import make_user
+
+    campaign, (area,) = make_reporting_campaign(survey, area_count=1)
+    live = add_wave(campaign, survey, "W1", {area: AreaAnswers(
+        [4] * 5, comments=["The wifi keeps dropping in the east wing."] * 5)}, state="open")
+    scope = resolve_scope(campaign_id=campaign.id)
+    before = area_aspects(scope, area.id)
+    assert area_report(scope, area.id).series[-1].satisfaction.n == 5 and before.comments == 5
+    outage = "The VPN was down all morning and nobody told us."
+    questions = {q.code: q.id for q in db.session.scalars(select(Question).where(Question.definition_id == survey.id))}
+    response_id = uuid.uuid4()
+    write = db.session.connection().execute  # as `responses.submit` writes: no edit generation moves
+    write(insert(Response), [{"id": response_id, "wave_id": live.id, "department": "Finance",
+                              "submitted_at": live.opens_at + timedelta(hours=2)}])
+    write(insert(Answer), [{"response_id": response_id, "wave_id": live.id, "question_id": questions["satisfaction"],
+                            "service_area_id": area.id, "score": 1, "shareable": False}])
+    write(insert(Answer), [{"response_id": response_id, "wave_id": live.id, "question_id": questions["comment"],
+                            "service_area_id": area.id, "text": outage, "shareable": False,
+                            **sentiment_columns(outage, Thresholds(), area.code)}])
+    rebuild_wave_tallies(live.id)
+    db.session.commit()
+
+    after = area_aspects(scope, area.id)
+    assert area_report(scope, area.id).series[-1].satisfaction.n == 6
+    assert after.comments == 6 and sum(r.mentions for r in after.rows) > sum(r.mentions for r in before.rows)
+    examples = {e.text for r in after.rows for e in r.examples}
+    assert examples == {e.text for r in before.rows for e in r.examples}  # kept: not read after every answer
+    new_answer = db.session.scalar(select(Answer.id).where(Answer.text == outage))
+    correct_label(new_answer, "positive", make_user(role="manager"))  # an edit of the wave
+    edited = {e.text for r in area_aspects(scope, area.id).rows for e in r.examples}
+    assert any("VPN was down" in text for text in edited)
